@@ -1,0 +1,129 @@
+package traefik
+
+import (
+	"context"
+	"fmt"
+	"slices"
+	"sort"
+	"strings"
+	"time"
+)
+
+// Expectation is what Traefik must show once it has applied a route file.
+type Expectation struct {
+	// Servers maps each service name (without @file) to its server URLs.
+	Servers map[string][]string
+	// Routers are router names (without @file) that must exist.
+	Routers []string
+	// Absent are service names (without @file) that must no longer exist.
+	Absent []string
+}
+
+// pollInterval is how often the API is read while waiting. Reading the
+// runtime configuration is a local call of a few milliseconds, and a flip
+// is usually applied within 0.1 to 0.3 s, so a short interval matters.
+const pollInterval = 20 * time.Millisecond
+
+// WaitApplied reads Traefik's runtime configuration until it matches exp, a
+// router of exp is disabled, or timeout passes. It returns how long it took.
+func (a *API) WaitApplied(ctx context.Context, exp Expectation, timeout time.Duration) (time.Duration, error) {
+	start := time.Now()
+	ctx, cancel := context.WithTimeout(ctx, timeout)
+	defer cancel()
+	ticker := time.NewTicker(pollInterval)
+	defer ticker.Stop()
+	var lastMismatch string
+	for {
+		rt, err := a.Runtime(ctx)
+		if err == nil {
+			mismatch, fatal := exp.check(rt)
+			if fatal != nil {
+				return time.Since(start), fatal
+			}
+			if mismatch == "" {
+				return time.Since(start), nil
+			}
+			lastMismatch = mismatch
+		} else if ctx.Err() == nil {
+			lastMismatch = err.Error()
+		}
+		select {
+		case <-ctx.Done():
+			if lastMismatch == "" {
+				lastMismatch = ctx.Err().Error()
+			}
+			return time.Since(start), fmt.Errorf("Traefik did not apply the route within %s: %s. Traefik ignores a whole file-provider update when any file in the directory fails to parse; look for \"error while building configuration\" in Traefik's log", timeout, lastMismatch)
+		case <-ticker.C:
+		}
+	}
+}
+
+// check returns a description of the first difference between rt and exp,
+// or a fatal error when Traefik has the route but refuses it.
+func (exp Expectation) check(rt *Runtime) (mismatch string, fatal error) {
+	for _, name := range sortedKeys(exp.Servers) {
+		svc, ok := rt.Services[name+"@file"]
+		if !ok {
+			return fmt.Sprintf("service %s@file does not exist yet", name), nil
+		}
+		got := svc.ServerURLs()
+		if !sameSet(got, exp.Servers[name]) {
+			return fmt.Sprintf("service %s@file has servers %v, want %v", name, got, exp.Servers[name]), nil
+		}
+	}
+	for _, name := range exp.Routers {
+		r, ok := rt.Routers[name+"@file"]
+		if !ok {
+			return fmt.Sprintf("router %s@file does not exist yet", name), nil
+		}
+		if r.Status == "disabled" {
+			return "", fmt.Errorf("Traefik disabled router %s@file: %s", name, strings.Join(r.Errors, "; "))
+		}
+	}
+	for _, name := range exp.Absent {
+		if _, ok := rt.Services[name+"@file"]; ok {
+			return fmt.Sprintf("service %s@file still exists", name), nil
+		}
+	}
+	return "", nil
+}
+
+// Conflicts lists routers and services of other providers that use the
+// names dswap routes: if Traefik's docker provider also routes a service,
+// requests keep reaching containers dswap has taken out of the route.
+func (rt *Runtime) Conflicts(routers, services []string) []string {
+	var out []string
+	for full := range rt.Routers {
+		name, provider, _ := strings.Cut(full, "@")
+		if provider != "file" && provider != "internal" && slices.Contains(routers, name) {
+			out = append(out, "router "+full)
+		}
+	}
+	for full := range rt.Services {
+		name, provider, _ := strings.Cut(full, "@")
+		if provider != "file" && provider != "internal" && slices.Contains(services, name) {
+			out = append(out, "service "+full)
+		}
+	}
+	sort.Strings(out)
+	return out
+}
+
+func sameSet(a, b []string) bool {
+	if len(a) != len(b) {
+		return false
+	}
+	a, b = slices.Clone(a), slices.Clone(b)
+	slices.Sort(a)
+	slices.Sort(b)
+	return slices.Equal(a, b)
+}
+
+func sortedKeys[V any](m map[string]V) []string {
+	out := make([]string, 0, len(m))
+	for k := range m {
+		out = append(out, k)
+	}
+	sort.Strings(out)
+	return out
+}
