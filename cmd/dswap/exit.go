@@ -1,0 +1,54 @@
+package main
+
+import (
+	"errors"
+	"fmt"
+
+	"github.com/dswap-dev/dswap/swap"
+)
+
+// Exit codes. They are part of dswap's interface (CI steps branch on them)
+// and are documented in README.md.
+const (
+	exitOK          = 0
+	exitSwapFailed  = 1 // the swap failed and was rolled back; the old version serves
+	exitBadInput    = 2 // nothing was changed: fix the command, labels or setup
+	exitLockTimeout = 3 // another swap of the service holds its lock
+	exitInternal    = 4 // anything else, e.g. the Engine failed mid-way
+)
+
+func exitCode(err error) int {
+	var failed *swap.FailedError
+	switch {
+	case err == nil:
+		return exitOK
+	case errors.As(err, &failed):
+		return exitSwapFailed
+	case errors.Is(err, swap.ErrBadInput), errors.Is(err, errUsage):
+		return exitBadInput
+	default:
+		return exitInternal
+	}
+}
+
+// errUsage marks mistakes in the command line, environment or setup.
+var errUsage = errors.New("usage")
+
+type usageError struct{ err error }
+
+func (e usageError) Error() string        { return e.err.Error() }
+func (e usageError) Unwrap() error        { return e.err }
+func (e usageError) Is(target error) bool { return target == errUsage }
+
+// usagef is a mistake in how dswap was called.
+func usagef(format string, args ...any) error {
+	return usageError{fmt.Errorf(format, args...)}
+}
+
+// badInput marks a setup error as the user's to fix.
+func badInput(err error) error {
+	if err == nil {
+		return nil
+	}
+	return usageError{err}
+}

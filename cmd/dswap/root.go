@@ -1,0 +1,48 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+
+	"github.com/spf13/cobra"
+)
+
+// version is set at build time with -ldflags "-X main.version=...".
+var version = "dev"
+
+func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
+	root := &cobra.Command{
+		Use:   "dswap",
+		Short: "Zero-downtime container swaps behind Traefik on one Docker host",
+		Long: `dswap replaces the running container of a service with a new version without
+dropping a request: it starts the new container beside the old one, waits until
+it is healthy, moves Traefik's route to it (through Traefik's file provider,
+confirmed by Traefik's API), then stops the old one with a drain window.`,
+		SilenceUsage:  true,
+		SilenceErrors: true,
+		Version:       version,
+	}
+	root.SetArgs(args)
+	root.SetOut(stdout)
+	root.SetErr(stderr)
+	root.SetFlagErrorFunc(func(_ *cobra.Command, err error) error {
+		return usagef("%v", err)
+	})
+	root.AddCommand(newUpCommand(stdout, stderr), newSyncCommand(stdout, stderr))
+	err := root.ExecuteContext(ctx)
+	if err != nil && !errors.Is(err, errReported) {
+		fmt.Fprintf(stderr, "dswap: %v\n", err)
+	}
+	return exitCode(err)
+}
+
+// errReported wraps an error already shown to the user in full.
+var errReported = errors.New("reported")
+
+type reportedError struct{ err error }
+
+func (e reportedError) Error() string        { return e.err.Error() }
+func (e reportedError) Unwrap() error        { return e.err }
+func (e reportedError) Is(target error) bool { return target == errReported }

@@ -1,0 +1,117 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"sort"
+	"time"
+
+	"github.com/spf13/pflag"
+
+	"github.com/dswap-dev/dswap/engine"
+	"github.com/dswap-dev/dswap/swap"
+	"github.com/dswap-dev/dswap/traefik"
+)
+
+// unconfirmedWait is what dswap waits without a Traefik API: the file
+// provider's default reload throttle (2 s) plus a margin.
+const unconfirmedWait = 2500 * time.Millisecond
+
+// connectionFlags are how dswap finds the Engine's Traefik.
+func connectionFlags(fs *pflag.FlagSet) {
+	fs.String("traefik-api", "", "Traefik API address, e.g. http://127.0.0.1:8080, or \"none\" to wait Traefik's reload throttle instead of confirming (default: found from the Traefik container)")
+	fs.String("routes-dir", "", "Traefik file-provider directory on this host (default: found from the Traefik container's mount)")
+	fs.String("traefik-container", "", "name or ID of the Traefik container (default: the only running container that looks like Traefik)")
+	fs.String("address", "auto", "how Traefik reaches containers: auto, name (container name on a shared network) or ip")
+	fs.String("output", "text", "output format: text or json")
+}
+
+// environment is what every command needs, made once.
+type environment struct {
+	engine *engine.Engine
+	deps   swap.Deps
+	close  func()
+}
+
+func setup(ctx context.Context, fs *pflag.FlagSet, log *slog.Logger) (*environment, error) {
+	eng, err := engine.New(ctx)
+	if err != nil {
+		return nil, err
+	}
+	env := &environment{engine: eng, close: func() { _ = eng.Close() }}
+	fail := func(err error) (*environment, error) {
+		env.close()
+		return nil, err
+	}
+
+	address, _ := layeredString(fs, "address")
+	if address != "auto" && address != "name" && address != "ip" {
+		return fail(usagef("%s %q: want auto, name or ip", source(fs, "address"), address))
+	}
+	apiAddr, _ := layeredString(fs, "traefik-api")
+	routesDir, _ := layeredString(fs, "routes-dir")
+	containerName, _ := layeredString(fs, "traefik-container")
+
+	inst, err := traefik.Find(ctx, eng, containerName)
+	if err != nil {
+		return fail(badInput(err))
+	}
+	if inst != nil {
+		log.Debug("found Traefik", "container", inst.Container.Name, "file directory", inst.HostDir, "api", inst.APIURL)
+	}
+
+	if routesDir == "" && inst != nil {
+		routesDir = inst.HostDir
+	}
+	dir, err := traefik.OpenDir(routesDir)
+	if err != nil {
+		return fail(badInput(err))
+	}
+
+	var confirm swap.Traefik
+	switch {
+	case apiAddr == "none":
+		log.Warn("no Traefik API: route changes are not confirmed; dswap waits Traefik's reload throttle instead", "wait", unconfirmedWait)
+		confirm = &traefik.Unconfirmed{Wait: unconfirmedWait}
+	default:
+		if apiAddr == "" && inst != nil {
+			apiAddr = inst.APIURL
+		}
+		if apiAddr == "" {
+			return fail(usagef("no Traefik API to confirm route changes: pass --traefik-api http://HOST:PORT (DSWAP_TRAEFIK_API), enable api.insecure on Traefik, or pass --traefik-api none to wait Traefik's reload throttle instead"))
+		}
+		api, err := traefik.NewAPI(apiAddr)
+		if err != nil {
+			return fail(badInput(err))
+		}
+		if err := api.Ping(ctx); err != nil {
+			return fail(badInput(err))
+		}
+		confirm = api
+	}
+
+	addressing := swap.Addressing{Mode: address}
+	if inst != nil {
+		for n := range inst.Container.Networks {
+			addressing.TraefikNetworks = append(addressing.TraefikNetworks, n)
+		}
+		sort.Strings(addressing.TraefikNetworks)
+	}
+	pull, _ := layeredString(fs, "pull")
+	policy := engine.PullMissing
+	if pull != "" {
+		if policy, err = engine.ParsePullPolicy(pull); err != nil {
+			return fail(usagef("%v", err))
+		}
+	}
+	env.deps = swap.Deps{
+		Docker:     eng,
+		Images:     &engine.Images{Engine: eng, Policy: policy, Log: log},
+		Routes:     dir,
+		Traefik:    confirm,
+		Addressing: addressing,
+		Log:        log,
+	}
+	return env, nil
+}

@@ -1,0 +1,60 @@
+package main
+
+import (
+	"fmt"
+	"io"
+	"strings"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	"github.com/dswap-dev/dswap/swap"
+)
+
+func newSyncCommand(stdout, stderr io.Writer) *cobra.Command {
+	cmd := &cobra.Command{
+		Use:   "sync [SERVICE]",
+		Short: "Write the Traefik routes of dswap-managed services for their running containers",
+		Long: `Write each dswap-managed service's route file so that it points at exactly its
+running containers, and confirm it through Traefik's API. Run it once after
+"docker compose up -d" to adopt a service; "dswap up" keeps the routes after that.
+A service is managed when its containers carry dswap.enable=true or dswap.service.`,
+		RunE: func(cmd *cobra.Command, args []string) error {
+			if len(args) > 1 {
+				return usagef("dswap sync takes at most one SERVICE, got %d", len(args))
+			}
+			service := ""
+			if len(args) == 1 {
+				service = args[0]
+			}
+			return runSync(cmd, service, stdout, stderr)
+		},
+	}
+	fs := cmd.Flags()
+	fs.Duration("flip-timeout", 0, "how long to wait for Traefik to show each route (default 15s)")
+	connectionFlags(fs)
+	return cmd
+}
+
+func runSync(cmd *cobra.Command, service string, stdout, stderr io.Writer) error {
+	fs := cmd.Flags()
+	format, _ := layeredString(fs, "output")
+	log, err := newLogger(format, stderr, time.Now())
+	if err != nil {
+		return err
+	}
+	var over swap.Overrides
+	if over.FlipTimeout, err = layeredDuration(fs, "flip-timeout"); err != nil {
+		return err
+	}
+	env, err := setup(cmd.Context(), fs, log)
+	if err != nil {
+		return err
+	}
+	defer env.close()
+	synced, err := swap.New(env.deps).Sync(cmd.Context(), service, over)
+	for _, s := range synced {
+		fmt.Fprintf(stdout, "dswap: %s routed to %s (%s), confirmed in %s\n", s.Service, strings.Join(s.Containers, ", "), s.File, secs(s.Took))
+	}
+	return err
+}

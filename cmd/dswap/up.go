@@ -1,0 +1,167 @@
+package main
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"strings"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	"github.com/dswap-dev/dswap/swap"
+)
+
+func newUpCommand(stdout, stderr io.Writer) *cobra.Command {
+	cmd := &cobra.Command{
+		Use:   "up IMAGE",
+		Short: "Swap a service to IMAGE with zero downtime",
+		Long: `Start IMAGE as a sibling of the service's running container(s), wait until it is
+healthy, move Traefik's route to it and confirm Traefik applied it, then stop the
+old container(s) with the drain window as stop timeout, and remove them.
+
+The service is --service, else the dswap.service label, else the compose service,
+else the image's repository. Settings come from flags, then DSWAP_* variables,
+then dswap.* labels on the service, then defaults.`,
+		Example: `  dswap up myapp:v2
+  dswap up myapp:v2 --service web --drain 10s`,
+		RunE: func(cmd *cobra.Command, args []string) error {
+			if len(args) != 1 {
+				return usagef("dswap up needs exactly one IMAGE argument, got %d", len(args))
+			}
+			return runUp(cmd, args[0], stdout, stderr)
+		},
+	}
+	fs := cmd.Flags()
+	fs.String("service", "", "service to swap (default: found from the image)")
+	fs.Duration("drain", 0, "stop timeout for the old container; it is killed if still running after it (default 30s or the dswap.drain label)")
+	fs.Duration("health-timeout", 0, "how long to wait for the new container to be healthy (default: from its HEALTHCHECK)")
+	fs.String("health-cmd", "", "HEALTHCHECK command for an image without one (run with the container's shell)")
+	fs.Bool("no-healthcheck", false, "accept a new container without a HEALTHCHECK once it stayed up for --settle")
+	fs.Duration("settle", 0, "with --no-healthcheck, how long the new container must stay up (default 10s)")
+	fs.Duration("flip-timeout", 0, "how long to wait for Traefik to show the new route (default 15s)")
+	fs.String("pull", "missing", "when to pull IMAGE: missing, always or never")
+	fs.Bool("force", false, "swap even if the service already runs IMAGE")
+	connectionFlags(fs)
+	return cmd
+}
+
+func runUp(cmd *cobra.Command, image string, stdout, stderr io.Writer) error {
+	start := time.Now()
+	fs := cmd.Flags()
+	format, _ := layeredString(fs, "output")
+	log, err := newLogger(format, stderr, start)
+	if err != nil {
+		return err
+	}
+	var over swap.Overrides
+	for _, d := range []struct {
+		name string
+		dst  **time.Duration
+	}{{"drain", &over.Drain}, {"health-timeout", &over.HealthTimeout}, {"settle", &over.Settle}, {"flip-timeout", &over.FlipTimeout}} {
+		if *d.dst, err = layeredDuration(fs, d.name); err != nil {
+			return err
+		}
+	}
+	if over.NoHealthcheck, err = layeredBool(fs, "no-healthcheck"); err != nil {
+		return err
+	}
+	over.HealthCmd = layeredOptString(fs, "health-cmd")
+	service, _ := layeredString(fs, "service")
+	force, err := layeredBool(fs, "force")
+	if err != nil {
+		return err
+	}
+
+	ctx := cmd.Context()
+	env, err := setup(ctx, fs, log)
+	if err != nil {
+		return err
+	}
+	defer env.close()
+
+	req := swap.Request{Image: image, Service: service, Overrides: over, Force: force != nil && *force}
+	res, err := swap.New(env.deps).Up(ctx, req)
+	if format == "json" {
+		return reportJSON(stdout, res, err)
+	}
+	return reportText(stdout, stderr, res, err)
+}
+
+func reportText(stdout, stderr io.Writer, res *swap.Result, err error) error {
+	var failed *swap.FailedError
+	switch {
+	case err == nil && res.Noop:
+		fmt.Fprintf(stdout, "dswap: %s already runs %s (%s); nothing swapped\n", res.Service, res.ToImage, strings.Join(res.New, ", "))
+		return nil
+	case err == nil:
+		from := "nothing"
+		if res.FromImage != "" {
+			from = fmt.Sprintf("%s (%s)", res.FromImage, strings.Join(res.Old, ", "))
+		}
+		fmt.Fprintf(stdout, "dswap: %s now runs %s (%s), was %s; healthy after %s, traffic moved %s later, total %s\n",
+			res.Service, res.ToImage, strings.Join(res.New, ", "), from,
+			secs(res.HealthyAfter), secs(res.RoutedAfterHealthy), secs(res.Total))
+		return nil
+	case errors.As(err, &failed):
+		fmt.Fprintf(stderr, "dswap: %v\ndswap: %s\n", failed, failed.Kept)
+		if d := failed.Details(); d != "" {
+			fmt.Fprintln(stderr, d)
+		}
+		return reportedError{err}
+	default:
+		return err
+	}
+}
+
+func secs(d time.Duration) string { return fmt.Sprintf("%.2fs", d.Seconds()) }
+
+// jsonResult is the final object of --output json.
+type jsonResult struct {
+	Result             string   `json:"result"` // swapped, noop, failed, error
+	Service            string   `json:"service,omitempty"`
+	From               string   `json:"from,omitempty"`
+	To                 string   `json:"to,omitempty"`
+	Old                []string `json:"old,omitempty"`
+	New                []string `json:"new,omitempty"`
+	HealthySeconds     float64  `json:"healthy_seconds,omitempty"`
+	RoutedAfterHealthy float64  `json:"routed_after_healthy_seconds,omitempty"`
+	TotalSeconds       float64  `json:"total_seconds,omitempty"`
+	Readiness          string   `json:"readiness,omitempty"`
+	Error              string   `json:"error,omitempty"`
+	Phase              string   `json:"failed_phase,omitempty"`
+	Kept               string   `json:"kept,omitempty"`
+	Details            string   `json:"details,omitempty"`
+}
+
+func reportJSON(stdout io.Writer, res *swap.Result, err error) error {
+	out := jsonResult{Result: "swapped"}
+	if res != nil {
+		out.Service, out.From, out.To = res.Service, res.FromImage, res.ToImage
+		out.Old, out.New = res.Old, res.New
+		out.HealthySeconds = res.HealthyAfter.Seconds()
+		out.RoutedAfterHealthy = res.RoutedAfterHealthy.Seconds()
+		out.TotalSeconds = res.Total.Seconds()
+		out.Readiness = res.Readiness
+		if res.Noop {
+			out.Result = "noop"
+		}
+	}
+	var failed *swap.FailedError
+	switch {
+	case errors.As(err, &failed):
+		out.Result, out.Error, out.Phase, out.Kept, out.Details = "failed", failed.Error(), failed.Phase.String(), failed.Kept, failed.Details()
+		out.Service = failed.Service
+	case err != nil:
+		out.Result, out.Error = "error", err.Error()
+	}
+	enc := json.NewEncoder(stdout)
+	if encErr := enc.Encode(out); encErr != nil {
+		return encErr
+	}
+	if err != nil {
+		return reportedError{err}
+	}
+	return nil
+}

@@ -1,0 +1,84 @@
+package swap
+
+import (
+	"fmt"
+	"time"
+
+	"github.com/dswap-dev/dswap/labels"
+)
+
+// Config is how one swap behaves, after layering.
+type Config struct {
+	// Drain is the stop timeout of the old container: it gets its stop
+	// signal at once and is killed if it has not exited when Drain ends.
+	Drain time.Duration
+	// HealthTimeout bounds the wait for health; zero derives it from the
+	// HEALTHCHECK (start period + retries x (interval + timeout) + margin).
+	HealthTimeout time.Duration
+	// HealthCmd, if set, becomes the new container's HEALTHCHECK.
+	HealthCmd string
+	// NoHealthcheck accepts a container without a HEALTHCHECK once it has
+	// stayed up for Settle.
+	NoHealthcheck bool
+	Settle        time.Duration
+	// FlipTimeout bounds the wait for Traefik to show the new route.
+	FlipTimeout time.Duration
+}
+
+// Defaults are used where no layer sets a value.
+var Defaults = Config{
+	Drain:       30 * time.Second,
+	Settle:      10 * time.Second,
+	FlipTimeout: 15 * time.Second,
+}
+
+// Overrides are the values set by flags or DSWAP_* variables (already
+// layered by the caller, flags first). Nil means not set.
+type Overrides struct {
+	Drain         *time.Duration
+	HealthTimeout *time.Duration
+	HealthCmd     *string
+	NoHealthcheck *bool
+	Settle        *time.Duration
+	FlipTimeout   *time.Duration
+}
+
+// Layer returns the configuration from, highest first: overrides, the
+// dswap.* labels of the service, defaults.
+func Layer(over Overrides, lbl labels.Settings) (Config, error) {
+	cfg := Defaults
+	pick(&cfg.Drain, lbl.Drain, over.Drain)
+	pick(&cfg.HealthTimeout, lbl.HealthTimeout, over.HealthTimeout)
+	pick(&cfg.Settle, lbl.Settle, over.Settle)
+	pick(&cfg.NoHealthcheck, lbl.NoHealthcheck, over.NoHealthcheck)
+	pick(&cfg.FlipTimeout, nil, over.FlipTimeout)
+	if lbl.HealthCmd != "" {
+		cfg.HealthCmd = lbl.HealthCmd
+	}
+	pick(&cfg.HealthCmd, nil, over.HealthCmd)
+	switch {
+	case cfg.Drain < 0:
+		return cfg, badInput("drain window %s is negative", cfg.Drain)
+	case cfg.HealthTimeout < 0:
+		return cfg, badInput("health timeout %s is negative", cfg.HealthTimeout)
+	case cfg.Settle <= 0 && cfg.NoHealthcheck:
+		return cfg, badInput("--no-healthcheck needs a settle time above zero (--settle)")
+	case cfg.FlipTimeout <= 0:
+		return cfg, badInput("flip timeout %s must be above zero", cfg.FlipTimeout)
+	case cfg.NoHealthcheck && cfg.HealthCmd != "":
+		return cfg, badInput("--no-healthcheck and --health-cmd contradict each other; choose one")
+	}
+	return cfg, nil
+}
+
+func pick[T any](dst *T, layers ...*T) {
+	for _, l := range layers {
+		if l != nil {
+			*dst = *l
+		}
+	}
+}
+
+func (c Config) String() string {
+	return fmt.Sprintf("drain=%s health-timeout=%s flip-timeout=%s", c.Drain, c.HealthTimeout, c.FlipTimeout)
+}

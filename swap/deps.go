@@ -1,0 +1,43 @@
+package swap
+
+import (
+	"context"
+	"time"
+
+	"github.com/dswap-dev/dswap/engine"
+	"github.com/dswap-dev/dswap/traefik"
+)
+
+// Docker is what a swap needs from the Engine.
+type Docker interface {
+	List(ctx context.Context, f engine.ListFilter) ([]*engine.Container, error)
+	Inspect(ctx context.Context, id string) (*engine.Container, error)
+	Create(ctx context.Context, spec *engine.Spec) (string, error)
+	Start(ctx context.Context, id string) error
+	Stop(ctx context.Context, id string, timeout time.Duration) error
+	Remove(ctx context.Context, id string) error
+	Events(ctx context.Context, f engine.EventFilter) (<-chan engine.Event, <-chan error)
+	Logs(ctx context.Context, id string, tail int) (string, error)
+}
+
+// Images gets an image ready to run and inspects images.
+type Images interface {
+	// Ensure makes ref available locally (pulling or building it as the
+	// user asked) and returns it.
+	Ensure(ctx context.Context, ref string) (*engine.Image, error)
+	InspectImage(ctx context.Context, ref string) (*engine.Image, error)
+}
+
+// Routes stores route files in Traefik's file-provider directory.
+type Routes interface {
+	Read(service string) ([]byte, bool, error)
+	Write(service string, content []byte) error
+	Remove(service string) error
+	FileFor(service string) string
+}
+
+// Traefik confirms what Traefik runs.
+type Traefik interface {
+	WaitApplied(ctx context.Context, exp traefik.Expectation, timeout time.Duration) (time.Duration, error)
+	Runtime(ctx context.Context) (*traefik.Runtime, error)
+}

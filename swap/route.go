@@ -1,0 +1,217 @@
+package swap
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"maps"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/dswap-dev/dswap/engine"
+	"github.com/dswap-dev/dswap/labels"
+	"github.com/dswap-dev/dswap/traefik"
+)
+
+// routeChange is a route file that was written.
+type routeChange struct {
+	took        time.Duration
+	confirmedBy string
+	// previous is the file it replaced; hadPrevious is false if there was
+	// none. written says whether the new file reached the directory.
+	previous    []byte
+	hadPrevious bool
+	written     bool
+}
+
+// flip routes the service to the new containers, decoding the route from
+// the labels they actually carry.
+func (s *Swapper) flip(ctx context.Context, p *plan, news []*engine.Container) (routeChange, error) {
+	fresh := make([]*engine.Container, 0, len(news))
+	for _, c := range news {
+		now, err := s.Docker.Inspect(ctx, c.ID)
+		if err != nil {
+			return routeChange{}, err
+		}
+		fresh = append(fresh, now)
+	}
+	routing, err := labels.DecodeTraefik(fresh[0].Labels, p.svc.Name, fresh[0].ExposedPorts)
+	if err != nil {
+		return routeChange{}, asBadInput(fmt.Errorf("new container %s: %w", fresh[0].Name, err))
+	}
+	return s.route(ctx, p.svc, routing, fresh, nil)
+}
+
+// route writes the service's route file so that it points at exactly
+// these containers, and waits until Traefik shows it.
+func (s *Swapper) route(ctx context.Context, svc *Service, routing *labels.Routing, containers []*engine.Container, absent []string) (routeChange, error) {
+	var change routeChange
+	targets := make([]labels.Target, 0, len(containers))
+	for _, c := range containers {
+		t, err := s.Addressing.Target(c)
+		if err != nil {
+			return change, asBadInput(err)
+		}
+		targets = append(targets, t)
+	}
+	content, err := routing.File(svc.Name, targets)
+	if err != nil {
+		return change, err
+	}
+	change.previous, change.hadPrevious, err = s.Routes.Read(svc.Key())
+	if err != nil {
+		return change, err
+	}
+	if err := s.Routes.Write(svc.Key(), content); err != nil {
+		return change, asBadInput(err)
+	}
+	change.written = true
+	exp := traefik.Expectation{Servers: routing.ServerURLs(targets), Routers: routing.RouterNames(), Absent: absent}
+	change.took, err = s.Traefik.WaitApplied(ctx, exp, s.cfg.FlipTimeout)
+	change.confirmedBy = confirmedBy(s.Traefik)
+	if err != nil {
+		return change, fmt.Errorf("route file %s: %w", s.Routes.FileFor(svc.Key()), err)
+	}
+	s.log.Info("route applied", "file", s.Routes.FileFor(svc.Key()), "servers", strings.Join(flatten(exp.Servers), ","), "took", round(change.took))
+	return change, nil
+}
+
+func flatten(m map[string][]string) []string {
+	var out []string
+	for _, k := range sortedKeys(m) {
+		out = append(out, m[k]...)
+	}
+	return out
+}
+
+func sortedKeys(m map[string][]string) []string {
+	return slices.Sorted(maps.Keys(m))
+}
+
+// rollback undoes a swap that failed before traffic moved for good: the
+// route goes back to what it was, the new containers are removed, and the
+// old ones, never touched, keep serving. It runs even if ctx was cancelled
+// (Ctrl-C), with its own deadline.
+func (s *Swapper) rollback(ctx context.Context, p *plan, news []*engine.Container, cause error, change routeChange) error {
+	rctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), time.Minute)
+	defer cancel()
+	if len(news) == 0 && !change.written {
+		return cause
+	}
+	s.enter(PhaseRollback, "undoing the swap: the old version keeps serving", "reason", cause)
+	failedPhase := s.lastWorkPhase()
+	var rbErrs []error
+	if change.written {
+		if err := s.restoreRoute(rctx, p, change); err != nil {
+			rbErrs = append(rbErrs, err)
+		}
+	}
+	fe := &FailedError{Service: p.svc.Name, Phase: failedPhase, Reason: cause, Kept: describeKept(p)}
+	if len(news) > 0 {
+		s.diagnose(rctx, news, fe)
+	}
+	for _, c := range news {
+		if err := s.Docker.Remove(rctx, c.ID); err != nil && !errors.Is(err, engine.ErrNotFound) {
+			rbErrs = append(rbErrs, err)
+		}
+	}
+	fe.RollbackErr = errors.Join(rbErrs...)
+	s.enter(PhaseFailed, "swap failed; rolled back", "kept", fe.Kept)
+	if errors.Is(cause, ErrBadInput) && fe.RollbackErr == nil {
+		return cause
+	}
+	return fe
+}
+
+// lastWorkPhase is the phase the swap was in before rolling back.
+func (s *Swapper) lastWorkPhase() Phase {
+	for i := len(s.steps) - 1; i >= 0; i-- {
+		if p := s.steps[i].Phase; p != PhaseRollback && p != PhaseFailed {
+			return p
+		}
+	}
+	return PhasePlan
+}
+
+func (s *Swapper) restoreRoute(ctx context.Context, p *plan, change routeChange) error {
+	key := p.svc.Key()
+	if !change.hadPrevious {
+		if err := s.Routes.Remove(key); err != nil {
+			return err
+		}
+		_, err := s.Traefik.WaitApplied(ctx, traefik.Expectation{Absent: p.routing.ServiceNames()}, s.cfg.FlipTimeout)
+		return err
+	}
+	if err := s.Routes.Write(key, change.previous); err != nil {
+		return fmt.Errorf("restoring route file %s: %w", s.Routes.FileFor(key), err)
+	}
+	if len(p.old) == 0 {
+		return nil
+	}
+	oldRouting, err := labels.DecodeTraefik(p.old[0].Labels, p.svc.Name, p.old[0].ExposedPorts)
+	if err != nil {
+		return nil // the restored file is what Traefik had; nothing to compare with
+	}
+	var targets []labels.Target
+	for _, c := range p.old {
+		if t, err := s.Addressing.Target(c); err == nil {
+			targets = append(targets, t)
+		}
+	}
+	if _, err := s.Traefik.WaitApplied(ctx, traefik.Expectation{Servers: oldRouting.ServerURLs(targets)}, s.cfg.FlipTimeout); err != nil {
+		return fmt.Errorf("the old route file was restored but Traefik did not show it: %w", err)
+	}
+	return nil
+}
+
+// diagnose records the state, health log and last log lines of the first
+// new container that is not healthy (or the first one).
+func (s *Swapper) diagnose(ctx context.Context, news []*engine.Container, fe *FailedError) {
+	pick := news[0]
+	var picked *engine.Container
+	for _, c := range news {
+		now, err := s.Docker.Inspect(ctx, c.ID)
+		if err != nil {
+			continue
+		}
+		if picked == nil || now.State.Health != "healthy" {
+			pick, picked = c, now
+			if now.State.Health != "healthy" {
+				break
+			}
+		}
+	}
+	fe.Container = pick.Name
+	if picked != nil {
+		st := picked.State
+		fe.State = st.Status
+		if !st.Running && !st.FinishedAt.IsZero() {
+			fe.State += fmt.Sprintf(", exit code %d", st.ExitCode)
+			if st.OOMKilled {
+				fe.State += " (out of memory)"
+			}
+		}
+		if st.Health != "" {
+			fe.State += ", health " + st.Health
+		}
+		if st.Error != "" {
+			fe.State += ": " + st.Error
+		}
+		fe.HealthLog = picked.State.HealthLog
+	}
+	if logs, err := s.Docker.Logs(ctx, pick.ID, 20); err == nil {
+		fe.Logs = logs
+	}
+}
+
+func describeKept(p *plan) string {
+	if len(p.old) == 0 {
+		return "nothing was running before; nothing is running now"
+	}
+	var names []string
+	for _, c := range p.old {
+		names = append(names, c.Name)
+	}
+	return fmt.Sprintf("%s (%s) keeps serving, unchanged", p.old[0].Image, strings.Join(names, ", "))
+}

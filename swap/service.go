@@ -1,0 +1,171 @@
+package swap
+
+import (
+	"fmt"
+	"sort"
+	"strings"
+
+	"github.com/distribution/reference"
+
+	"github.com/dswap-dev/dswap/compose"
+	"github.com/dswap-dev/dswap/engine"
+	"github.com/dswap-dev/dswap/labels"
+)
+
+// Service is a set of containers dswap swaps together.
+type Service struct {
+	Name string
+	// Compose is set for a compose service; its project makes the key unique.
+	Compose *compose.Identity
+	// Running are the service's running containers, oldest first.
+	Running []*engine.Container
+	// Stopped are its other containers, newest last; one can serve as the
+	// template when nothing runs.
+	Stopped []*engine.Container
+}
+
+// Key names the service's route file and lock: unique on the host even if
+// two compose projects have a service of the same name.
+func (s *Service) Key() string {
+	if s.Compose != nil {
+		return s.Compose.Project + "-" + s.Name
+	}
+	return s.Name
+}
+
+// Template is the container whose settings a new one copies: the newest
+// running one, else the newest stopped one, else nil.
+func (s *Service) Template() *engine.Container {
+	if n := len(s.Running); n > 0 {
+		return s.Running[n-1]
+	}
+	if n := len(s.Stopped); n > 0 {
+		return s.Stopped[n-1]
+	}
+	return nil
+}
+
+// ServiceName is the service a container belongs to: its dswap.service
+// label, else its compose service, else its image's repository.
+func ServiceName(c *engine.Container) string {
+	if s := c.Labels[labels.ServiceLabel]; s != "" {
+		return s
+	}
+	if id, ok := compose.FromLabels(c.Labels); ok {
+		return id.Service
+	}
+	return Repository(c.Image)
+}
+
+// Repository returns the repository of an image reference in the short
+// form users write ("myapp", "ghcr.io/acme/app"), or the reference itself
+// if it does not parse.
+func Repository(ref string) string {
+	named, err := reference.ParseNormalizedNamed(ref)
+	if err != nil {
+		return ref
+	}
+	return reference.FamiliarName(named)
+}
+
+// FindService picks the service to swap among all containers (running and
+// stopped). With name set it is the service of that name ("web", or
+// "project/web" for a compose service); otherwise the service whose
+// containers run the image's repository or are named after it.
+func FindService(all []*engine.Container, name, image string) (*Service, error) {
+	groups := map[string]*Service{}
+	var order []string
+	match := func(c *engine.Container) bool {
+		svcName := ServiceName(c)
+		if name != "" {
+			if project, service, ok := strings.Cut(name, "/"); ok {
+				id, isCompose := compose.FromLabels(c.Labels)
+				return isCompose && id.Project == project && svcName == service
+			}
+			return svcName == name
+		}
+		repo := Repository(image)
+		return svcName == repo || Repository(c.Image) == repo
+	}
+	for _, c := range all {
+		if c.Labels[compose.OneoffLabel] == "True" || !match(c) {
+			continue
+		}
+		svc := &Service{Name: ServiceName(c)}
+		if id, ok := compose.FromLabels(c.Labels); ok {
+			svc.Compose = &id
+		}
+		key := svc.Key()
+		if g, ok := groups[key]; ok {
+			svc = g
+		} else {
+			groups[key] = svc
+			order = append(order, key)
+		}
+		if c.State.Running {
+			svc.Running = append(svc.Running, c)
+		} else {
+			svc.Stopped = append(svc.Stopped, c)
+		}
+	}
+	// A service with running containers wins over leftovers of another.
+	var running []string
+	for _, k := range order {
+		if len(groups[k].Running) > 0 {
+			running = append(running, k)
+		}
+	}
+	candidates := order
+	if len(running) > 0 {
+		candidates = running
+	}
+	switch {
+	case len(candidates) == 1:
+		svc := groups[candidates[0]]
+		sort.SliceStable(svc.Running, func(i, j int) bool { return svc.Running[i].Created.Before(svc.Running[j].Created) })
+		sort.SliceStable(svc.Stopped, func(i, j int) bool { return svc.Stopped[i].Created.Before(svc.Stopped[j].Created) })
+		return svc, nil
+	case len(candidates) == 0 && name != "" && !strings.Contains(name, "/"):
+		// A named service with no containers yet is started from the
+		// image alone.
+		return &Service{Name: name}, nil
+	case len(candidates) == 0:
+		return nil, notFoundError(all, name, image)
+	default:
+		var lines []string
+		for _, k := range candidates {
+			lines = append(lines, describeGroup(groups[k]))
+		}
+		return nil, badInput("%s matches several services:\n%s\nsay which with --service NAME (or project/NAME for a compose service)", what(name, image), strings.Join(lines, "\n"))
+	}
+}
+
+func what(name, image string) string {
+	if name != "" {
+		return fmt.Sprintf("service %q", name)
+	}
+	return fmt.Sprintf("image %s (repository %q)", image, Repository(image))
+}
+
+func describeGroup(s *Service) string {
+	var names []string
+	for _, c := range append(append([]*engine.Container{}, s.Running...), s.Stopped...) {
+		names = append(names, fmt.Sprintf("%s (%s, %s)", c.Name, c.Image, c.State.Status))
+	}
+	return fmt.Sprintf("  %s: %s", s.Key(), strings.Join(names, ", "))
+}
+
+func notFoundError(all []*engine.Container, name, image string) error {
+	var seen []string
+	for _, c := range all {
+		if c.State.Running {
+			seen = append(seen, fmt.Sprintf("%s (service %s, %s)", c.Name, ServiceName(c), c.Image))
+		}
+	}
+	hint := "none"
+	if len(seen) > 0 {
+		hint = strings.Join(seen, ", ")
+	}
+	how := "pass --service NAME to start a new service from the image, or label the service's containers with dswap.service=NAME"
+	return badInput("no container belongs to %s; running containers: %s; %s", what(name, image), hint, how)
+}

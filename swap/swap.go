@@ -1,0 +1,430 @@
+package swap
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"log/slog"
+	"strings"
+	"time"
+
+	"github.com/dswap-dev/dswap/engine"
+	"github.com/dswap-dev/dswap/labels"
+	"github.com/dswap-dev/dswap/traefik"
+)
+
+// Deps are a swap's side effects.
+type Deps struct {
+	Docker     Docker
+	Images     Images
+	Routes     Routes
+	Traefik    Traefik
+	Addressing Addressing
+	Log        *slog.Logger
+}
+
+// Request is what the user asked for.
+type Request struct {
+	Image     string
+	Service   string
+	Overrides Overrides
+	// Force swaps even when the service already runs this image.
+	Force bool
+}
+
+// Result describes a finished swap.
+type Result struct {
+	Service   string
+	FromImage string // "" for a first start
+	ToImage   string
+	Old, New  []string // container names
+	Steps     []Step
+	Readiness string
+	// HealthyAfter is from the start of the swap until the new
+	// container(s) were healthy; RoutedAfterHealthy is from then until
+	// Traefik showed the new route; Flip is from writing the route file to
+	// Traefik showing it.
+	HealthyAfter       time.Duration
+	RoutedAfterHealthy time.Duration
+	Flip               time.Duration
+	// Drained lists, per old container, how it stopped.
+	Drained []DrainOutcome
+	Total   time.Duration
+	// Noop is set when the service already ran the image.
+	Noop bool
+}
+
+// DrainOutcome is how one old container stopped.
+type DrainOutcome struct {
+	Container string
+	Took      time.Duration
+	// Killed is set when it did not exit within the drain window.
+	Killed   bool
+	ExitCode int
+}
+
+// Swapper runs one swap. Make a new one per swap.
+type Swapper struct {
+	Deps
+	log     *slog.Logger
+	started time.Time
+	cfg     Config
+	phase   Phase
+	steps   []Step
+}
+
+// New returns a Swapper for one swap.
+func New(d Deps) *Swapper {
+	log := d.Log
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
+	return &Swapper{Deps: d, log: log}
+}
+
+func (s *Swapper) enter(p Phase, note string, attrs ...any) {
+	s.phase = p
+	s.steps = append(s.steps, Step{Phase: p, At: time.Now(), Note: note})
+	s.log.Info(note, append([]any{"phase", p.String()}, attrs...)...)
+}
+
+// plan is everything decided before anything changes.
+type plan struct {
+	svc       *Service
+	all       []*engine.Container
+	image     *engine.Image
+	old       []*engine.Container
+	oldImages map[string]*engine.Image // by image ID
+	routing   *labels.Routing
+	fromImage string
+}
+
+// Up swaps the service to req.Image.
+func (s *Swapper) Up(ctx context.Context, req Request) (*Result, error) {
+	s.started = time.Now()
+	s.enter(PhasePlan, "planning", "image", req.Image)
+	p, err := s.plan(ctx, req)
+	if err != nil {
+		return nil, err
+	}
+	res := &Result{Service: p.svc.Name, ToImage: req.Image, FromImage: p.fromImage}
+	for _, c := range p.old {
+		res.Old = append(res.Old, c.Name)
+	}
+	if !req.Force && len(p.old) > 0 && allRun(p.old, p.image.ID) {
+		return s.noop(ctx, p, res)
+	}
+
+	news, err := s.createAll(ctx, p, req)
+	if err != nil {
+		return nil, err
+	}
+	for _, c := range news {
+		res.New = append(res.New, c.Name)
+	}
+
+	events, errs, stop := s.subscribe(ctx, news)
+	defer stop()
+	s.enter(PhaseHealth, "starting and waiting for health", "containers", strings.Join(res.New, ","))
+	res.Readiness = readiness(news[0].Healthcheck, s.cfg)
+	if err := s.startAll(ctx, news); err != nil {
+		return nil, s.rollback(ctx, p, news, err, routeChange{})
+	}
+	if err := s.waitHealthy(ctx, events, errs, news, s.cfg); err != nil {
+		return nil, s.rollback(ctx, p, news, err, routeChange{})
+	}
+	stop()
+	res.HealthyAfter = time.Since(s.started)
+	healthyAt := time.Now()
+
+	s.enter(PhaseFlip, "moving Traefik's route to the new container(s)")
+	flipped, err := s.flip(ctx, p, news)
+	if err != nil {
+		return nil, s.rollback(ctx, p, news, err, flipped)
+	}
+	res.Flip = flipped.took
+	res.RoutedAfterHealthy = time.Since(healthyAt)
+	s.log.Info("traffic on new", "phase", PhaseFlip.String(), "confirmed by", flipped.confirmedBy, "after healthy", round(res.RoutedAfterHealthy))
+
+	// From here the new version serves. Stopping the old one must finish
+	// even if the user interrupts dswap, or the service would be left
+	// with a container nobody drains.
+	drainCtx := context.WithoutCancel(ctx)
+	res.Drained, err = s.drain(drainCtx, p.old)
+	res.Total = time.Since(s.started)
+	res.Steps = s.steps
+	if err != nil {
+		s.enter(PhaseFailed, "traffic is on the new version, but the old container was not removed")
+		return res, fmt.Errorf("traffic is on %s, but stopping the old container failed: %w; remove it with `docker rm -f %s`", strings.Join(res.New, ", "), err, strings.Join(res.Old, " "))
+	}
+	s.enter(PhaseDone, "done")
+	res.Steps = s.steps
+	return res, nil
+}
+
+func allRun(cs []*engine.Container, imageID string) bool {
+	for _, c := range cs {
+		if c.ImageID != imageID {
+			return false
+		}
+	}
+	return true
+}
+
+// noop handles a swap to the image that already runs: it only makes sure
+// the route points at the running containers.
+func (s *Swapper) noop(ctx context.Context, p *plan, res *Result) (*Result, error) {
+	res.Noop = true
+	res.New = res.Old
+	if _, err := s.route(ctx, p.svc, p.routing, p.old, nil); err != nil {
+		return nil, err
+	}
+	s.enter(PhaseDone, "already running this image; nothing to swap (pass --force to swap anyway)")
+	res.Total = time.Since(s.started)
+	res.Steps = s.steps
+	return res, nil
+}
+
+func (s *Swapper) plan(ctx context.Context, req Request) (*plan, error) {
+	all, err := s.Docker.List(ctx, engine.ListFilter{All: true})
+	if err != nil {
+		return nil, err
+	}
+	svc, err := FindService(all, req.Service, req.Image)
+	if err != nil {
+		return nil, err
+	}
+	p := &plan{svc: svc, all: all, old: svc.Running, oldImages: map[string]*engine.Image{}}
+	var settings labels.Settings
+	if t := svc.Template(); t != nil {
+		settings, err = labels.DecodeSettings(t.Labels)
+		if err != nil {
+			return nil, asBadInput(fmt.Errorf("container %s: %w", t.Name, err))
+		}
+	}
+	if s.cfg, err = Layer(req.Overrides, settings); err != nil {
+		return nil, err
+	}
+	if len(p.old) > 0 {
+		p.fromImage = p.old[len(p.old)-1].Image
+	}
+	s.log.Info("service", "phase", PhasePlan.String(), "name", svc.Name, "running", len(svc.Running), "drain", s.cfg.Drain)
+
+	p.image, err = s.Images.Ensure(ctx, req.Image)
+	if err != nil {
+		return nil, err
+	}
+	for _, c := range append(append([]*engine.Container{}, svc.Running...), svc.Stopped...) {
+		if _, ok := p.oldImages[c.ImageID]; ok {
+			continue
+		}
+		img, err := s.Images.InspectImage(ctx, c.ImageID)
+		if err != nil {
+			return nil, fmt.Errorf("inspecting the image of container %s (needed to tell its defaults from the container's own settings): %w", c.Name, err)
+		}
+		p.oldImages[c.ImageID] = img
+	}
+
+	// Decode the route the new containers will have, from the labels they
+	// will carry, so that a malformed label stops the swap before anything
+	// starts.
+	predicted, ports, err := s.predictLabels(p)
+	if err != nil {
+		return nil, err
+	}
+	p.routing, err = labels.DecodeTraefik(predicted, svc.Name, ports)
+	if err != nil {
+		return nil, asBadInput(fmt.Errorf("service %s: %w", svc.Name, err))
+	}
+	if err := s.checkConflicts(ctx, p.routing); err != nil {
+		return nil, err
+	}
+	return p, nil
+}
+
+// predictLabels returns the labels and exposed ports a new container will
+// have: its own (copied) labels over the new image's.
+func (s *Swapper) predictLabels(p *plan) (map[string]string, []int, error) {
+	out := map[string]string{}
+	for k, v := range p.image.Labels {
+		out[k] = v
+	}
+	ports := append([]int{}, p.image.ExposedPorts...)
+	if t := p.svc.Template(); t != nil {
+		spec, err := engine.Clone(t, p.oldImages[t.ImageID], p.image.ID)
+		if err != nil {
+			return nil, nil, asBadInput(err)
+		}
+		for k, v := range spec.Labels {
+			out[k] = v
+		}
+		ports = append(ports, spec.ExposedPorts()...)
+	}
+	return out, ports, nil
+}
+
+// checkConflicts refuses a service that another Traefik provider (usually
+// the docker provider reading the same labels) also routes.
+func (s *Swapper) checkConflicts(ctx context.Context, r *labels.Routing) error {
+	rt, err := s.Traefik.Runtime(ctx)
+	if err != nil {
+		return asBadInput(err)
+	}
+	if rt == nil {
+		return nil // no API to ask; said when it was configured
+	}
+	if c := rt.Conflicts(r.RouterNames(), r.ServiceNames()); len(c) > 0 {
+		return badInput("Traefik already routes this service through another provider (%s), so requests would keep reaching containers dswap takes out of the route. Add the label traefik.enable=false to the service (dswap still reads its traefik.* labels), or start Traefik with --providers.docker.exposedByDefault=false", strings.Join(c, ", "))
+	}
+	return nil
+}
+
+// createAll creates one new container per running one (or one from the
+// newest stopped container or the image when nothing runs).
+func (s *Swapper) createAll(ctx context.Context, p *plan, req Request) ([]*engine.Container, error) {
+	s.enter(PhaseCreate, "creating the new container(s)")
+	likes := p.old
+	if len(likes) == 0 {
+		likes = []*engine.Container{p.svc.Template()}
+	}
+	names := newNamer(p.all, p.svc)
+	swapID := newSwapID()
+	var news []*engine.Container
+	for _, like := range likes {
+		spec, err := s.specFor(p, like, req.Image)
+		if err != nil {
+			return nil, s.rollback(ctx, p, news, asBadInput(err), routeChange{})
+		}
+		var lbls map[string]string
+		spec.Name, lbls = names.next(p.svc, like, spec.Labels)
+		lbls[labels.ServiceLabel] = p.svc.Name
+		lbls[labels.SwapIDLabel] = swapID
+		lbls[labels.CreatedByLabel] = "dswap"
+		if like != nil {
+			lbls[labels.PreviousContainerLabel] = like.Name
+		}
+		spec.Labels = lbls
+		if s.cfg.HealthCmd != "" {
+			spec.SetHealthcheck(engine.Healthcheck{Test: []string{"CMD-SHELL", s.cfg.HealthCmd}, Interval: time.Second, Timeout: 5 * time.Second, Retries: 3})
+		}
+		if set, _ := spec.HasHealthcheck(); !set && p.image.Healthcheck == nil && !s.cfg.NoHealthcheck {
+			return nil, s.rollback(ctx, p, news, badInput("image %s has no HEALTHCHECK, and dswap does not treat \"running\" as healthy. Add a HEALTHCHECK to the image, pass --health-cmd 'COMMAND' (run in the container), or pass --no-healthcheck --settle 10s to accept a container that stays up that long", req.Image), routeChange{})
+		}
+		id, err := s.Docker.Create(ctx, spec)
+		if err != nil {
+			return nil, s.rollback(ctx, p, news, err, routeChange{})
+		}
+		c, err := s.Docker.Inspect(ctx, id)
+		if err != nil {
+			return nil, s.rollback(ctx, p, append(news, &engine.Container{ID: id, Name: spec.Name}), err, routeChange{})
+		}
+		news = append(news, c)
+		s.log.Info("created", "phase", PhaseCreate.String(), "container", c.Name, "image", req.Image)
+	}
+	return news, nil
+}
+
+func (s *Swapper) specFor(p *plan, like *engine.Container, ref string) (*engine.Spec, error) {
+	if like == nil {
+		var network string
+		if nets := s.Addressing.TraefikNetworks; len(nets) > 0 {
+			network = nets[0]
+		}
+		return engine.FromImage(ref, network), nil
+	}
+	return engine.Clone(like, p.oldImages[like.ImageID], ref)
+}
+
+// subscribe listens to the new containers' events from before they start,
+// so no health or exit event can be missed.
+func (s *Swapper) subscribe(ctx context.Context, news []*engine.Container) (<-chan engine.Event, <-chan error, func()) {
+	ctx, cancel := context.WithCancel(ctx)
+	f := engine.EventFilter{Since: s.started.Add(-time.Second)}
+	for _, c := range news {
+		f.Containers = append(f.Containers, c.ID)
+	}
+	events, errs := s.Docker.Events(ctx, f)
+	return events, errs, cancel
+}
+
+func (s *Swapper) startAll(ctx context.Context, news []*engine.Container) error {
+	for _, c := range news {
+		if err := s.Docker.Start(ctx, c.ID); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func newSwapID() string {
+	b := make([]byte, 6)
+	_, _ = rand.Read(b)
+	return time.Now().UTC().Format("20060102T150405Z") + "-" + hex.EncodeToString(b)
+}
+
+// drain stops the old containers, each with the drain window as its stop
+// timeout, all at once, then removes them.
+func (s *Swapper) drain(ctx context.Context, old []*engine.Container) ([]DrainOutcome, error) {
+	if len(old) == 0 {
+		return nil, nil
+	}
+	s.enter(PhaseDrain, "stopping the old container(s)", "drain", s.cfg.Drain)
+	type outcome struct {
+		DrainOutcome
+		err error
+	}
+	results := make(chan outcome, len(old))
+	for _, c := range old {
+		go func() {
+			start := time.Now()
+			// The daemon kills the container when the window ends; the
+			// margin covers the kill and the API call itself.
+			stopCtx, cancel := context.WithTimeout(ctx, s.cfg.Drain+30*time.Second)
+			defer cancel()
+			err := s.Docker.Stop(stopCtx, c.ID, s.cfg.Drain)
+			o := outcome{DrainOutcome: DrainOutcome{Container: c.Name, Took: time.Since(start)}, err: err}
+			if err == nil {
+				if after, ierr := s.Docker.Inspect(stopCtx, c.ID); ierr == nil {
+					o.ExitCode = after.State.ExitCode
+					o.Killed = after.State.ExitCode == 137 && !after.State.OOMKilled
+				}
+			}
+			results <- o
+		}()
+	}
+	var outs []DrainOutcome
+	var errs []error
+	for range old {
+		o := <-results
+		if o.err != nil {
+			errs = append(errs, fmt.Errorf("stopping %s: %w", o.Container, o.err))
+			continue
+		}
+		note := "exited"
+		if o.Killed {
+			note = "killed: did not exit within the drain window"
+		}
+		s.log.Info("stopped", "phase", PhaseDrain.String(), "container", o.Container, "took", round(o.Took), "exit code", o.ExitCode, "how", note)
+		outs = append(outs, o.DrainOutcome)
+	}
+	if len(errs) > 0 {
+		return outs, errors.Join(errs...)
+	}
+	s.enter(PhaseRemove, "removing the old container(s)")
+	for _, c := range old {
+		if err := s.Docker.Remove(ctx, c.ID); err != nil && !errors.Is(err, engine.ErrNotFound) {
+			errs = append(errs, err)
+		}
+	}
+	return outs, errors.Join(errs...)
+}
+
+// confirmedBy says how a route change was confirmed, for the output.
+func confirmedBy(t Traefik) string {
+	if u, ok := t.(*traefik.Unconfirmed); ok {
+		return fmt.Sprintf("waiting %s (no Traefik API)", u.Wait)
+	}
+	return "Traefik API"
+}

@@ -1,0 +1,103 @@
+package swap
+
+import (
+	"context"
+	"fmt"
+	"sort"
+	"time"
+
+	"github.com/dswap-dev/dswap/engine"
+	"github.com/dswap-dev/dswap/labels"
+)
+
+// Synced is one service whose route was written.
+type Synced struct {
+	Service    string
+	Containers []string
+	File       string
+	Took       time.Duration
+}
+
+// Managed says whether dswap keeps a container's routes: it carries
+// dswap.enable=true or a dswap.service label.
+func Managed(c *engine.Container) bool {
+	return c.Labels[labels.ServiceLabel] != "" || c.Labels["dswap.enable"] == "true"
+}
+
+// Sync writes the route of each dswap-managed service (or of the named one)
+// so that it points at exactly its running containers, and confirms each
+// with Traefik. It is how a service started by `docker compose up` is first
+// adopted, and how routes are put right after containers changed outside
+// dswap.
+func (s *Swapper) Sync(ctx context.Context, service string, over Overrides) ([]Synced, error) {
+	s.started = time.Now()
+	var err error
+	if s.cfg, err = Layer(over, labels.Settings{}); err != nil {
+		return nil, err
+	}
+	running, err := s.Docker.List(ctx, engine.ListFilter{})
+	if err != nil {
+		return nil, err
+	}
+	var services []*Service
+	if service != "" {
+		svc, err := FindService(running, service, "")
+		if err != nil {
+			return nil, err
+		}
+		if len(svc.Running) == 0 {
+			return nil, badInput("service %s has no running container to route", service)
+		}
+		services = append(services, svc)
+	} else {
+		services = groupManaged(running)
+		if len(services) == 0 {
+			return nil, badInput("no running container is managed by dswap; label the service with dswap.enable=true (or dswap.service=NAME), or name the service: dswap sync SERVICE")
+		}
+	}
+	var out []Synced
+	for _, svc := range services {
+		newest := svc.Running[len(svc.Running)-1]
+		routing, err := labels.DecodeTraefik(newest.Labels, svc.Name, newest.ExposedPorts)
+		if err != nil {
+			return out, asBadInput(fmt.Errorf("service %s (container %s): %w", svc.Name, newest.Name, err))
+		}
+		if err := s.checkConflicts(ctx, routing); err != nil {
+			return out, err
+		}
+		change, err := s.route(ctx, svc, routing, svc.Running, nil)
+		if err != nil {
+			return out, fmt.Errorf("routing service %s: %w", svc.Name, err)
+		}
+		synced := Synced{Service: svc.Name, File: s.Routes.FileFor(svc.Key()), Took: change.took}
+		for _, c := range svc.Running {
+			synced.Containers = append(synced.Containers, c.Name)
+		}
+		out = append(out, synced)
+	}
+	return out, nil
+}
+
+func groupManaged(running []*engine.Container) []*Service {
+	byKey := map[string]*Service{}
+	for _, c := range running {
+		if !Managed(c) {
+			continue
+		}
+		svc, err := FindService([]*engine.Container{c}, ServiceName(c), "")
+		if err != nil {
+			continue
+		}
+		if g, ok := byKey[svc.Key()]; ok {
+			g.Running = append(g.Running, svc.Running...)
+			continue
+		}
+		byKey[svc.Key()] = svc
+	}
+	out := make([]*Service, 0, len(byKey))
+	for _, svc := range byKey {
+		out = append(out, svc)
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i].Key() < out[j].Key() })
+	return out
+}
