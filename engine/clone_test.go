@@ -62,7 +62,7 @@ func fromV1(opts ...containerOpt) *Container {
 	for _, o := range opts {
 		o(&raw)
 	}
-	return fromInspect(raw)
+	return FromInspect(raw)
 }
 
 func TestCloneTakesDefaultsFromTheNewImage(t *testing.T) {

@@ -110,7 +110,7 @@ func (e *Engine) Inspect(ctx context.Context, idOrName string) (*Container, erro
 	if err != nil {
 		return nil, notFound(err, "inspecting container "+idOrName)
 	}
-	return fromInspect(raw), nil
+	return FromInspect(raw), nil
 }
 
 // ListFilter selects containers for List.
@@ -147,7 +147,9 @@ func (e *Engine) List(ctx context.Context, f ListFilter) ([]*Container, error) {
 	return out, nil
 }
 
-func fromInspect(raw container.InspectResponse) *Container {
+// FromInspect converts the daemon's container inspect data. Tests use it to
+// build containers without a daemon.
+func FromInspect(raw container.InspectResponse) *Container {
 	c := &Container{
 		ID:       raw.ID,
 		Name:     strings.TrimPrefix(raw.Name, "/"),

@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/docker/docker/api/types/container"
+	"github.com/docker/docker/api/types/image"
 )
 
 // Image is what dswap knows about one local image.
@@ -44,6 +45,12 @@ func (e *Engine) InspectImage(ctx context.Context, ref string) (*Image, error) {
 	if err != nil {
 		return nil, notFound(err, "inspecting image "+ref)
 	}
+	return ImageFromInspect(raw), nil
+}
+
+// ImageFromInspect converts the daemon's image inspect data. Tests use it
+// to build images without a daemon.
+func ImageFromInspect(raw image.InspectResponse) *Image {
 	img := &Image{
 		ID:          raw.ID,
 		RepoTags:    raw.RepoTags,
@@ -83,7 +90,7 @@ func (e *Engine) InspectImage(ctx context.Context, ref string) (*Image, error) {
 	if img.Labels == nil {
 		img.Labels = map[string]string{}
 	}
-	return img, nil
+	return img
 }
 
 func isUDP(port string) bool {

@@ -89,7 +89,7 @@ func (s *Swapper) waitHealthy(ctx context.Context, events <-chan engine.Event, e
 // containers are up: the event stream said nothing, the state must agree.
 func (s *Swapper) checkStillRunning(ctx context.Context, pending map[string]*engine.Container) error {
 	for id, c := range pending {
-		now, err := s.docker.Inspect(ctx, id)
+		now, err := s.Docker.Inspect(ctx, id)
 		if err != nil {
 			return err
 		}

@@ -1,0 +1,79 @@
+package swap
+
+import (
+	"testing"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/dswap-dev/dswap/engine"
+)
+
+func TestFindService(t *testing.T) {
+	all := []*engine.Container{
+		ctr("web", "myapp:v1", createdAt(10)),
+		ctr("web-2", "myapp:v1", createdAt(20)),
+		ctr("web-old", "myapp:v0", stopped(), createdAt(5)),
+		ctr("db", "postgres:16"),
+		ctr("api", "registry.example.com/acme/api:v3", withLabel("dswap.service", "backend")),
+		ctr("shop-web-1", "shop:v1", inCompose("shop", "front", "1")),
+		ctr("blog-front-1", "blog:v1", inCompose("blog", "front", "1")),
+	}
+	tests := []struct {
+		name        string
+		service     string
+		image       string
+		wantName    string
+		wantRunning []string
+		wantStopped []string
+		wantErr     string
+	}{
+		{name: "by image repository", image: "myapp:v2", wantName: "myapp", wantRunning: []string{"web", "web-2"}, wantStopped: []string{"web-old"}},
+		{name: "by dswap.service label", service: "backend", image: "x:1", wantName: "backend", wantRunning: []string{"api"}},
+		{name: "by image repository with a dswap.service label", image: "registry.example.com/acme/api:v4", wantName: "backend", wantRunning: []string{"api"}},
+		{name: "compose service by project/service", service: "shop/front", image: "shop:v2", wantName: "front", wantRunning: []string{"shop-web-1"}},
+		{name: "compose service in two projects is ambiguous", service: "front", image: "x:1", wantErr: "matches several services:\n  shop-front: shop-web-1 (shop:v1, running)\n  blog-front: blog-front-1 (blog:v1, running)"},
+		{name: "unknown image", image: "nothing:v1", wantErr: `no container belongs to image nothing:v1 (repository "nothing")`},
+		{name: "a named service with no container starts fresh", service: "newsvc", image: "new:v1", wantName: "newsvc"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			svc, err := FindService(all, tt.service, tt.image)
+			if tt.wantErr != "" {
+				require.Error(t, err)
+				assert.Contains(t, err.Error(), tt.wantErr)
+				assert.ErrorIs(t, err, ErrBadInput)
+				return
+			}
+			require.NoError(t, err)
+			assert.Equal(t, tt.wantName, svc.Name)
+			assert.Equal(t, tt.wantRunning, names(svc.Running))
+			assert.Equal(t, tt.wantStopped, names(svc.Stopped))
+		})
+	}
+}
+
+func TestServiceKeyAndTemplate(t *testing.T) {
+	svc := &Service{Name: "web"}
+	assert.Equal(t, "web", svc.Key())
+	assert.Nil(t, svc.Template())
+	svc.Stopped = []*engine.Container{ctr("a", "x"), ctr("b", "x")}
+	assert.Equal(t, "b", svc.Template().Name, "newest stopped container when nothing runs")
+	svc.Running = []*engine.Container{ctr("c", "x")}
+	assert.Equal(t, "c", svc.Template().Name)
+}
+
+func TestRepository(t *testing.T) {
+	assert.Equal(t, "myapp", Repository("myapp:v2"))
+	assert.Equal(t, "myapp", Repository("docker.io/library/myapp:v2"))
+	assert.Equal(t, "ghcr.io/acme/app", Repository("ghcr.io/acme/app@sha256:"+repeat("a", 64)))
+	assert.Equal(t, "localhost:5000/app", Repository("localhost:5000/app:1"))
+}
+
+func repeat(s string, n int) string {
+	out := ""
+	for range n {
+		out += s
+	}
+	return out
+}
