@@ -13,7 +13,7 @@ import (
 // progressHandler prints one human line per event: seconds since the
 // command started, the swap phase, the message and its attributes.
 //
-//	  1.04s  health   healthy container=web-2 after=1.032s
+//	1.04s  health   healthy container=web-2 after=1.032s
 type progressHandler struct {
 	w     io.Writer
 	start time.Time
