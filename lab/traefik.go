@@ -1,0 +1,256 @@
+package lab
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"fmt"
+	"io"
+	"net/http"
+	"os"
+	"time"
+
+	"github.com/docker/docker/api/types/container"
+	"github.com/docker/docker/api/types/mount"
+	"github.com/docker/docker/api/types/network"
+	"github.com/docker/go-connections/nat"
+)
+
+const (
+	// traefikRepo is the repository of the shared traefik image. It is
+	// tagged "local" and with a prefix of the binary's SHA-256, so that a
+	// changed binary gets a new image while an unchanged one is reused.
+	traefikRepo = "dswap-lab/traefik"
+	// traefikHashLabel records the full SHA-256 of the binary in the image.
+	traefikHashLabel = "dswap.lab.traefik-sha256"
+	// roleLabel tells the lab's own containers apart in `docker ps`.
+	roleLabel = "dswap.lab.role"
+	// traefikReadyTimeout bounds the wait for Traefik's API after start.
+	traefikReadyTimeout = 30 * time.Second
+	// traefikLogTail is how many log lines a start failure quotes.
+	traefikLogTail = 40
+)
+
+// traefikPorts are the container ports published on 127.0.0.1.
+var (
+	webPort = nat.Port("80/tcp")
+	apiPort = nat.Port("8080/tcp")
+)
+
+// traefikArgs returns Traefik's command line. The version check and
+// anonymous usage reporting are switched off explicitly because either
+// would send traffic off this machine. Colours are off so that log lines
+// quoted in error messages are plain text, and the dashboard is off because
+// a binary built from source without its web assets logs an error for it.
+func traefikArgs(extra []string) []string {
+	args := []string{
+		"--entryPoints.web.address=:80",
+		"--entryPoints.traefik.address=:8080",
+		"--api.insecure=true",
+		"--api.dashboard=false",
+		"--ping=true",
+		"--providers.file.directory=/routes",
+		"--providers.file.watch=true",
+		"--log.level=INFO",
+		"--log.noColor=true",
+		"--accesslog=false",
+		"--metrics.prometheus=true",
+		"--metrics.prometheus.addRoutersLabels=true",
+		"--metrics.prometheus.addServicesLabels=true",
+		"--global.checkNewVersion=false",
+		"--global.sendAnonymousUsage=false",
+	}
+	return append(args, extra...)
+}
+
+// fileSHA256 returns the hex SHA-256 of the file at path.
+func fileSHA256(path string) (string, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return "", fmt.Errorf("hashing %s: %w", path, err)
+	}
+	defer f.Close()
+	h := sha256.New()
+	if _, err := io.Copy(h, f); err != nil {
+		return "", fmt.Errorf("hashing %s: %w", path, err)
+	}
+	return hex.EncodeToString(h.Sum(nil)), nil
+}
+
+// traefikImageTag is the content-addressed tag for a binary's image.
+func traefikImageTag(sha256hex string) string {
+	return traefikRepo + ":" + sha256hex[:16]
+}
+
+// ensureTraefikImage returns the reference of an image holding bin at
+// /traefik, building it only when no image for this exact binary exists.
+func (l *Lab) ensureTraefikImage(ctx context.Context, bin string) (string, error) {
+	sum, err := fileSHA256(bin)
+	if err != nil {
+		return "", fmt.Errorf("starting lab: %w", err)
+	}
+	tag := traefikImageTag(sum)
+	local := traefikRepo + ":local"
+	if inspect, err := l.Docker.ImageInspect(ctx, tag); err == nil && inspect.Config != nil && inspect.Config.Labels[traefikHashLabel] == sum {
+		l.logf("reusing traefik image %s", tag)
+		if err := l.Docker.ImageTag(ctx, tag, local); err != nil {
+			return "", fmt.Errorf("starting lab: tagging %s as %s: %w", tag, local, err)
+		}
+		return tag, nil
+	} else if err != nil && !isNotFound(err) {
+		return "", fmt.Errorf("starting lab: inspecting traefik image %s: %w", tag, err)
+	}
+	l.logf("building traefik image %s from %s", tag, bin)
+	files := []contextFile{
+		{Name: "Dockerfile", Mode: 0o644, Data: []byte(renderTraefikDockerfile(sum))},
+		{Name: "traefik", Mode: 0o755, Path: bin},
+	}
+	if _, err := buildImage(ctx, l.Docker, files, []string{tag, local}, l.log); err != nil {
+		return "", fmt.Errorf("starting lab: %w", err)
+	}
+	return tag, nil
+}
+
+// startTraefik runs the Traefik container, reads back its published ports
+// and waits until its API answers.
+func (l *Lab) startTraefik(ctx context.Context, imageRef string, extraArgs []string) error {
+	loopback := []nat.PortBinding{{HostIP: "127.0.0.1", HostPort: ""}}
+	created, err := l.Docker.ContainerCreate(ctx,
+		&container.Config{
+			Image:        imageRef,
+			Cmd:          traefikArgs(extraArgs),
+			Labels:       map[string]string{LabelKey: l.Prefix, roleLabel: "traefik"},
+			ExposedPorts: nat.PortSet{webPort: {}, apiPort: {}},
+		},
+		&container.HostConfig{
+			NetworkMode:  container.NetworkMode(l.Network),
+			PortBindings: nat.PortMap{webPort: loopback, apiPort: loopback},
+			Mounts: []mount.Mount{{
+				Type:     mount.TypeBind,
+				Source:   l.RoutesDir,
+				Target:   "/routes",
+				ReadOnly: true,
+			}},
+		},
+		&network.NetworkingConfig{EndpointsConfig: map[string]*network.EndpointSettings{l.Network: {}}},
+		nil, l.TraefikName)
+	if err != nil {
+		return fmt.Errorf("starting lab: creating traefik container %s: %w", l.TraefikName, err)
+	}
+	l.TraefikID = created.ID
+	l.track(created.ID)
+	if err := l.Docker.ContainerStart(ctx, created.ID, container.StartOptions{}); err != nil {
+		return fmt.Errorf("starting lab: starting traefik container %s: %w\n%s", l.TraefikName, err, l.TraefikLogs(ctx, traefikLogTail))
+	}
+	inspect, err := l.Docker.ContainerInspect(ctx, created.ID)
+	if err != nil {
+		return fmt.Errorf("starting lab: inspecting traefik container %s: %w", l.TraefikName, err)
+	}
+	if inspect.NetworkSettings == nil {
+		return fmt.Errorf("starting lab: traefik container %s has no network settings", l.TraefikName)
+	}
+	webHostPort, err := hostPort(inspect.NetworkSettings.Ports, webPort)
+	if err != nil {
+		return fmt.Errorf("starting lab: traefik container %s: %w", l.TraefikName, err)
+	}
+	apiHostPort, err := hostPort(inspect.NetworkSettings.Ports, apiPort)
+	if err != nil {
+		return fmt.Errorf("starting lab: traefik container %s: %w", l.TraefikName, err)
+	}
+	l.WebURL = "http://127.0.0.1:" + webHostPort
+	l.APIURL = "http://127.0.0.1:" + apiHostPort
+	l.logf("traefik %s started: web %s, api %s, routes %s", l.TraefikName, l.WebURL, l.APIURL, l.RoutesDir)
+
+	waitCtx, cancel := context.WithTimeout(ctx, traefikReadyTimeout)
+	defer cancel()
+	if err := l.waitTraefikReady(waitCtx); err != nil {
+		return fmt.Errorf("starting lab: waiting for traefik %s: %w\ntraefik's last log lines:\n%s", l.TraefikName, err, l.TraefikLogs(ctx, traefikLogTail))
+	}
+	return nil
+}
+
+// hostPort returns the 127.0.0.1 host port the Engine assigned to port.
+func hostPort(ports nat.PortMap, port nat.Port) (string, error) {
+	for _, b := range ports[port] {
+		if b.HostIP == "127.0.0.1" && b.HostPort != "" {
+			return b.HostPort, nil
+		}
+	}
+	return "", fmt.Errorf("no 127.0.0.1 host port published for %s (bindings: %v)", port, ports[port])
+}
+
+// waitTraefikReady polls /ping and /api/http/routers until both answer 200,
+// failing early when the container stops running.
+func (l *Lab) waitTraefikReady(ctx context.Context) error {
+	urls := []string{l.APIURL + "/ping", l.APIURL + "/api/http/routers"}
+	return pollUntil(ctx, 100*time.Millisecond, func(ctx context.Context) (error, error) {
+		notYet := all200(ctx, urls)
+		if notYet == nil {
+			return nil, nil
+		}
+		inspect, err := l.Docker.ContainerInspect(ctx, l.TraefikID)
+		if err == nil && inspect.State != nil && !inspect.State.Running {
+			return notYet, fmt.Errorf("traefik container is %s (exit code %d) instead of running; last probe: %v", inspect.State.Status, inspect.State.ExitCode, notYet)
+		}
+		return notYet, nil
+	})
+}
+
+// probeClient is used for readiness probes: short timeout, no proxy (the
+// targets are on 127.0.0.1) and no connection reuse between probes.
+var probeClient = &http.Client{
+	Timeout:   2 * time.Second,
+	Transport: &http.Transport{Proxy: nil, DisableKeepAlives: true},
+}
+
+// all200 returns nil when every URL answers GET with 200.
+func all200(ctx context.Context, urls []string) error {
+	for _, u := range urls {
+		req, err := http.NewRequestWithContext(ctx, http.MethodGet, u, nil)
+		if err != nil {
+			return fmt.Errorf("building request for %s: %w", u, err)
+		}
+		resp, err := probeClient.Do(req)
+		if err != nil {
+			return fmt.Errorf("GET %s: %w", u, err)
+		}
+		_, _ = io.Copy(io.Discard, io.LimitReader(resp.Body, 1<<20))
+		_ = resp.Body.Close()
+		if resp.StatusCode != http.StatusOK {
+			return fmt.Errorf("GET %s: %s", u, resp.Status)
+		}
+	}
+	return nil
+}
+
+// pollUntil calls check at once and then on every tick until it reports
+// neither a pending reason nor a fatal error, returns a fatal error, or ctx
+// ends. The last pending reason is part of the deadline error, so that a
+// timeout says what was still missing.
+func pollUntil(ctx context.Context, every time.Duration, check func(context.Context) (pending, fatal error)) error {
+	ticker := time.NewTicker(every)
+	defer ticker.Stop()
+	for {
+		pending, fatal := check(ctx)
+		if fatal != nil {
+			return fatal
+		}
+		if pending == nil {
+			return nil
+		}
+		select {
+		case <-ctx.Done():
+			return fmt.Errorf("%w; last state: %v", ctx.Err(), pending)
+		case <-ticker.C:
+		}
+	}
+}
+
+// TraefikLogs returns the last tail lines of Traefik's output, or a note
+// saying why they could not be read; it is meant for error messages.
+func (l *Lab) TraefikLogs(ctx context.Context, tail int) string {
+	if l.TraefikID == "" {
+		return "(traefik was not started)"
+	}
+	return l.containerLogs(ctx, l.TraefikID, tail)
+}
