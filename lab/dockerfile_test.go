@@ -34,7 +34,7 @@ COPY testapp /testapp
 ENV VERSION="v1"
 EXPOSE 8080
 HEALTHCHECK --interval=1s --timeout=2s --retries=3 CMD ["/testapp","health"]
-LABEL "dswap.lab"="p"
+LABEL "dswaplab"="p"
 ENTRYPOINT ["/testapp"]
 `,
 		},
@@ -59,7 +59,7 @@ HEALTHCHECK --interval=500ms --timeout=2s --start-period=5s --retries=5 CMD ["/t
 STOPSIGNAL SIGINT
 LABEL "a"="b c"
 LABEL "dswap.service"="web"
-LABEL "dswap.lab"="p"
+LABEL "dswaplab"="p"
 ENTRYPOINT ["/testapp"]
 `,
 		},
@@ -70,7 +70,7 @@ ENTRYPOINT ["/testapp"]
 COPY testapp /testapp
 ENV VERSION="v3"
 EXPOSE 8080
-LABEL "dswap.lab"="p"
+LABEL "dswaplab"="p"
 ENTRYPOINT ["/testapp"]
 `,
 		},
@@ -109,7 +109,7 @@ func TestRenderAppDockerfileRejects(t *testing.T) {
 func TestRenderTraefikDockerfile(t *testing.T) {
 	got := renderTraefikDockerfile("abc123")
 	assert.Contains(t, got, "FROM scratch\nCOPY traefik /traefik\n")
-	assert.Contains(t, got, `LABEL "dswap.lab.traefik-sha256"="abc123"`)
+	assert.Contains(t, got, `LABEL "dswaplab.traefik-sha256"="abc123"`)
 	assert.Contains(t, got, `ENTRYPOINT ["/traefik"]`)
-	assert.NotContains(t, got, `"dswap.lab"=`, "the shared traefik image must not carry a lab label")
+	assert.NotContains(t, got, `"dswaplab"=`, "the shared traefik image must not carry a lab label")
 }

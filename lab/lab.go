@@ -30,7 +30,7 @@ import (
 )
 
 // LabelKey labels every container (and app image) of a lab with its prefix.
-const LabelKey = "dswap.lab"
+const LabelKey = "dswaplab"
 
 // closeTimeout bounds Close, which runs on a context detached from the
 // caller's so that cleanup still happens after a test's context has ended.

@@ -22,9 +22,9 @@ const (
 	// changed binary gets a new image while an unchanged one is reused.
 	traefikRepo = "dswap-lab/traefik"
 	// traefikHashLabel records the full SHA-256 of the binary in the image.
-	traefikHashLabel = "dswap.lab.traefik-sha256"
+	traefikHashLabel = "dswaplab.traefik-sha256"
 	// roleLabel tells the lab's own containers apart in `docker ps`.
-	roleLabel = "dswap.lab.role"
+	roleLabel = "dswaplab.role"
 	// traefikReadyTimeout bounds the wait for Traefik's API after start.
 	traefikReadyTimeout = 30 * time.Second
 	// traefikLogTail is how many log lines a start failure quotes.

@@ -36,7 +36,10 @@ func layeredString(fs *pflag.FlagSet, name string) (value string, set bool) {
 	if v, ok := os.LookupEnv(envName(name)); ok {
 		return v, true
 	}
-	return fs.Lookup(name).DefValue, false
+	if f := fs.Lookup(name); f != nil {
+		return f.DefValue, false
+	}
+	return "", false
 }
 
 func layeredDuration(fs *pflag.FlagSet, name string) (*time.Duration, error) {

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"runtime/debug"
 
 	"github.com/spf13/cobra"
 )
@@ -12,7 +13,15 @@ import (
 // version is set at build time with -ldflags "-X main.version=...".
 var version = "dev"
 
-func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
+func run(ctx context.Context, args []string, stdout, stderr io.Writer) (code int) {
+	// A panic would exit with Go's code 2, which means "bad input" here; a
+	// CI step must not mistake a dswap bug for its own mistake.
+	defer func() {
+		if r := recover(); r != nil {
+			fmt.Fprintf(stderr, "dswap: internal error: %v\n%s", r, debug.Stack())
+			code = exitInternal
+		}
+	}()
 	root := &cobra.Command{
 		Use:   "dswap",
 		Short: "Zero-downtime container swaps behind Traefik on one Docker host",
