@@ -68,7 +68,7 @@ func (s *Swapper) waitHealthy(ctx context.Context, events <-chan engine.Event, e
 			case ev.Health() == "unhealthy":
 				return fmt.Errorf("new container %s is unhealthy", c.Name)
 			case ev.Health() == "healthy" && !cfg.NoHealthcheck:
-				s.log.Info("healthy", "container", c.Name, "after", round(time.Since(s.started)))
+				s.log.Info("healthy", "phase", PhaseHealth.String(), "container", c.Name, "after", round(time.Since(s.started)))
 				delete(pending, c.ID)
 			}
 		case <-timer.C:

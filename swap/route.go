@@ -73,7 +73,7 @@ func (s *Swapper) route(ctx context.Context, svc *Service, routing *labels.Routi
 	if err != nil {
 		return change, fmt.Errorf("route file %s: %w", s.Routes.FileFor(svc.Key()), err)
 	}
-	s.log.Info("route applied", "file", s.Routes.FileFor(svc.Key()), "servers", strings.Join(flatten(exp.Servers), ","), "took", round(change.took))
+	s.log.Info("route applied", "phase", s.phase.String(), "file", s.Routes.FileFor(svc.Key()), "servers", strings.Join(flatten(exp.Servers), ","), "took", round(change.took))
 	return change, nil
 }
 

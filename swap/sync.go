@@ -57,6 +57,7 @@ func (s *Swapper) Sync(ctx context.Context, service string, over Overrides) ([]S
 	}
 	var out []Synced
 	for _, svc := range services {
+		s.enter(PhaseFlip, "routing", "service", svc.Name, "containers", len(svc.Running))
 		newest := svc.Running[len(svc.Running)-1]
 		routing, err := labels.DecodeTraefik(newest.Labels, svc.Name, newest.ExposedPorts)
 		if err != nil {
