@@ -43,11 +43,11 @@ func startService(t *testing.T, base string, opts serviceOpts) *service {
 	name := base + "-" + randomHex(2)
 	s := &service{name: name, host: name + ".test"}
 	labels := map[string]string{
-		"traefik.enable": "false", // dswap owns the route, not the docker provider
+		"traefik.enable":                                              "false", // dswap owns the route, not the docker provider
 		"traefik.http.routers." + name + ".rule":                      "Host(`" + s.host + "`)",
 		"traefik.http.routers." + name + ".entrypoints":               "web",
 		"traefik.http.services." + name + ".loadbalancer.server.port": "8080",
-		"dswap.service": name,
+		"dswap.service":                                               name,
 	}
 	for k, v := range opts.labels {
 		labels[k] = v

@@ -110,7 +110,7 @@ func TestUpStartsAServiceWithNoContainer(t *testing.T) {
 	name := "fresh-" + randomHex(2)
 	tag := suite.lab.Prefix + "-app:" + name
 	require.NoError(t, suite.lab.BuildApp(ctx, lab.AppImage{Tag: tag, Version: "v1", Labels: map[string]string{
-		"traefik.enable": "false",
+		"traefik.enable":                         "false",
 		"traefik.http.routers." + name + ".rule": "Host(`" + name + ".test`)",
 	}}))
 	svc := &service{name: name, host: name + ".test"}
