@@ -194,6 +194,8 @@ func TestRunTimeoutAndHung(t *testing.T) {
 func TestRunWaitVersion(t *testing.T) {
 	var n atomic.Int64
 	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		// Slow enough that the run outlasts the short wait below.
+		time.Sleep(time.Millisecond)
 		// The "swap": the first 20 requests get v1, later ones v2.
 		if n.Add(1) <= 20 {
 			_, _ = w.Write([]byte("v1"))
@@ -203,7 +205,7 @@ func TestRunWaitVersion(t *testing.T) {
 	}))
 	defer srv.Close()
 
-	run, err := Start(context.Background(), Options{URL: srv.URL, Clients: 4, MaxRequests: 200, MaxDuration: 10 * time.Second})
+	run, err := Start(context.Background(), Options{URL: srv.URL, Clients: 4, MaxRequests: 2000, MaxDuration: 10 * time.Second})
 	require.NoError(t, err)
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()
@@ -221,8 +223,8 @@ func TestRunWaitVersion(t *testing.T) {
 	require.ErrorIs(t, err, errRunEnded)
 
 	rep := run.Stop()
-	assert.Equal(t, 200, rep.Total)
-	assert.Equal(t, map[string]int{"v1": 20, "v2": 180}, rep.ByVersion)
+	assert.Equal(t, 2000, rep.Total)
+	assert.Equal(t, map[string]int{"v1": 20, "v2": 1980}, rep.ByVersion)
 	assert.Empty(t, rep.MixedAfter("v2"), "the server never went back to v1")
 	assert.False(t, rep.FirstReceived("v2").Before(rep.LastReceived("v1").Add(-time.Second)))
 }
