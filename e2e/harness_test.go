@@ -123,14 +123,21 @@ type jsonResult struct {
 // runDswap runs the dswap binary against the lab's Traefik, bounded in time.
 func runDswap(t *testing.T, args ...string) dswapRun {
 	t.Helper()
+	return runDswapEnv(t, nil, args...)
+}
+
+// runDswapEnv is runDswap with extra environment; an empty value unsets.
+func runDswapEnv(t *testing.T, env []string, args ...string) dswapRun {
+	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
 	defer cancel()
 	cmd := exec.CommandContext(ctx, suite.dswap, args...)
-	cmd.Env = append(os.Environ(),
+	cmd.Env = withEnv(os.Environ(),
 		"DSWAP_ROUTES_DIR="+suite.lab.RoutesDir,
 		"DSWAP_TRAEFIK_API="+suite.lab.APIURL,
 		"DSWAP_TRAEFIK_CONTAINER="+suite.lab.TraefikName,
 	)
+	cmd.Env = withEnv(cmd.Env, env...)
 	var stdout, stderr bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &stdout, &stderr
 	start := time.Now()
@@ -240,4 +247,22 @@ func dockerCLI(t *testing.T, args ...string) string {
 	out, err := exec.CommandContext(ctx, "docker", args...).CombinedOutput()
 	require.NoError(t, err, "docker %s: %s", strings.Join(args, " "), out)
 	return string(out)
+}
+
+// withEnv sets KEY=VALUE entries in env; "KEY=" removes KEY.
+func withEnv(env []string, set ...string) []string {
+	for _, kv := range set {
+		key, value, _ := strings.Cut(kv, "=")
+		out := env[:0:0]
+		for _, e := range env {
+			if !strings.HasPrefix(e, key+"=") {
+				out = append(out, e)
+			}
+		}
+		if value != "" {
+			out = append(out, kv)
+		}
+		env = out
+	}
+	return env
 }

@@ -38,6 +38,7 @@ const (
 	imgV2           = "v2"
 	imgNeverHealthy = "v2-never-healthy"
 	imgExitAtStart  = "v2-exit-at-start"
+	imgNoHealth     = "v2-no-healthcheck"
 )
 
 func TestMain(m *testing.M) {
@@ -104,6 +105,7 @@ func buildImages(ctx context.Context, prefix string) error {
 		{Tag: imgV2, Version: "v2"},
 		{Tag: imgNeverHealthy, Version: "v2", Env: map[string]string{"NEVER_HEALTHY": "1"}, HealthRetries: 2},
 		{Tag: imgExitAtStart, Version: "v2", Env: map[string]string{"EXIT_AT_START": "1"}},
+		{Tag: imgNoHealth, Version: "v2", NoHealthcheck: true},
 	}
 	for _, s := range specs {
 		role := s.Tag

@@ -1,7 +1,9 @@
 package swap
 
 import (
+	"encoding/json"
 	"fmt"
+	"strings"
 	"time"
 
 	"github.com/dswap-dev/dswap/labels"
@@ -68,7 +70,27 @@ func Layer(over Overrides, lbl labels.Settings) (Config, error) {
 	case cfg.NoHealthcheck && cfg.HealthCmd != "":
 		return cfg, badInput("--no-healthcheck and --health-cmd contradict each other; choose one")
 	}
+	if _, err := HealthTest(cfg.HealthCmd); err != nil {
+		return cfg, err
+	}
 	return cfg, nil
+}
+
+// HealthTest turns --health-cmd into a HEALTHCHECK test. A JSON array is the
+// exec form, run without a shell (for images FROM scratch); anything else is
+// a shell command, as `docker run --health-cmd` treats it.
+func HealthTest(cmd string) ([]string, error) {
+	if cmd == "" {
+		return nil, nil
+	}
+	if strings.HasPrefix(strings.TrimSpace(cmd), "[") {
+		var args []string
+		if err := json.Unmarshal([]byte(cmd), &args); err != nil || len(args) == 0 {
+			return nil, badInput("health command %s is neither a JSON array of strings such as [\"/app\",\"health\"] nor a shell command", cmd)
+		}
+		return append([]string{"CMD"}, args...), nil
+	}
+	return []string{"CMD-SHELL", cmd}, nil
 }
 
 func pick[T any](dst *T, layers ...*T) {

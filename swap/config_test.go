@@ -52,3 +52,17 @@ func TestLayer(t *testing.T) {
 		})
 	}
 }
+
+func TestHealthTest(t *testing.T) {
+	got, err := HealthTest(`["/app", "health"]`)
+	require.NoError(t, err)
+	assert.Equal(t, []string{"CMD", "/app", "health"}, got)
+	got, err = HealthTest("curl -fs localhost/healthz")
+	require.NoError(t, err)
+	assert.Equal(t, []string{"CMD-SHELL", "curl -fs localhost/healthz"}, got)
+	_, err = HealthTest(`["/app", 3]`)
+	assert.ErrorIs(t, err, ErrBadInput)
+	got, err = HealthTest("")
+	require.NoError(t, err)
+	assert.Nil(t, got)
+}

@@ -306,8 +306,10 @@ func (s *Swapper) createAll(ctx context.Context, p *plan, req Request) ([]*engin
 			lbls[labels.PreviousContainerLabel] = like.Name
 		}
 		spec.Labels = lbls
-		if s.cfg.HealthCmd != "" {
-			spec.SetHealthcheck(engine.Healthcheck{Test: []string{"CMD-SHELL", s.cfg.HealthCmd}, Interval: time.Second, Timeout: 5 * time.Second, Retries: 3})
+		if test, _ := HealthTest(s.cfg.HealthCmd); test != nil {
+			// Checked every second so readiness is noticed quickly; three
+			// failures in a row after that make it unhealthy.
+			spec.SetHealthcheck(engine.Healthcheck{Test: test, Interval: time.Second, Timeout: 5 * time.Second, Retries: 3})
 		}
 		if set, _ := spec.HasHealthcheck(); !set && p.image.Healthcheck == nil && !s.cfg.NoHealthcheck {
 			return nil, s.rollback(ctx, p, news, badInput("image %s has no HEALTHCHECK, and dswap does not treat \"running\" as healthy. Add a HEALTHCHECK to the image, pass --health-cmd 'COMMAND' (run in the container), or pass --no-healthcheck --settle 10s to accept a container that stays up that long", req.Image), routeChange{})
