@@ -25,13 +25,18 @@ type Config struct {
 	Settle        time.Duration
 	// FlipTimeout bounds the wait for Traefik to show the new route.
 	FlipTimeout time.Duration
+	// ProbeInterval is how often dswap runs the new container's
+	// HEALTHCHECK test itself while it starts; zero leaves readiness to
+	// Docker's own checks alone.
+	ProbeInterval time.Duration
 }
 
 // Defaults are used where no layer sets a value.
 var Defaults = Config{
-	Drain:       30 * time.Second,
-	Settle:      10 * time.Second,
-	FlipTimeout: 15 * time.Second,
+	Drain:         30 * time.Second,
+	Settle:        10 * time.Second,
+	FlipTimeout:   15 * time.Second,
+	ProbeInterval: 250 * time.Millisecond,
 }
 
 // Overrides are the values set by flags or DSWAP_* variables (already
@@ -43,6 +48,7 @@ type Overrides struct {
 	NoHealthcheck *bool
 	Settle        *time.Duration
 	FlipTimeout   *time.Duration
+	ProbeInterval *time.Duration
 }
 
 // Layer returns the configuration from, highest first: overrides, the
@@ -54,6 +60,7 @@ func Layer(over Overrides, lbl labels.Settings) (Config, error) {
 	pick(&cfg.Settle, lbl.Settle, over.Settle)
 	pick(&cfg.NoHealthcheck, lbl.NoHealthcheck, over.NoHealthcheck)
 	pick(&cfg.FlipTimeout, nil, over.FlipTimeout)
+	pick(&cfg.ProbeInterval, nil, over.ProbeInterval)
 	if lbl.HealthCmd != "" {
 		cfg.HealthCmd = lbl.HealthCmd
 	}
@@ -65,6 +72,8 @@ func Layer(over Overrides, lbl labels.Settings) (Config, error) {
 		return cfg, badInput("health timeout %s is negative", cfg.HealthTimeout)
 	case cfg.Settle <= 0 && cfg.NoHealthcheck:
 		return cfg, badInput("--no-healthcheck needs a settle time above zero (--settle)")
+	case cfg.ProbeInterval < 0:
+		return cfg, badInput("probe interval %s is negative", cfg.ProbeInterval)
 	case cfg.FlipTimeout <= 0:
 		return cfg, badInput("flip timeout %s must be above zero", cfg.FlipTimeout)
 	case cfg.NoHealthcheck && cfg.HealthCmd != "":

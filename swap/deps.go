@@ -18,6 +18,7 @@ type Docker interface {
 	Remove(ctx context.Context, id string) error
 	Events(ctx context.Context, f engine.EventFilter) (<-chan engine.Event, <-chan error)
 	Logs(ctx context.Context, id string, tail int) (string, error)
+	Exec(ctx context.Context, id string, cmd []string) (engine.ExecResult, error)
 }
 
 // Images gets an image ready to run and inspects images.
@@ -34,6 +35,7 @@ type Routes interface {
 	Write(service string, content []byte) error
 	Remove(service string) error
 	FileFor(service string) string
+	LastChange() time.Time
 }
 
 // Traefik confirms what Traefik runs.

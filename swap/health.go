@@ -3,6 +3,7 @@ package swap
 import (
 	"context"
 	"fmt"
+	"sort"
 	"strings"
 	"time"
 
@@ -25,11 +26,15 @@ func healthDeadline(h *engine.Healthcheck, cfg Config) time.Duration {
 	return h.StartPeriod + time.Duration(h.Retries+1)*(h.Interval+h.Timeout) + 5*time.Second
 }
 
-// readiness says how a container's readiness was decided, for the output.
-func readiness(h *engine.Healthcheck, cfg Config) string {
+// readiness says how the new containers' readiness was decided, for the
+// output: the user must be able to tell a Docker verdict from dswap's own
+// probe or from a mere settle time.
+func readiness(h *engine.Healthcheck, cfg Config, probed bool) string {
 	switch {
 	case cfg.NoHealthcheck:
 		return fmt.Sprintf("no health check: stayed up for --settle %s", cfg.Settle)
+	case probed:
+		return fmt.Sprintf("dswap ran the container's HEALTHCHECK test (%s) every %s during the start window and it passed", strings.Join(h.Test, " "), cfg.ProbeInterval)
 	case cfg.HealthCmd != "":
 		return fmt.Sprintf("Docker health status from --health-cmd %q", cfg.HealthCmd)
 	default:
@@ -37,10 +42,34 @@ func readiness(h *engine.Healthcheck, cfg Config) string {
 	}
 }
 
-// waitHealthy waits until every container in pending is healthy (or, with
-// NoHealthcheck, has stayed up for the settle time). It fails at once when
-// one turns unhealthy or exits, and when the deadline passes.
-func (s *Swapper) waitHealthy(ctx context.Context, events <-chan engine.Event, errs <-chan error, news []*engine.Container, cfg Config) error {
+// probeCommand is the command that runs a HEALTHCHECK test inside the
+// container, as Docker runs it; nil when the test cannot be run by exec.
+func probeCommand(h *engine.Healthcheck) []string {
+	if h == nil || len(h.Test) < 2 {
+		return nil
+	}
+	switch h.Test[0] {
+	case "CMD":
+		return h.Test[1:]
+	case "CMD-SHELL":
+		return []string{"/bin/sh", "-c", h.Test[1]}
+	}
+	return nil
+}
+
+// readySignal says that a container is ready and how that was decided.
+type readySignal struct {
+	id     string
+	probed bool
+}
+
+// waitHealthy waits until every new container is ready: Docker reports it
+// healthy, or (sooner, with a long HEALTHCHECK interval) dswap's own run of
+// the container's HEALTHCHECK test passes. With NoHealthcheck a container is
+// ready once it stayed up for the settle time. It fails at once when one
+// turns unhealthy or exits, and when the deadline passes. It reports
+// whether the probe decided readiness.
+func (s *Swapper) waitHealthy(ctx context.Context, events <-chan engine.Event, errs <-chan error, news []*engine.Container, cfg Config) (probed bool, err error) {
 	pending := map[string]*engine.Container{}
 	for _, c := range news {
 		pending[c.ID] = c
@@ -48,15 +77,42 @@ func (s *Swapper) waitHealthy(ctx context.Context, events <-chan engine.Event, e
 	deadline := healthDeadline(news[0].Healthcheck, cfg)
 	timer := time.NewTimer(deadline)
 	defer timer.Stop()
+
+	probeCtx, stopProbes := context.WithCancel(ctx)
+	defer stopProbes()
+	ready := make(chan readySignal, len(news))
+	if !cfg.NoHealthcheck && cfg.ProbeInterval > 0 {
+		for _, c := range news {
+			if cmd := probeCommand(c.Healthcheck); cmd != nil {
+				go s.probe(probeCtx, c, cmd, cfg.ProbeInterval, ready)
+			}
+		}
+	}
+
+	markReady := func(id string, byProbe bool) {
+		c, ok := pending[id]
+		if !ok {
+			return
+		}
+		how := "Docker health status"
+		if byProbe {
+			how = "HEALTHCHECK test run by dswap"
+			probed = true
+		}
+		s.log.Info("healthy", "phase", PhaseHealth.String(), "container", c.Name, "after", round(time.Since(s.started)), "decided by", how)
+		delete(pending, id)
+	}
 	for len(pending) > 0 {
 		select {
 		case <-ctx.Done():
-			return fmt.Errorf("waiting for health: %w", ctx.Err())
+			return probed, fmt.Errorf("waiting for health: %w", ctx.Err())
 		case err := <-errs:
-			return err
+			return probed, err
+		case r := <-ready:
+			markReady(r.id, r.probed)
 		case ev, ok := <-events:
 			if !ok {
-				return fmt.Errorf("the Docker event stream ended while waiting for health")
+				return probed, fmt.Errorf("the Docker event stream ended while waiting for health")
 			}
 			c, mine := pending[ev.ContainerID]
 			if !mine {
@@ -64,25 +120,54 @@ func (s *Swapper) waitHealthy(ctx context.Context, events <-chan engine.Event, e
 			}
 			switch {
 			case ev.Action == "die":
-				return fmt.Errorf("new container %s exited (code %s) before it was healthy", c.Name, ev.Attributes["exitCode"])
+				return probed, fmt.Errorf("new container %s exited (code %s) before it was healthy", c.Name, ev.Attributes["exitCode"])
 			case ev.Health() == "unhealthy":
-				return fmt.Errorf("new container %s is unhealthy", c.Name)
+				return probed, fmt.Errorf("new container %s is unhealthy", c.Name)
 			case ev.Health() == "healthy" && !cfg.NoHealthcheck:
-				s.log.Info("healthy", "phase", PhaseHealth.String(), "container", c.Name, "after", round(time.Since(s.started)))
-				delete(pending, c.ID)
+				markReady(c.ID, false)
 			}
 		case <-timer.C:
 			if cfg.NoHealthcheck {
-				return s.checkStillRunning(ctx, pending)
+				return false, s.checkStillRunning(ctx, pending)
 			}
 			var names []string
 			for _, c := range pending {
 				names = append(names, c.Name)
 			}
-			return fmt.Errorf("new container %s was not healthy after %s (pass --health-timeout to wait longer)", strings.Join(names, ", "), deadline)
+			sort.Strings(names)
+			return probed, fmt.Errorf("new container %s was not healthy after %s (pass --health-timeout to wait longer)", strings.Join(names, ", "), deadline)
 		}
 	}
-	return nil
+	return probed, nil
+}
+
+// probe runs the container's HEALTHCHECK test every interval until it
+// passes once or ctx ends. Docker runs the first check only after a whole
+// interval (30 s by default), so without this a container that is ready in
+// one second would wait half a minute for traffic. Failures here mean
+// nothing: the container may still be starting, and Docker's own checks
+// decide when it is unhealthy.
+func (s *Swapper) probe(ctx context.Context, c *engine.Container, cmd []string, interval time.Duration, ready chan<- readySignal) {
+	timeout := c.Healthcheck.Timeout
+	if timeout <= 0 || timeout > 5*time.Second {
+		timeout = 5 * time.Second
+	}
+	ticker := time.NewTicker(interval)
+	defer ticker.Stop()
+	for {
+		execCtx, cancel := context.WithTimeout(ctx, timeout)
+		res, err := s.Docker.Exec(execCtx, c.ID, cmd)
+		cancel()
+		if err == nil && res.ExitCode == 0 {
+			ready <- readySignal{id: c.ID, probed: true}
+			return
+		}
+		select {
+		case <-ctx.Done():
+			return
+		case <-ticker.C:
+		}
+	}
 }
 
 // checkStillRunning confirms, at the end of the settle time, that the
@@ -96,7 +181,7 @@ func (s *Swapper) checkStillRunning(ctx context.Context, pending map[string]*eng
 		if !now.State.Running {
 			return fmt.Errorf("new container %s is %s (exit code %d) after the settle time", c.Name, now.State.Status, now.State.ExitCode)
 		}
-		s.log.Info("settled", "container", c.Name, "up for", s.cfg.Settle)
+		s.log.Info("settled", "phase", PhaseHealth.String(), "container", c.Name, "up for", s.cfg.Settle)
 	}
 	return nil
 }

@@ -14,6 +14,10 @@ import (
 	"github.com/dswap-dev/dswap/traefik"
 )
 
+// throttle is Traefik's default providers.providersThrottleDuration: a
+// provider's configuration changes are applied at most once per window.
+const throttle = 2 * time.Second
+
 // routeChange is a route file that was written.
 type routeChange struct {
 	took        time.Duration
@@ -62,6 +66,9 @@ func (s *Swapper) route(ctx context.Context, svc *Service, routing *labels.Routi
 	change.previous, change.hadPrevious, err = s.Routes.Read(svc.Key())
 	if err != nil {
 		return change, err
+	}
+	if since := time.Since(s.Routes.LastChange()); since < throttle {
+		s.log.Info("Traefik applies file changes at most every 2s (providers.providersThrottleDuration); the last change was recent, so this one may wait", "phase", s.phase.String(), "last change", round(since), "may wait up to", round(throttle-since))
 	}
 	if err := s.Routes.Write(svc.Key(), content); err != nil {
 		return change, asBadInput(err)

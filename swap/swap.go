@@ -128,13 +128,14 @@ func (s *Swapper) Up(ctx context.Context, req Request) (*Result, error) {
 	events, errs, stop := s.subscribe(ctx, news)
 	defer stop()
 	s.enter(PhaseHealth, "starting and waiting for health", "containers", strings.Join(res.New, ","))
-	res.Readiness = readiness(news[0].Healthcheck, s.cfg)
 	if err := s.startAll(ctx, news); err != nil {
 		return nil, s.rollback(ctx, p, news, err, routeChange{})
 	}
-	if err := s.waitHealthy(ctx, events, errs, news, s.cfg); err != nil {
+	probed, err := s.waitHealthy(ctx, events, errs, news, s.cfg)
+	if err != nil {
 		return nil, s.rollback(ctx, p, news, err, routeChange{})
 	}
+	res.Readiness = readiness(news[0].Healthcheck, s.cfg, probed)
 	stop()
 	res.HealthyAfter = time.Since(s.started)
 	healthyAt := time.Now()

@@ -36,6 +36,8 @@ type world struct {
 	// afterStart decides what happens when a new container starts.
 	afterStart func(w *world, c *engine.Container)
 	events     chan engine.Event
+	// exec answers the HEALTHCHECK probes dswap runs; nil fails them all.
+	exec func(id string, cmd []string) engine.ExecResult
 	// applied decides whether Traefik shows the route it was asked for.
 	applied func(exp traefik.Expectation) error
 }
@@ -115,6 +117,13 @@ func (f fakeDocker) Logs(_ context.Context, id string, _ int) (string, error) {
 	return "log line of " + id, nil
 }
 
+func (f fakeDocker) Exec(_ context.Context, id string, cmd []string) (engine.ExecResult, error) {
+	if f.w.exec == nil {
+		return engine.ExecResult{ExitCode: 1, Output: "not ready"}, nil
+	}
+	return f.w.exec(id, cmd), nil
+}
+
 type fakeImages struct{ w *world }
 
 func (f fakeImages) Ensure(ctx context.Context, ref string) (*engine.Image, error) {
@@ -160,6 +169,8 @@ func (f fakeRoutes) Remove(service string) error {
 }
 
 func (f fakeRoutes) FileFor(service string) string { return "/routes/dswap-" + service + ".yml" }
+
+func (f fakeRoutes) LastChange() time.Time { return time.Time{} }
 
 type fakeTraefik struct{ w *world }
 
@@ -368,4 +379,44 @@ func TestUpRefusesAnImageWithoutHealthcheck(t *testing.T) {
 	assert.ErrorIs(t, err, ErrBadInput)
 	assert.Contains(t, err.Error(), "has no HEALTHCHECK")
 	assert.Empty(t, w.log, "nothing was created")
+}
+
+func TestUpReadinessFromItsOwnProbeBeforeDocker(t *testing.T) {
+	w := newWorld()
+	w.afterStart = func(*world, *engine.Container) {} // Docker has not checked yet (30 s interval)
+	var probed []string
+	w.exec = func(id string, cmd []string) engine.ExecResult {
+		w.mu.Lock()
+		probed = append(probed, strings.Join(cmd, " "))
+		n := len(probed)
+		w.mu.Unlock()
+		if n < 3 {
+			return engine.ExecResult{ExitCode: 1}
+		}
+		return engine.ExecResult{ExitCode: 0}
+	}
+	fast := 10 * time.Millisecond
+	res, err := w.swapper().Up(context.Background(), Request{Image: "myapp:v2", Service: "web", Overrides: Overrides{ProbeInterval: &fast}})
+	require.NoError(t, err)
+	assert.Contains(t, res.Readiness, "dswap ran the container's HEALTHCHECK test (CMD /app health)")
+	assert.Equal(t, []string{"/app health", "/app health", "/app health"}, probed, "the test runs until it passes once")
+}
+
+func TestUpProbeDisabled(t *testing.T) {
+	w := newWorld()
+	w.exec = func(string, []string) engine.ExecResult {
+		t.Error("probe ran although disabled")
+		return engine.ExecResult{}
+	}
+	off := time.Duration(0)
+	res, err := w.swapper().Up(context.Background(), Request{Image: "myapp:v2", Service: "web", Overrides: Overrides{ProbeInterval: &off}})
+	require.NoError(t, err)
+	assert.Contains(t, res.Readiness, "Docker health status")
+}
+
+func TestProbeCommand(t *testing.T) {
+	assert.Equal(t, []string{"/app", "health"}, probeCommand(&engine.Healthcheck{Test: []string{"CMD", "/app", "health"}}))
+	assert.Equal(t, []string{"/bin/sh", "-c", "curl -f localhost"}, probeCommand(&engine.Healthcheck{Test: []string{"CMD-SHELL", "curl -f localhost"}}))
+	assert.Nil(t, probeCommand(nil))
+	assert.Nil(t, probeCommand(&engine.Healthcheck{Test: []string{"NONE"}}))
 }

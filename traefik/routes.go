@@ -9,6 +9,7 @@ import (
 	"regexp"
 	"sort"
 	"strings"
+	"time"
 )
 
 // stagingDir is where route files are written before they are renamed into
@@ -134,4 +135,25 @@ func syncDir(path string) {
 		_ = f.Sync()
 		_ = f.Close()
 	}
+}
+
+// LastChange is when the watched directory last changed: a route file
+// written, renamed in or removed. Traefik applies file-provider changes at
+// most once per providersThrottleDuration (2 s by default), so a change soon
+// after the last one waits for the rest of that window.
+func (d *Dir) LastChange() time.Time {
+	var last time.Time
+	if info, err := os.Stat(d.Path); err == nil {
+		last = info.ModTime()
+	}
+	entries, err := os.ReadDir(d.Path)
+	if err != nil {
+		return last
+	}
+	for _, e := range entries {
+		if info, err := e.Info(); err == nil && !e.IsDir() && info.ModTime().After(last) {
+			last = info.ModTime()
+		}
+	}
+	return last
 }

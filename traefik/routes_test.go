@@ -4,6 +4,7 @@ import (
 	"os"
 	"path/filepath"
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
@@ -17,7 +18,9 @@ func TestDirWriteReadRemove(t *testing.T) {
 	require.NoError(t, err)
 	assert.False(t, ok)
 
+	before := time.Now().Add(-time.Second)
 	require.NoError(t, d.Write("web", []byte("http: {}\n")))
+	assert.True(t, d.LastChange().After(before), "writing a route file is a change Traefik sees")
 	got, ok, err := d.Read("web")
 	require.NoError(t, err)
 	assert.True(t, ok)

@@ -41,6 +41,7 @@ then dswap.* labels on the service, then defaults.`,
 	fs.Bool("no-healthcheck", false, "accept a new container without a HEALTHCHECK once it stayed up for --settle")
 	fs.Duration("settle", 0, "with --no-healthcheck, how long the new container must stay up (default 10s)")
 	fs.Duration("flip-timeout", 0, "how long to wait for Traefik to show the new route (default 15s)")
+	fs.Duration("probe-interval", 0, "how often dswap runs the new container's HEALTHCHECK test itself while it starts, so a long HEALTHCHECK interval does not delay traffic; 0s leaves it to Docker (default 250ms)")
 	fs.String("pull", "missing", "when to pull IMAGE: missing, always or never")
 	fs.Bool("force", false, "swap even if the service already runs IMAGE")
 	connectionFlags(fs)
@@ -59,7 +60,7 @@ func runUp(cmd *cobra.Command, image string, stdout, stderr io.Writer) error {
 	for _, d := range []struct {
 		name string
 		dst  **time.Duration
-	}{{"drain", &over.Drain}, {"health-timeout", &over.HealthTimeout}, {"settle", &over.Settle}, {"flip-timeout", &over.FlipTimeout}} {
+	}{{"drain", &over.Drain}, {"health-timeout", &over.HealthTimeout}, {"settle", &over.Settle}, {"flip-timeout", &over.FlipTimeout}, {"probe-interval", &over.ProbeInterval}} {
 		if *d.dst, err = layeredDuration(fs, d.name); err != nil {
 			return err
 		}
