@@ -50,6 +50,13 @@ type Options struct {
 	TraefikBin string
 	// TraefikArgs are appended to the lab's Traefik command line.
 	TraefikArgs []string
+	// DockerProvider also turns on Traefik's docker provider, the way
+	// label-based rollout tools use it: it routes containers labelled
+	// traefik.enable=true on the lab network, and reads the Engine through
+	// the Docker socket mounted read-only into Traefik's container. It is
+	// off by default because dswap owns its routes through the file
+	// provider; the benchmark uses it to measure the label-based baseline.
+	DockerProvider bool
 	// Log receives progress lines; nil discards them.
 	Log io.Writer
 }
@@ -144,7 +151,7 @@ func (l *Lab) setUp(ctx context.Context, opts Options) error {
 	if err != nil {
 		return err
 	}
-	return l.startTraefik(ctx, imageRef, opts.TraefikArgs)
+	return l.startTraefik(ctx, imageRef, opts)
 }
 
 // logf writes one progress line.

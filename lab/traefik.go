@@ -8,6 +8,7 @@ import (
 	"io"
 	"net/http"
 	"os"
+	"strings"
 	"time"
 
 	"github.com/docker/docker/api/types/container"
@@ -29,6 +30,10 @@ const (
 	traefikReadyTimeout = 30 * time.Second
 	// traefikLogTail is how many log lines a start failure quotes.
 	traefikLogTail = 40
+	// dockerSocket is where the Engine's socket is mounted inside Traefik
+	// for the docker provider, which is also the provider's default
+	// endpoint.
+	dockerSocket = "/var/run/docker.sock"
 )
 
 // traefikPorts are the container ports published on 127.0.0.1.
@@ -42,7 +47,9 @@ var (
 // would send traffic off this machine. Colours are off so that log lines
 // quoted in error messages are plain text, and the dashboard is off because
 // a binary built from source without its web assets logs an error for it.
-func traefikArgs(extra []string) []string {
+// A non-empty dockerNetwork turns on the docker provider for containers
+// that opt in with traefik.enable=true, reached over that network.
+func traefikArgs(extra []string, dockerNetwork string) []string {
 	args := []string{
 		"--entryPoints.web.address=:80",
 		"--entryPoints.traefik.address=:8080",
@@ -59,6 +66,13 @@ func traefikArgs(extra []string) []string {
 		"--metrics.prometheus.addServicesLabels=true",
 		"--global.checkNewVersion=false",
 		"--global.sendAnonymousUsage=false",
+	}
+	if dockerNetwork != "" {
+		args = append(args,
+			"--providers.docker=true",
+			"--providers.docker.exposedByDefault=false",
+			"--providers.docker.network="+dockerNetwork,
+		)
 	}
 	return append(args, extra...)
 }
@@ -113,24 +127,34 @@ func (l *Lab) ensureTraefikImage(ctx context.Context, bin string) (string, error
 
 // startTraefik runs the Traefik container, reads back its published ports
 // and waits until its API answers.
-func (l *Lab) startTraefik(ctx context.Context, imageRef string, extraArgs []string) error {
+func (l *Lab) startTraefik(ctx context.Context, imageRef string, opts Options) error {
 	loopback := []nat.PortBinding{{HostIP: "127.0.0.1", HostPort: ""}}
+	mounts := []mount.Mount{{
+		Type:     mount.TypeBind,
+		Source:   l.RoutesDir,
+		Target:   "/routes",
+		ReadOnly: true,
+	}}
+	dockerNetwork := ""
+	if opts.DockerProvider {
+		socket, err := hostDockerSocket()
+		if err != nil {
+			return fmt.Errorf("starting lab: %w", err)
+		}
+		mounts = append(mounts, mount.Mount{Type: mount.TypeBind, Source: socket, Target: dockerSocket, ReadOnly: true})
+		dockerNetwork = l.Network
+	}
 	created, err := l.Docker.ContainerCreate(ctx,
 		&container.Config{
 			Image:        imageRef,
-			Cmd:          traefikArgs(extraArgs),
+			Cmd:          traefikArgs(opts.TraefikArgs, dockerNetwork),
 			Labels:       map[string]string{LabelKey: l.Prefix, roleLabel: "traefik"},
 			ExposedPorts: nat.PortSet{webPort: {}, apiPort: {}},
 		},
 		&container.HostConfig{
 			NetworkMode:  container.NetworkMode(l.Network),
 			PortBindings: nat.PortMap{webPort: loopback, apiPort: loopback},
-			Mounts: []mount.Mount{{
-				Type:     mount.TypeBind,
-				Source:   l.RoutesDir,
-				Target:   "/routes",
-				ReadOnly: true,
-			}},
+			Mounts:       mounts,
 		},
 		&network.NetworkingConfig{EndpointsConfig: map[string]*network.EndpointSettings{l.Network: {}}},
 		nil, l.TraefikName)
@@ -167,6 +191,20 @@ func (l *Lab) startTraefik(ctx context.Context, imageRef string, extraArgs []str
 		return fmt.Errorf("starting lab: waiting for traefik %s: %w\ntraefik's last log lines:\n%s", l.TraefikName, err, l.TraefikLogs(ctx, traefikLogTail))
 	}
 	return nil
+}
+
+// hostDockerSocket returns the host path of the Engine's Unix socket, from
+// DOCKER_HOST when it names one, else the default. A TCP DOCKER_HOST cannot
+// be mounted into a container, so it is refused with a message.
+func hostDockerSocket() (string, error) {
+	host := os.Getenv("DOCKER_HOST")
+	if host == "" {
+		return dockerSocket, nil
+	}
+	if path, ok := strings.CutPrefix(host, "unix://"); ok && path != "" {
+		return path, nil
+	}
+	return "", fmt.Errorf("the docker provider needs the Engine's Unix socket to mount into Traefik, but DOCKER_HOST is %q", host)
 }
 
 // hostPort returns the 127.0.0.1 host port the Engine assigned to port.

@@ -17,7 +17,7 @@ import (
 )
 
 func TestTraefikArgs(t *testing.T) {
-	args := traefikArgs([]string{"--log.level=DEBUG"})
+	args := traefikArgs([]string{"--log.level=DEBUG"}, "")
 	for _, want := range []string{
 		"--entryPoints.web.address=:80",
 		"--entryPoints.traefik.address=:8080",
@@ -32,6 +32,42 @@ func TestTraefikArgs(t *testing.T) {
 		assert.Contains(t, args, want)
 	}
 	assert.Equal(t, "--log.level=DEBUG", args[len(args)-1], "extra args come last so they override defaults")
+	for _, a := range args {
+		assert.NotContains(t, a, "providers.docker", "the docker provider is off unless asked for")
+	}
+}
+
+func TestTraefikArgsDockerProvider(t *testing.T) {
+	args := traefikArgs([]string{"--log.level=DEBUG"}, "lab-net")
+	for _, want := range []string{
+		"--providers.file.directory=/routes",
+		"--providers.docker=true",
+		"--providers.docker.exposedByDefault=false",
+		"--providers.docker.network=lab-net",
+	} {
+		assert.Contains(t, args, want)
+	}
+	assert.Equal(t, "--log.level=DEBUG", args[len(args)-1], "extra args come last so they override defaults")
+}
+
+func TestHostDockerSocket(t *testing.T) {
+	tests := []struct {
+		dockerHost, want, wantErr string
+	}{
+		{dockerHost: "", want: "/var/run/docker.sock"},
+		{dockerHost: "unix:///run/user/1000/docker.sock", want: "/run/user/1000/docker.sock"},
+		{dockerHost: "tcp://127.0.0.1:2375", wantErr: "Unix socket"},
+	}
+	for _, tt := range tests {
+		t.Setenv("DOCKER_HOST", tt.dockerHost)
+		got, err := hostDockerSocket()
+		if tt.wantErr != "" {
+			assert.ErrorContains(t, err, tt.wantErr)
+			continue
+		}
+		require.NoError(t, err)
+		assert.Equal(t, tt.want, got)
+	}
 }
 
 func TestTraefikImageTagFollowsContent(t *testing.T) {
