@@ -29,6 +29,10 @@ type Config struct {
 	// HEALTHCHECK test itself while it starts; zero leaves readiness to
 	// Docker's own checks alone.
 	ProbeInterval time.Duration
+	// Monitor keeps the old container(s) after the flip for this long,
+	// and moves traffic back to them if a new one dies or turns
+	// unhealthy meanwhile.
+	Monitor time.Duration
 }
 
 // Defaults are used where no layer sets a value.
@@ -49,6 +53,7 @@ type Overrides struct {
 	Settle        *time.Duration
 	FlipTimeout   *time.Duration
 	ProbeInterval *time.Duration
+	Monitor       *time.Duration
 }
 
 // Layer returns the configuration from, highest first: overrides, the
@@ -61,6 +66,7 @@ func Layer(over Overrides, lbl labels.Settings) (Config, error) {
 	pick(&cfg.NoHealthcheck, lbl.NoHealthcheck, over.NoHealthcheck)
 	pick(&cfg.FlipTimeout, nil, over.FlipTimeout)
 	pick(&cfg.ProbeInterval, nil, over.ProbeInterval)
+	pick(&cfg.Monitor, nil, over.Monitor)
 	if lbl.HealthCmd != "" {
 		cfg.HealthCmd = lbl.HealthCmd
 	}
@@ -72,6 +78,8 @@ func Layer(over Overrides, lbl labels.Settings) (Config, error) {
 		return cfg, badInput("health timeout %s is negative", cfg.HealthTimeout)
 	case cfg.Settle <= 0 && cfg.NoHealthcheck:
 		return cfg, badInput("--no-healthcheck needs a settle time above zero (--settle)")
+	case cfg.Monitor < 0:
+		return cfg, badInput("monitor window %s is negative", cfg.Monitor)
 	case cfg.ProbeInterval < 0:
 		return cfg, badInput("probe interval %s is negative", cfg.ProbeInterval)
 	case cfg.FlipTimeout <= 0:

@@ -4,6 +4,8 @@ import (
 	"context"
 	"time"
 
+	"github.com/dswap-dev/dswap/history"
+
 	"github.com/dswap-dev/dswap/engine"
 	"github.com/dswap-dev/dswap/traefik"
 )
@@ -42,4 +44,17 @@ type Routes interface {
 type Traefik interface {
 	WaitApplied(ctx context.Context, exp traefik.Expectation, timeout time.Duration) (time.Duration, error)
 	Runtime(ctx context.Context) (*traefik.Runtime, error)
+}
+
+// Locker serialises swaps of one service across processes.
+type Locker interface {
+	// Lock takes the service's lock, waiting as configured; release gives
+	// it back.
+	Lock(ctx context.Context, key string) (release func(), err error)
+}
+
+// History records the outcome of each swap.
+type History interface {
+	Append(service string, e history.Entry) error
+	Read(service string) ([]history.Entry, error)
 }

@@ -18,6 +18,7 @@ const (
 	PhaseCreate                // create the new container(s)
 	PhaseHealth                // start them and wait until they are healthy
 	PhaseFlip                  // write the route and wait until Traefik shows it
+	PhaseMonitor               // watch the new container(s); the old ones stand by
 	PhaseDrain                 // stop the old container(s) with the drain window
 	PhaseRemove                // remove the old container(s)
 	PhaseDone                  // traffic is on the new version and the old is gone
@@ -25,7 +26,7 @@ const (
 	PhaseFailed                // the swap failed; see the error
 )
 
-var phaseNames = [...]string{"plan", "create", "health", "flip", "drain", "remove", "done", "rollback", "failed"}
+var phaseNames = [...]string{"plan", "create", "health", "flip", "monitor", "drain", "remove", "done", "rollback", "failed"}
 
 func (p Phase) String() string {
 	if p < 0 || int(p) >= len(phaseNames) {

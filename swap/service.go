@@ -33,6 +33,14 @@ func (s *Service) Key() string {
 	return s.Name
 }
 
+// Ref is how FindService finds this service again.
+func (s *Service) Ref() string {
+	if s.Compose != nil {
+		return s.Compose.Project + "/" + s.Name
+	}
+	return s.Name
+}
+
 // Template is the container whose settings a new one copies: the newest
 // running one, else the newest stopped one, else nil.
 func (s *Service) Template() *engine.Container {

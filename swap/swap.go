@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/dswap-dev/dswap/engine"
+	"github.com/dswap-dev/dswap/history"
 	"github.com/dswap-dev/dswap/labels"
 	"github.com/dswap-dev/dswap/traefik"
 )
@@ -23,6 +24,9 @@ type Deps struct {
 	Traefik    Traefik
 	Addressing Addressing
 	Log        *slog.Logger
+	// Locks and History are optional.
+	Locks   Locker
+	History History
 }
 
 // Request is what the user asked for.
@@ -68,8 +72,9 @@ type DrainOutcome struct {
 // Swapper runs one swap. Make a new one per swap.
 type Swapper struct {
 	Deps
-	log     *slog.Logger
-	started time.Time
+	log       *slog.Logger
+	overrides Overrides
+	started   time.Time
 	cfg     Config
 	phase   Phase
 	steps   []Step
@@ -99,23 +104,31 @@ type plan struct {
 	oldImages map[string]*engine.Image // by image ID
 	routing   *labels.Routing
 	fromImage string
+	swapID    string
 }
 
 // Up swaps the service to req.Image.
-func (s *Swapper) Up(ctx context.Context, req Request) (*Result, error) {
+func (s *Swapper) Up(ctx context.Context, req Request) (res *Result, err error) {
 	s.started = time.Now()
+	s.overrides = req.Overrides
 	s.enter(PhasePlan, "planning", "image", req.Image)
-	p, err := s.plan(ctx, req)
+	svc, all, release, err := s.lockService(ctx, req.Service, req.Image)
 	if err != nil {
 		return nil, err
 	}
-	res := &Result{Service: p.svc.Name, ToImage: req.Image, FromImage: p.fromImage}
+	defer release()
+	p, err := s.plan(ctx, req, svc, all)
+	if err != nil {
+		return nil, err
+	}
+	res = &Result{Service: p.svc.Name, ToImage: req.Image, FromImage: p.fromImage}
 	for _, c := range p.old {
 		res.Old = append(res.Old, c.Name)
 	}
 	if !req.Force && len(p.old) > 0 && allRun(p.old, p.image.ID) {
 		return s.noop(ctx, p, res)
 	}
+	defer func() { s.record(p, req, res, err) }()
 
 	news, err := s.createAll(ctx, p, req)
 	if err != nil {
@@ -125,7 +138,7 @@ func (s *Swapper) Up(ctx context.Context, req Request) (*Result, error) {
 		res.New = append(res.New, c.Name)
 	}
 
-	events, errs, stop := s.subscribe(ctx, news)
+	events, errs, stop := s.subscribe(ctx, news, s.started)
 	defer stop()
 	s.enter(PhaseHealth, "starting and waiting for health", "containers", strings.Join(res.New, ","))
 	if err := s.startAll(ctx, news); err != nil {
@@ -149,6 +162,12 @@ func (s *Swapper) Up(ctx context.Context, req Request) (*Result, error) {
 	res.RoutedAfterHealthy = time.Since(healthyAt)
 	s.log.Info("traffic on new", "phase", PhaseFlip.String(), "confirmed by", flipped.confirmedBy, "after healthy", round(res.RoutedAfterHealthy))
 
+	if s.cfg.Monitor > 0 && len(p.old) > 0 {
+		if err := s.monitor(ctx, news, healthyAt); err != nil {
+			return nil, s.rollback(ctx, p, news, err, flipped)
+		}
+	}
+
 	// From here the new version serves. Stopping the old one must finish
 	// even if the user interrupts dswap, or the service would be left
 	// with a container nobody drains.
@@ -163,6 +182,127 @@ func (s *Swapper) Up(ctx context.Context, req Request) (*Result, error) {
 	s.enter(PhaseDone, "done")
 	res.Steps = s.steps
 	return res, nil
+}
+
+// lockService finds the service, takes its lock and puts right what an
+// interrupted swap left, so that the swap starts from a consistent state.
+// It returns the service as it is once the lock is held.
+func (s *Swapper) lockService(ctx context.Context, name, image string) (*Service, []*engine.Container, func(), error) {
+	all, err := s.Docker.List(ctx, engine.ListFilter{All: true})
+	if err != nil {
+		return nil, nil, nil, err
+	}
+	svc, err := FindService(all, name, image)
+	if err != nil {
+		return nil, nil, nil, err
+	}
+	release := func() {}
+	if s.Locks != nil {
+		if release, err = s.Locks.Lock(ctx, svc.Key()); err != nil {
+			return nil, nil, nil, err
+		}
+		// Whoever held the lock may have changed the service.
+		if all, err = s.Docker.List(ctx, engine.ListFilter{All: true}); err == nil {
+			svc, err = FindService(all, name, image)
+		}
+		if err != nil {
+			release()
+			return nil, nil, nil, err
+		}
+	}
+	var settings labels.Settings
+	if t := svc.Template(); t != nil {
+		if settings, err = labels.DecodeSettings(t.Labels); err != nil {
+			release()
+			return nil, nil, nil, asBadInput(fmt.Errorf("container %s: %w", t.Name, err))
+		}
+	}
+	if s.cfg, err = Layer(s.overrides, settings); err != nil {
+		release()
+		return nil, nil, nil, err
+	}
+	repaired, err := s.repair(ctx, svc)
+	if err == nil && repaired {
+		if all, err = s.Docker.List(ctx, engine.ListFilter{All: true}); err == nil {
+			svc, err = FindService(all, name, image)
+		}
+	}
+	if err != nil {
+		release()
+		return nil, nil, nil, err
+	}
+	return svc, all, release, nil
+}
+
+// monitor watches the new containers after the flip while the old ones
+// stand by: if a new one dies or turns unhealthy within the window, the
+// caller moves traffic back. The window is counted from when the new
+// containers were ready. Interrupting dswap ends the watch early and the
+// swap finishes.
+func (s *Swapper) monitor(ctx context.Context, news []*engine.Container, readyAt time.Time) error {
+	s.enter(PhaseMonitor, "watching the new container(s); the old ones stand by", "for", s.cfg.Monitor)
+	events, errs, stop := s.subscribe(ctx, news, readyAt)
+	defer stop()
+	byID := map[string]*engine.Container{}
+	for _, c := range news {
+		byID[c.ID] = c
+	}
+	window := time.NewTimer(time.Until(readyAt.Add(s.cfg.Monitor)))
+	defer window.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			s.log.Warn("interrupted while monitoring; traffic stays on the new version and the swap finishes", "phase", PhaseMonitor.String())
+			return nil
+		case <-window.C:
+			s.log.Info("the new container(s) stayed healthy through the monitor window", "phase", PhaseMonitor.String())
+			return nil
+		case err := <-errs:
+			return fmt.Errorf("watching the new container(s) after the flip: %w", err)
+		case ev, ok := <-events:
+			if !ok {
+				return fmt.Errorf("the Docker event stream ended while monitoring")
+			}
+			c := byID[ev.ContainerID]
+			switch {
+			case c == nil:
+			case ev.Action == "die":
+				return fmt.Errorf("new container %s exited (code %s) %s after it was ready, within the --monitor window of %s", c.Name, ev.Attributes["exitCode"], round(ev.Time.Sub(readyAt)), s.cfg.Monitor)
+			case ev.Health() == "unhealthy":
+				return fmt.Errorf("new container %s turned unhealthy %s after it was ready, within the --monitor window of %s", c.Name, round(ev.Time.Sub(readyAt)), s.cfg.Monitor)
+			}
+		}
+	}
+}
+
+// record appends the swap's outcome to the service's history.
+func (s *Swapper) record(p *plan, req Request, res *Result, err error) {
+	if s.History == nil || errors.Is(err, ErrBadInput) {
+		return
+	}
+	e := history.Entry{
+		ID: p.swapID, Service: p.svc.Name, Started: s.started.UTC(), Duration: time.Since(s.started),
+		Result: "swapped", ToImage: req.Image, ToImageID: p.image.ID, FromImage: p.fromImage,
+	}
+	if len(p.image.RepoDigests) > 0 {
+		e.ToDigest = p.image.RepoDigests[0]
+	}
+	if len(p.old) > 0 {
+		e.FromImageID = p.old[len(p.old)-1].ImageID
+	}
+	if res != nil {
+		e.Containers = res.New
+	}
+	var failed *FailedError
+	switch {
+	case errors.As(err, &failed) && failed.Phase == PhaseMonitor:
+		e.Result, e.Reason = "rolled-back", failed.Reason.Error()
+	case err != nil:
+		e.Result, e.Reason = "failed", err.Error()
+	}
+	if herr := s.History.Append(p.svc.Key(), e); herr != nil {
+		s.log.Warn("could not record the swap in its history", "error", herr)
+	}
 }
 
 func allRun(cs []*engine.Container, imageID string) bool {
@@ -188,26 +328,9 @@ func (s *Swapper) noop(ctx context.Context, p *plan, res *Result) (*Result, erro
 	return res, nil
 }
 
-func (s *Swapper) plan(ctx context.Context, req Request) (*plan, error) {
-	all, err := s.Docker.List(ctx, engine.ListFilter{All: true})
-	if err != nil {
-		return nil, err
-	}
-	svc, err := FindService(all, req.Service, req.Image)
-	if err != nil {
-		return nil, err
-	}
-	p := &plan{svc: svc, all: all, old: svc.Running, oldImages: map[string]*engine.Image{}}
-	var settings labels.Settings
-	if t := svc.Template(); t != nil {
-		settings, err = labels.DecodeSettings(t.Labels)
-		if err != nil {
-			return nil, asBadInput(fmt.Errorf("container %s: %w", t.Name, err))
-		}
-	}
-	if s.cfg, err = Layer(req.Overrides, settings); err != nil {
-		return nil, err
-	}
+func (s *Swapper) plan(ctx context.Context, req Request, svc *Service, all []*engine.Container) (*plan, error) {
+	p := &plan{svc: svc, all: all, old: svc.Running, oldImages: map[string]*engine.Image{}, swapID: newSwapID()}
+	var err error
 	if len(p.old) > 0 {
 		p.fromImage = p.old[len(p.old)-1].Image
 	}
@@ -291,7 +414,7 @@ func (s *Swapper) createAll(ctx context.Context, p *plan, req Request) ([]*engin
 		likes = []*engine.Container{p.svc.Template()}
 	}
 	names := newNamer(p.all, p.svc)
-	swapID := newSwapID()
+	swapID := p.swapID
 	var news []*engine.Container
 	for _, like := range likes {
 		spec, err := s.specFor(p, like, req.Image)
@@ -342,9 +465,9 @@ func (s *Swapper) specFor(p *plan, like *engine.Container, ref string) (*engine.
 
 // subscribe listens to the new containers' events from before they start,
 // so no health or exit event can be missed.
-func (s *Swapper) subscribe(ctx context.Context, news []*engine.Container) (<-chan engine.Event, <-chan error, func()) {
+func (s *Swapper) subscribe(ctx context.Context, news []*engine.Container, since time.Time) (<-chan engine.Event, <-chan error, func()) {
 	ctx, cancel := context.WithCancel(ctx)
-	f := engine.EventFilter{Since: s.started.Add(-time.Second)}
+	f := engine.EventFilter{Since: since.Add(-time.Second)}
 	for _, c := range news {
 		f.Containers = append(f.Containers, c.ID)
 	}
@@ -374,12 +497,23 @@ func (s *Swapper) drain(ctx context.Context, old []*engine.Container) ([]DrainOu
 		return nil, nil
 	}
 	s.enter(PhaseDrain, "stopping the old container(s)", "drain", s.cfg.Drain)
+	outs, err := s.stopAll(ctx, old)
+	if err != nil {
+		return outs, err
+	}
+	s.enter(PhaseRemove, "removing the old container(s)")
+	return outs, s.removeAll(ctx, old)
+}
+
+// stopAll stops containers concurrently, each with its stop signal and the
+// drain window as stop timeout.
+func (s *Swapper) stopAll(ctx context.Context, cs []*engine.Container) ([]DrainOutcome, error) {
 	type outcome struct {
 		DrainOutcome
 		err error
 	}
-	results := make(chan outcome, len(old))
-	for _, c := range old {
+	results := make(chan outcome, len(cs))
+	for _, c := range cs {
 		go func() {
 			start := time.Now()
 			// The daemon kills the container when the window ends; the
@@ -387,6 +521,9 @@ func (s *Swapper) drain(ctx context.Context, old []*engine.Container) ([]DrainOu
 			stopCtx, cancel := context.WithTimeout(ctx, s.cfg.Drain+30*time.Second)
 			defer cancel()
 			err := s.Docker.Stop(stopCtx, c.ID, s.cfg.Drain)
+			if errors.Is(err, engine.ErrNotFound) {
+				err = nil // already gone
+			}
 			o := outcome{DrainOutcome: DrainOutcome{Container: c.Name, Took: time.Since(start)}, err: err}
 			if err == nil {
 				if after, ierr := s.Docker.Inspect(stopCtx, c.ID); ierr == nil {
@@ -399,7 +536,7 @@ func (s *Swapper) drain(ctx context.Context, old []*engine.Container) ([]DrainOu
 	}
 	var outs []DrainOutcome
 	var errs []error
-	for range old {
+	for range cs {
 		o := <-results
 		if o.err != nil {
 			errs = append(errs, fmt.Errorf("stopping %s: %w", o.Container, o.err))
@@ -409,19 +546,21 @@ func (s *Swapper) drain(ctx context.Context, old []*engine.Container) ([]DrainOu
 		if o.Killed {
 			note = "killed: did not exit within the drain window"
 		}
-		s.log.Info("stopped", "phase", PhaseDrain.String(), "container", o.Container, "took", round(o.Took), "exit code", o.ExitCode, "how", note)
+		s.log.Info("stopped", "phase", s.phase.String(), "container", o.Container, "took", round(o.Took), "exit code", o.ExitCode, "how", note)
 		outs = append(outs, o.DrainOutcome)
 	}
-	if len(errs) > 0 {
-		return outs, errors.Join(errs...)
-	}
-	s.enter(PhaseRemove, "removing the old container(s)")
-	for _, c := range old {
+	return outs, errors.Join(errs...)
+}
+
+// removeAll removes containers; one already gone is fine.
+func (s *Swapper) removeAll(ctx context.Context, cs []*engine.Container) error {
+	var errs []error
+	for _, c := range cs {
 		if err := s.Docker.Remove(ctx, c.ID); err != nil && !errors.Is(err, engine.ErrNotFound) {
 			errs = append(errs, err)
 		}
 	}
-	return outs, errors.Join(errs...)
+	return errors.Join(errs...)
 }
 
 // confirmedBy says how a route change was confirmed, for the output.

@@ -20,6 +20,8 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/dswap-dev/dswap/engine"
+	"github.com/dswap-dev/dswap/history"
+	"github.com/dswap-dev/dswap/labels"
 	"github.com/dswap-dev/dswap/traefik"
 )
 
@@ -230,7 +232,7 @@ func newWorld() *world {
 	w := &world{
 		containers: map[string]*engine.Container{},
 		images:     map[string]*engine.Image{},
-		routes:     map[string]string{"web": "old route"},
+		routes:     map[string]string{},
 		events:     make(chan engine.Event, 16),
 		applied:    func(traefik.Expectation) error { return nil },
 		afterStart: func(w *world, c *engine.Container) {
@@ -246,7 +248,21 @@ func newWorld() *world {
 		r.Config.Labels["dswap.drain"] = "5s"
 	})
 	w.containers[old.ID] = old
+	w.routes["web"] = routeFor(old)
 	return w
+}
+
+// routeFor renders the route file that points at c, as dswap writes it.
+func routeFor(c *engine.Container) string {
+	r, err := labels.DecodeTraefik(c.Labels, "web", c.ExposedPorts)
+	if err != nil {
+		panic(err)
+	}
+	b, err := r.File("web", []labels.Target{{Host: c.Name}})
+	if err != nil {
+		panic(err)
+	}
+	return string(b)
 }
 
 func (w *world) swapper() *Swapper {
@@ -298,7 +314,7 @@ func TestUpRollsBackAnUnhealthyContainer(t *testing.T) {
 	assert.Contains(t, failed.Kept, "myapp:v1 (web) keeps serving")
 	assert.Equal(t, "log line of id-web-2", failed.Logs)
 	assert.Equal(t, []string{"create web-2 myapp:v2", "start id-web-2", "remove id-web-2"}, w.log, "the route and the old container are untouched")
-	assert.Equal(t, "old route", w.routes["web"])
+	assert.Equal(t, routeFor(w.containers["id-web"]), w.routes["web"])
 }
 
 func TestUpRollsBackAContainerThatExits(t *testing.T) {
@@ -325,13 +341,13 @@ func TestUpRestoresTheRouteWhenTraefikDoesNotApplyIt(t *testing.T) {
 	var failed *FailedError
 	require.ErrorAs(t, err, &failed)
 	assert.Equal(t, PhaseFlip, failed.Phase)
-	assert.Equal(t, "old route", w.routes["web"], "the previous route file is back")
+	assert.Equal(t, routeFor(w.containers["id-web"]), w.routes["web"], "the previous route file is back")
 	assert.Equal(t, []string{
 		"create web-2 myapp:v2",
 		"start id-web-2",
 		"route web http://web-2:8080",
 		"confirm [http://web-2:8080] err=Traefik did not apply the route within 15s",
-		"route web ",
+		"route web http://web:8080",
 		"confirm [http://web:8080] err=<nil>",
 		"remove id-web-2",
 	}, w.log)
@@ -419,4 +435,119 @@ func TestProbeCommand(t *testing.T) {
 	assert.Equal(t, []string{"/bin/sh", "-c", "curl -f localhost"}, probeCommand(&engine.Healthcheck{Test: []string{"CMD-SHELL", "curl -f localhost"}}))
 	assert.Nil(t, probeCommand(nil))
 	assert.Nil(t, probeCommand(&engine.Healthcheck{Test: []string{"NONE"}}))
+}
+
+func TestUpFinishesASwapInterruptedBeforeItsFlip(t *testing.T) {
+	w := newWorld()
+	// A swap killed while waiting for health left web-2 running, unrouted.
+	orphan := inspected("web-2", "myapp:v2", func(r *container.InspectResponse) {
+		r.Config.Labels["dswap.service"] = "web"
+		r.Config.Labels["dswap.managed-by"] = "dswap"
+		r.Config.Labels["dswap.swap.previous"] = "web"
+		r.Config.Labels["dswap.drain"] = "5s" // copied from web
+	})
+	w.containers[orphan.ID] = orphan
+	d, err := w.swapper().Inspect(&Service{Name: "web", Running: []*engine.Container{w.containers["id-web"], orphan}})
+	require.NoError(t, err)
+	assert.True(t, d.Interrupted())
+	assert.Equal(t, "interrupted swap: running but not routed: web-2", d.String())
+
+	_, err = w.swapper().Up(context.Background(), Request{Image: "myapp:v2", Service: "web"})
+	require.NoError(t, err)
+	require.GreaterOrEqual(t, len(w.log), 2)
+	assert.Equal(t, []string{"stop id-web-2 5s", "remove id-web-2"}, w.log[:2], "the unrouted container goes first, gracefully")
+	assert.Contains(t, w.log, "create web-2 myapp:v2", "then the swap runs")
+}
+
+func TestUpFinishesASwapInterruptedAfterItsFlip(t *testing.T) {
+	w := newWorld()
+	// A swap killed right after the flip: the route names web-2, the old
+	// container still runs.
+	flipped := inspected("web-2", "myapp:v2", func(r *container.InspectResponse) {
+		r.Config.Labels["dswap.service"] = "web"
+		r.Config.Labels["dswap.swap.previous"] = "web"
+		r.Config.Labels["dswap.drain"] = "5s" // copied from web
+	})
+	w.containers[flipped.ID] = flipped
+	w.routes["web"] = routeFor(flipped)
+
+	res, err := w.swapper().Up(context.Background(), Request{Image: "myapp:v2", Service: "web"})
+	require.NoError(t, err)
+	assert.True(t, res.Noop, "after finishing, v2 already runs")
+	assert.Equal(t, []string{"stop id-web 5s", "remove id-web"}, w.log[:2])
+	assert.NotContains(t, w.containers, "id-web")
+}
+
+func TestMonitorMovesTrafficBackWhenTheNewContainerDies(t *testing.T) {
+	w := newWorld()
+	w.applied = func(exp traefik.Expectation) error {
+		if fmt.Sprint(exp.Servers) == "map[web:[http://web-2:8080]]" {
+			// The new version crashes soon after taking traffic.
+			w.events <- engine.Event{ContainerID: "id-web-2", Action: "die", Attributes: map[string]string{"exitCode": "4"}, Time: time.Now()}
+		}
+		return nil
+	}
+	window := time.Minute
+	_, err := w.swapper().Up(context.Background(), Request{Image: "myapp:v2", Service: "web", Overrides: Overrides{Monitor: &window}})
+	var failed *FailedError
+	require.ErrorAs(t, err, &failed)
+	assert.Equal(t, PhaseMonitor, failed.Phase)
+	assert.Contains(t, failed.Error(), "new container web-2 exited (code 4)")
+	assert.Equal(t, []string{
+		"create web-2 myapp:v2",
+		"start id-web-2",
+		"route web http://web-2:8080",
+		"confirm [http://web-2:8080] err=<nil>",
+		"route web http://web:8080",
+		"confirm [http://web:8080] err=<nil>",
+		"remove id-web-2",
+	}, w.log, "the old container was never stopped; traffic went back to it")
+}
+
+func TestMonitorWindowPassesThenDrains(t *testing.T) {
+	w := newWorld()
+	window := 50 * time.Millisecond
+	res, err := w.swapper().Up(context.Background(), Request{Image: "myapp:v2", Service: "web", Overrides: Overrides{Monitor: &window}})
+	require.NoError(t, err)
+	var phases []string
+	for _, s := range res.Steps {
+		phases = append(phases, s.Phase.String())
+	}
+	assert.Equal(t, []string{"plan", "create", "health", "flip", "monitor", "drain", "remove", "done"}, phases)
+}
+
+type memHistory map[string][]history.Entry
+
+func (m memHistory) Append(service string, e history.Entry) error {
+	m[service] = append(m[service], e)
+	return nil
+}
+
+func (m memHistory) Read(service string) ([]history.Entry, error) { return m[service], nil }
+
+func TestUpRecordsHistory(t *testing.T) {
+	w := newWorld()
+	h := memHistory{}
+	sw := w.swapper()
+	sw.History = h
+	_, err := sw.Up(context.Background(), Request{Image: "myapp:v2", Service: "web"})
+	require.NoError(t, err)
+	require.Len(t, h["web"], 1)
+	e := h["web"][0]
+	assert.Equal(t, "swapped", e.Result)
+	assert.Equal(t, "myapp:v2", e.ToImage)
+	assert.Equal(t, "sha256:myapp:v2", e.ToImageID)
+	assert.Equal(t, "myapp:v1", e.FromImage)
+	assert.Equal(t, []string{"web-2"}, e.Containers)
+
+	w.afterStart = func(w *world, c *engine.Container) {
+		w.events <- engine.Event{ContainerID: c.ID, Action: "health_status: unhealthy"}
+	}
+	sw = w.swapper()
+	sw.History = h
+	_, err = sw.Up(context.Background(), Request{Image: "myapp:v1", Service: "web", Force: true})
+	require.Error(t, err)
+	require.Len(t, h["web"], 2)
+	assert.Equal(t, "failed", h["web"][1].Result)
+	assert.Contains(t, h["web"][1].Reason, "unhealthy")
 }

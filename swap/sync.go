@@ -31,6 +31,7 @@ func Managed(c *engine.Container) bool {
 // dswap.
 func (s *Swapper) Sync(ctx context.Context, service string, over Overrides) ([]Synced, error) {
 	s.started = time.Now()
+	s.overrides = over
 	var err error
 	if s.cfg, err = Layer(over, labels.Settings{}); err != nil {
 		return nil, err
@@ -56,27 +57,41 @@ func (s *Swapper) Sync(ctx context.Context, service string, over Overrides) ([]S
 		}
 	}
 	var out []Synced
-	for _, svc := range services {
-		s.enter(PhaseFlip, "routing", "service", svc.Name, "containers", len(svc.Running))
-		newest := svc.Running[len(svc.Running)-1]
-		routing, err := labels.DecodeTraefik(newest.Labels, svc.Name, newest.ExposedPorts)
+	for _, found := range services {
+		synced, err := s.syncOne(ctx, found)
 		if err != nil {
-			return out, asBadInput(fmt.Errorf("service %s (container %s): %w", svc.Name, newest.Name, err))
-		}
-		if err := s.checkConflicts(ctx, routing); err != nil {
 			return out, err
-		}
-		change, err := s.route(ctx, svc, routing, svc.Running, nil)
-		if err != nil {
-			return out, fmt.Errorf("routing service %s: %w", svc.Name, err)
-		}
-		synced := Synced{Service: svc.Name, File: s.Routes.FileFor(svc.Key()), Took: change.took}
-		for _, c := range svc.Running {
-			synced.Containers = append(synced.Containers, c.Name)
 		}
 		out = append(out, synced)
 	}
 	return out, nil
+}
+
+// syncOne routes one service under its lock, after putting right what an
+// interrupted swap left.
+func (s *Swapper) syncOne(ctx context.Context, found *Service) (Synced, error) {
+	svc, _, release, err := s.lockService(ctx, found.Ref(), "")
+	if err != nil {
+		return Synced{}, err
+	}
+	defer release()
+	if len(svc.Running) == 0 {
+		return Synced{}, badInput("service %s has no running container to route", svc.Name)
+	}
+	s.enter(PhaseFlip, "routing", "service", svc.Name, "containers", len(svc.Running))
+	newest := svc.Running[len(svc.Running)-1]
+	routing, err := labels.DecodeTraefik(newest.Labels, svc.Name, newest.ExposedPorts)
+	if err != nil {
+		return Synced{}, asBadInput(fmt.Errorf("service %s (container %s): %w", svc.Name, newest.Name, err))
+	}
+	if err := s.checkConflicts(ctx, routing); err != nil {
+		return Synced{}, err
+	}
+	change, err := s.route(ctx, svc, routing, svc.Running, nil)
+	if err != nil {
+		return Synced{}, fmt.Errorf("routing service %s: %w", svc.Name, err)
+	}
+	return Synced{Service: svc.Name, File: s.Routes.FileFor(svc.Key()), Took: change.took, Containers: containerNames(svc.Running)}, nil
 }
 
 func groupManaged(running []*engine.Container) []*Service {

@@ -1,0 +1,102 @@
+package lock
+
+import (
+	"context"
+	"errors"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+)
+
+func TestAcquireAndRelease(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "web.lock")
+	l, err := Acquire(context.Background(), path, Self("dswap up"), 0, nil)
+	require.NoError(t, err)
+
+	// A second taker (another open file description, like another process)
+	// is refused with the holder's name.
+	_, err = Acquire(context.Background(), path, Self("dswap up"), 200*time.Millisecond, nil)
+	var held *HeldError
+	require.ErrorAs(t, err, &held)
+	assert.ErrorIs(t, err, ErrHeld)
+	assert.Equal(t, os.Getpid(), held.Holder.PID)
+	assert.Contains(t, err.Error(), "another dswap is working on web: dswap up (pid")
+	assert.GreaterOrEqual(t, held.Waited, 200*time.Millisecond)
+
+	l.Release()
+	l2, err := Acquire(context.Background(), path, Self("dswap sync"), 0, nil)
+	require.NoError(t, err)
+	l2.Release()
+}
+
+func TestWaiterGetsTheLockWhenItIsReleased(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "web.lock")
+	l, err := Acquire(context.Background(), path, Self("first"), 0, nil)
+	require.NoError(t, err)
+	var seen Holder
+	done := make(chan error, 1)
+	go func() {
+		l2, err := Acquire(context.Background(), path, Self("second"), 10*time.Second, func(h Holder) { seen = h })
+		if err == nil {
+			l2.Release()
+		}
+		done <- err
+	}()
+	time.AfterFunc(300*time.Millisecond, l.Release)
+	select {
+	case err := <-done:
+		require.NoError(t, err)
+	case <-time.After(10 * time.Second):
+		t.Fatal("waiter never got the lock")
+	}
+	assert.Equal(t, "first", seen.Command)
+}
+
+// TestCrashedHolderReleases: a process killed with SIGKILL while holding
+// the lock does not keep it.
+func TestCrashedHolderReleases(t *testing.T) {
+	if os.Getenv("DSWAP_LOCK_HOLDER") != "" {
+		_, err := Acquire(context.Background(), os.Getenv("DSWAP_LOCK_HOLDER"), Self("crasher"), 0, nil)
+		if err != nil {
+			os.Exit(3)
+		}
+		os.Stdout.WriteString("locked\n")
+		time.Sleep(time.Minute) // killed long before
+		return
+	}
+	path := filepath.Join(t.TempDir(), "web.lock")
+	cmd := exec.Command(os.Args[0], "-test.run=TestCrashedHolderReleases")
+	cmd.Env = append(os.Environ(), "DSWAP_LOCK_HOLDER="+path)
+	out, err := cmd.StdoutPipe()
+	require.NoError(t, err)
+	require.NoError(t, cmd.Start())
+	buf := make([]byte, 7)
+	_, err = out.Read(buf)
+	require.NoError(t, err)
+	require.Equal(t, "locked\n", string(buf))
+
+	_, err = Acquire(context.Background(), path, Self("me"), 0, nil)
+	require.True(t, errors.Is(err, ErrHeld), "held while the holder lives: %v", err)
+
+	require.NoError(t, cmd.Process.Kill())
+	_ = cmd.Wait()
+	l, err := Acquire(context.Background(), path, Self("me"), 5*time.Second, nil)
+	require.NoError(t, err, "the kernel released the dead holder's lock")
+	l.Release()
+}
+
+func TestAcquireHonoursContext(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "web.lock")
+	l, err := Acquire(context.Background(), path, Self("first"), 0, nil)
+	require.NoError(t, err)
+	defer l.Release()
+	ctx, cancel := context.WithTimeout(context.Background(), 150*time.Millisecond)
+	defer cancel()
+	_, err = Acquire(ctx, path, Self("second"), time.Minute, nil)
+	assert.ErrorIs(t, err, context.DeadlineExceeded)
+}

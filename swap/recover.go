@@ -1,0 +1,134 @@
+package swap
+
+import (
+	"context"
+	"fmt"
+	"slices"
+	"strings"
+
+	"github.com/dswap-dev/dswap/engine"
+	"github.com/dswap-dev/dswap/labels"
+)
+
+// Damage is what an interrupted swap left behind, read from Docker and the
+// route file: the only places a swap keeps its state.
+type Damage struct {
+	// Routed are the running containers the route file points at.
+	Routed []*engine.Container
+	// Unrouted are running containers of the service the route does not
+	// point at: the new container of a swap interrupted before its flip,
+	// or the old one of a swap interrupted after it. Either way no new
+	// request reaches them, so stopping them gracefully is safe.
+	Unrouted []*engine.Container
+	// Leftovers are containers a swap created that never ran, and old
+	// containers a finished swap stopped but did not remove.
+	Leftovers []*engine.Container
+	// NoRoute is set when the service has running containers but no route
+	// file (never adopted), or a route that names none of them.
+	NoRoute bool
+}
+
+// Interrupted says whether the service is mid-swap.
+func (d Damage) Interrupted() bool {
+	return len(d.Routed) > 0 && len(d.Unrouted) > 0 || len(d.Leftovers) > 0
+}
+
+func (d Damage) String() string {
+	var parts []string
+	if len(d.Unrouted) > 0 {
+		parts = append(parts, fmt.Sprintf("running but not routed: %s", strings.Join(containerNames(d.Unrouted), ", ")))
+	}
+	if len(d.Leftovers) > 0 {
+		parts = append(parts, fmt.Sprintf("left over: %s", strings.Join(containerNames(d.Leftovers), ", ")))
+	}
+	if len(parts) == 0 {
+		return "consistent"
+	}
+	return "interrupted swap: " + strings.Join(parts, "; ")
+}
+
+func containerNames(cs []*engine.Container) []string {
+	out := make([]string, 0, len(cs))
+	for _, c := range cs {
+		out = append(out, c.Name)
+	}
+	return out
+}
+
+// Inspect compares the service's containers with its route file.
+func (s *Swapper) Inspect(svc *Service) (Damage, error) {
+	var d Damage
+	content, ok, err := s.Routes.Read(svc.Key())
+	if err != nil {
+		return d, err
+	}
+	var hosts []string
+	if ok {
+		rf, err := labels.ReadRouteFile(content)
+		if err != nil {
+			return d, fmt.Errorf("route file %s: %w", s.Routes.FileFor(svc.Key()), err)
+		}
+		hosts = rf.Hosts()
+	}
+	for _, c := range svc.Running {
+		t, err := s.Addressing.Target(c)
+		if err == nil && slices.Contains(hosts, t.Host) {
+			d.Routed = append(d.Routed, c)
+		} else {
+			d.Unrouted = append(d.Unrouted, c)
+		}
+	}
+	if len(d.Routed) == 0 {
+		// Nothing routed: either never adopted, or the route names
+		// containers that are gone. There is no swap to finish; the caller
+		// routes what runs.
+		d.NoRoute = len(svc.Running) > 0
+		d.Unrouted = nil
+	}
+	for _, c := range svc.Stopped {
+		switch {
+		case c.State.Status == "created" && c.Labels[labels.CreatedByLabel] == "dswap":
+			d.Leftovers = append(d.Leftovers, c)
+		case len(d.Routed) > 0 && previousOfAny(c.Name, d.Routed):
+			d.Leftovers = append(d.Leftovers, c)
+		}
+	}
+	return d, nil
+}
+
+// previousOfAny says whether name is the container some routed container
+// replaced: an old container that was stopped but not removed.
+func previousOfAny(name string, routed []*engine.Container) bool {
+	for _, c := range routed {
+		if c.Labels[labels.PreviousContainerLabel] == name {
+			return true
+		}
+	}
+	return false
+}
+
+// repair finishes or undoes an interrupted swap so that exactly the routed
+// containers run: the others are stopped with the drain window (they get
+// no new requests, and may finish the ones they have) and removed, and
+// containers left over are removed. It reports what it did.
+func (s *Swapper) repair(ctx context.Context, svc *Service) (bool, error) {
+	d, err := s.Inspect(svc)
+	if err != nil {
+		return false, err
+	}
+	if !d.Interrupted() {
+		return false, nil
+	}
+	s.log.Warn("a previous swap of this service was interrupted; putting it right first", "phase", PhasePlan.String(), "state", d.String(), "routed", strings.Join(containerNames(d.Routed), ","))
+	// Cleanup must finish even if the user interrupts now, or the service
+	// stays half-swapped.
+	ctx = context.WithoutCancel(ctx)
+	if _, err := s.stopAll(ctx, d.Unrouted); err != nil {
+		return true, fmt.Errorf("finishing the interrupted swap: %w", err)
+	}
+	if err := s.removeAll(ctx, append(d.Unrouted, d.Leftovers...)); err != nil {
+		return true, fmt.Errorf("removing containers an interrupted swap left: %w", err)
+	}
+	s.log.Info("interrupted swap put right", "phase", PhasePlan.String(), "serving", strings.Join(containerNames(d.Routed), ","))
+	return true, nil
+}
