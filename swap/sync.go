@@ -51,7 +51,11 @@ func (s *Swapper) Sync(ctx context.Context, service string, over Overrides) ([]S
 		}
 		services = append(services, svc)
 	} else {
-		services = groupManaged(running)
+		for _, svc := range groupManaged(running) {
+			if len(svc.Running) > 0 {
+				services = append(services, svc)
+			}
+		}
 		if len(services) == 0 {
 			return nil, badInput("no running container is managed by dswap; label the service with dswap.enable=true (or dswap.service=NAME), or name the service: dswap sync SERVICE")
 		}
@@ -94,9 +98,10 @@ func (s *Swapper) syncOne(ctx context.Context, found *Service) (Synced, error) {
 	return Synced{Service: svc.Name, File: s.Routes.FileFor(svc.Key()), Took: change.took, Containers: containerNames(svc.Running)}, nil
 }
 
-func groupManaged(running []*engine.Container) []*Service {
+// groupManaged groups the managed containers among cs by service.
+func groupManaged(cs []*engine.Container) []*Service {
 	byKey := map[string]*Service{}
-	for _, c := range running {
+	for _, c := range cs {
 		if !Managed(c) {
 			continue
 		}
@@ -106,6 +111,7 @@ func groupManaged(running []*engine.Container) []*Service {
 		}
 		if g, ok := byKey[svc.Key()]; ok {
 			g.Running = append(g.Running, svc.Running...)
+			g.Stopped = append(g.Stopped, svc.Stopped...)
 			continue
 		}
 		byKey[svc.Key()] = svc

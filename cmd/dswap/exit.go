@@ -1,9 +1,11 @@
 package main
 
 import (
+	"context"
 	"errors"
 	"fmt"
 
+	"github.com/dswap-dev/dswap/lock"
 	"github.com/dswap-dev/dswap/swap"
 )
 
@@ -22,8 +24,10 @@ func exitCode(err error) int {
 	switch {
 	case err == nil:
 		return exitOK
-	case errors.As(err, &failed):
+	case errors.As(err, &failed), errors.Is(err, context.Canceled):
 		return exitSwapFailed
+	case errors.Is(err, lock.ErrHeld):
+		return exitLockTimeout
 	case errors.Is(err, swap.ErrBadInput), errors.Is(err, errUsage):
 		return exitBadInput
 	default:

@@ -39,9 +39,14 @@ confirmed by Traefik's API), then stops the old one with a drain window.`,
 	root.SetFlagErrorFunc(func(_ *cobra.Command, err error) error {
 		return usagef("%v", err)
 	})
-	root.AddCommand(newUpCommand(stdout, stderr), newSyncCommand(stdout, stderr))
+	root.AddCommand(newUpCommand(stdout, stderr), newSyncCommand(stdout, stderr), newRollbackCommand(stdout, stderr),
+		newStatusCommand(stdout, stderr), newHistoryCommand(stdout, stderr))
 	err := root.ExecuteContext(ctx)
-	if err != nil && !errors.Is(err, errReported) {
+	switch {
+	case err == nil, errors.Is(err, errReported):
+	case errors.Is(err, context.Canceled):
+		fmt.Fprintf(stderr, "dswap: interrupted before traffic moved; the service is as it was (%v)\n", err)
+	default:
 		fmt.Fprintf(stderr, "dswap: %v\n", err)
 	}
 	return exitCode(err)

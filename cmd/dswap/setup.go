@@ -3,12 +3,16 @@ package main
 import (
 	"context"
 	"log/slog"
+	"os"
 	"sort"
+	"strings"
 	"time"
 
 	"github.com/spf13/pflag"
 
 	"github.com/dswap-dev/dswap/engine"
+	"github.com/dswap-dev/dswap/history"
+	"github.com/dswap-dev/dswap/lock"
 	"github.com/dswap-dev/dswap/swap"
 	"github.com/dswap-dev/dswap/traefik"
 )
@@ -24,11 +28,21 @@ func connectionFlags(fs *pflag.FlagSet) {
 	fs.String("traefik-container", "", "name or ID of the Traefik container (default: the only running container that looks like Traefik)")
 	fs.String("address", "auto", "how Traefik reaches containers: auto, name (container name on a shared network) or ip")
 	fs.String("output", "text", "output format: text or json")
+	fs.Duration("lock-wait", 0, "how long to wait for another dswap working on the same service (default 2m)")
+}
+
+// defaultLockWait bounds the wait for another swap of the same service: long
+// enough for a swap with a 30 s drain and a slow health check.
+const defaultLockWait = 2 * time.Minute
+
+func commandLine() string {
+	return "dswap " + strings.Join(os.Args[1:], " ")
 }
 
 // environment is what every command needs, made once.
 type environment struct {
 	engine *engine.Engine
+	dir    *traefik.Dir
 	deps   swap.Deps
 	close  func()
 }
@@ -104,6 +118,12 @@ func setup(ctx context.Context, fs *pflag.FlagSet, log *slog.Logger) (*environme
 			return fail(usagef("%v", err))
 		}
 	}
+	lockWait := defaultLockWait
+	if d, err := layeredDuration(fs, "lock-wait"); err != nil {
+		return fail(err)
+	} else if d != nil {
+		lockWait = *d
+	}
 	env.deps = swap.Deps{
 		Docker:     eng,
 		Images:     &engine.Images{Engine: eng, Policy: policy, Log: log},
@@ -111,6 +131,11 @@ func setup(ctx context.Context, fs *pflag.FlagSet, log *slog.Logger) (*environme
 		Traefik:    confirm,
 		Addressing: addressing,
 		Log:        log,
+		Locks: lock.Dir{Path: dir.StagingPath(), Wait: lockWait, Command: commandLine(), OnWait: func(key string, h lock.Holder) {
+			log.Warn("waiting for another dswap to finish with this service", "service", key, "holder", h.String(), "up to", lockWait)
+		}},
+		History: history.Store{Dir: dir.StagingPath()},
 	}
+	env.dir = dir
 	return env, nil
 }

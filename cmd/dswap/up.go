@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/spf13/cobra"
+	"github.com/spf13/pflag"
 
 	"github.com/dswap-dev/dswap/swap"
 )
@@ -35,13 +36,7 @@ then dswap.* labels on the service, then defaults.`,
 	}
 	fs := cmd.Flags()
 	fs.String("service", "", "service to swap (default: found from the image)")
-	fs.Duration("drain", 0, "stop timeout for the old container; it is killed if still running after it (default 30s or the dswap.drain label)")
-	fs.Duration("health-timeout", 0, "how long to wait for the new container to be healthy (default: from its HEALTHCHECK)")
-	fs.String("health-cmd", "", "HEALTHCHECK command for an image without one (run with the container's shell)")
-	fs.Bool("no-healthcheck", false, "accept a new container without a HEALTHCHECK once it stayed up for --settle")
-	fs.Duration("settle", 0, "with --no-healthcheck, how long the new container must stay up (default 10s)")
-	fs.Duration("flip-timeout", 0, "how long to wait for Traefik to show the new route (default 15s)")
-	fs.Duration("probe-interval", 0, "how often dswap runs the new container's HEALTHCHECK test itself while it starts, so a long HEALTHCHECK interval does not delay traffic; 0s leaves it to Docker (default 250ms)")
+	swapFlags(fs)
 	fs.String("pull", "missing", "when to pull IMAGE: missing, always or never")
 	fs.Bool("force", false, "swap even if the service already runs IMAGE")
 	connectionFlags(fs)
@@ -56,19 +51,10 @@ func runUp(cmd *cobra.Command, image string, stdout, stderr io.Writer) error {
 	if err != nil {
 		return err
 	}
-	var over swap.Overrides
-	for _, d := range []struct {
-		name string
-		dst  **time.Duration
-	}{{"drain", &over.Drain}, {"health-timeout", &over.HealthTimeout}, {"settle", &over.Settle}, {"flip-timeout", &over.FlipTimeout}, {"probe-interval", &over.ProbeInterval}} {
-		if *d.dst, err = layeredDuration(fs, d.name); err != nil {
-			return err
-		}
-	}
-	if over.NoHealthcheck, err = layeredBool(fs, "no-healthcheck"); err != nil {
+	over, err := swapOverrides(fs)
+	if err != nil {
 		return err
 	}
-	over.HealthCmd = layeredOptString(fs, "health-cmd")
 	service, _ := layeredString(fs, "service")
 	force, err := layeredBool(fs, "force")
 	if err != nil {
@@ -88,6 +74,37 @@ func runUp(cmd *cobra.Command, image string, stdout, stderr io.Writer) error {
 		return reportJSON(stdout, res, err)
 	}
 	return reportText(stdout, stderr, res, err)
+}
+
+// swapFlags are the settings of a swap, shared by up and rollback.
+func swapFlags(fs *pflag.FlagSet) {
+	fs.Duration("drain", 0, "stop timeout for the old container; it is killed if still running after it (default 30s or the dswap.drain label)")
+	fs.Duration("health-timeout", 0, "how long to wait for the new container to be healthy (default: from its HEALTHCHECK)")
+	fs.String("health-cmd", "", "HEALTHCHECK for an image without one: a shell command, or a JSON array for the exec form")
+	fs.Bool("no-healthcheck", false, "accept a new container without a HEALTHCHECK once it stayed up for --settle")
+	fs.Duration("settle", 0, "with --no-healthcheck, how long the new container must stay up (default 10s)")
+	fs.Duration("flip-timeout", 0, "how long to wait for Traefik to show the new route (default 15s)")
+	fs.Duration("probe-interval", 0, "how often dswap runs the new container's HEALTHCHECK test itself while it starts, so a long HEALTHCHECK interval does not delay traffic; 0s leaves it to Docker (default 250ms)")
+	fs.Duration("monitor", 0, "after the flip, keep the old container(s) this long and move traffic back if a new one dies or turns unhealthy (default 0: no monitor)")
+}
+
+// swapOverrides reads the swap settings from flags and DSWAP_* variables.
+func swapOverrides(fs *pflag.FlagSet) (swap.Overrides, error) {
+	var over swap.Overrides
+	var err error
+	for _, d := range []struct {
+		name string
+		dst  **time.Duration
+	}{{"drain", &over.Drain}, {"health-timeout", &over.HealthTimeout}, {"settle", &over.Settle}, {"flip-timeout", &over.FlipTimeout}, {"probe-interval", &over.ProbeInterval}, {"monitor", &over.Monitor}} {
+		if *d.dst, err = layeredDuration(fs, d.name); err != nil {
+			return over, err
+		}
+	}
+	if over.NoHealthcheck, err = layeredBool(fs, "no-healthcheck"); err != nil {
+		return over, err
+	}
+	over.HealthCmd = layeredOptString(fs, "health-cmd")
+	return over, nil
 }
 
 func reportText(stdout, stderr io.Writer, res *swap.Result, err error) error {

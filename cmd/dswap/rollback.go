@@ -1,0 +1,52 @@
+package main
+
+import (
+	"io"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	"github.com/dswap-dev/dswap/swap"
+)
+
+func newRollbackCommand(stdout, stderr io.Writer) *cobra.Command {
+	cmd := &cobra.Command{
+		Use:   "rollback SERVICE",
+		Short: "Swap a service back to the image it ran before its last swap",
+		Long: `Swap SERVICE back to the image it ran before its last successful swap (from
+its history), through the same zero-downtime path as "dswap up".`,
+		RunE: func(cmd *cobra.Command, args []string) error {
+			if len(args) != 1 {
+				return usagef("dswap rollback needs exactly one SERVICE, got %d", len(args))
+			}
+			return runRollback(cmd, args[0], stdout, stderr)
+		},
+	}
+	fs := cmd.Flags()
+	swapFlags(fs)
+	connectionFlags(fs)
+	return cmd
+}
+
+func runRollback(cmd *cobra.Command, service string, stdout, stderr io.Writer) error {
+	fs := cmd.Flags()
+	format, _ := layeredString(fs, "output")
+	log, err := newLogger(format, stderr, time.Now())
+	if err != nil {
+		return err
+	}
+	over, err := swapOverrides(fs)
+	if err != nil {
+		return err
+	}
+	env, err := setup(cmd.Context(), fs, log)
+	if err != nil {
+		return err
+	}
+	defer env.close()
+	res, err := swap.New(env.deps).Rollback(cmd.Context(), service, over)
+	if format == "json" {
+		return reportJSON(stdout, res, err)
+	}
+	return reportText(stdout, stderr, res, err)
+}
