@@ -249,8 +249,23 @@ func (s *Swapper) monitor(ctx context.Context, news []*engine.Container, readyAt
 	}
 	window := time.NewTimer(time.Until(readyAt.Add(s.cfg.Monitor)))
 	defer window.Stop()
+	// Docker needs retries x interval to call a container unhealthy; dswap
+	// runs the same test itself on a short interval so that a version that
+	// goes bad is taken out of traffic while it still answers.
+	probeCtx, stopProbes := context.WithCancel(ctx)
+	defer stopProbes()
+	failing := make(chan error, len(news))
+	if s.cfg.ProbeInterval > 0 {
+		for _, c := range news {
+			if cmd := probeCommand(c.Healthcheck); cmd != nil {
+				go s.watchHealth(probeCtx, c, cmd, failing)
+			}
+		}
+	}
 	for {
 		select {
+		case err := <-failing:
+			return err
 		case <-ctx.Done():
 			s.log.Warn("interrupted while monitoring; traffic stays on the new version and the swap finishes", "phase", PhaseMonitor.String())
 			return nil
@@ -271,6 +286,42 @@ func (s *Swapper) monitor(ctx context.Context, news []*engine.Container, readyAt
 			case ev.Health() == "unhealthy":
 				return fmt.Errorf("new container %s turned unhealthy %s after it was ready, within the --monitor window of %s", c.Name, round(ev.Time.Sub(readyAt)), s.cfg.Monitor)
 			}
+		}
+	}
+}
+
+// watchHealth runs c's HEALTHCHECK test every probe interval and reports
+// once it has failed as many times in a row as the HEALTHCHECK's retries.
+func (s *Swapper) watchHealth(ctx context.Context, c *engine.Container, cmd []string, failing chan<- error) {
+	retries := c.Healthcheck.Retries
+	timeout := min(max(c.Healthcheck.Timeout, time.Second), 5*time.Second)
+	ticker := time.NewTicker(s.cfg.ProbeInterval)
+	defer ticker.Stop()
+	streak := 0
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-ticker.C:
+		}
+		execCtx, cancel := context.WithTimeout(ctx, timeout)
+		res, err := s.Docker.Exec(execCtx, c.ID, cmd)
+		cancel()
+		if ctx.Err() != nil {
+			return
+		}
+		if err == nil && res.ExitCode == 0 {
+			streak = 0
+			continue
+		}
+		streak++
+		if streak >= retries {
+			why := res.Output
+			if err != nil {
+				why = err.Error()
+			}
+			failing <- fmt.Errorf("new container %s failed its HEALTHCHECK test %d times in a row within the --monitor window of %s: %s", c.Name, streak, s.cfg.Monitor, oneLine(why))
+			return
 		}
 	}
 }

@@ -7,6 +7,7 @@ import (
 	"regexp"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -550,4 +551,32 @@ func TestUpRecordsHistory(t *testing.T) {
 	require.Len(t, h["web"], 2)
 	assert.Equal(t, "failed", h["web"][1].Result)
 	assert.Contains(t, h["web"][1].Reason, "unhealthy")
+}
+
+func TestMonitorMovesTrafficBackWhenTheHealthTestStartsFailing(t *testing.T) {
+	w := newWorld()
+	var flipped atomic.Bool
+	w.applied = func(exp traefik.Expectation) error {
+		if fmt.Sprint(exp.Servers) == "map[web:[http://web-2:8080]]" {
+			flipped.Store(true)
+		}
+		return nil
+	}
+	// Healthy until traffic moved, then the test fails: the app is going
+	// bad while it still answers requests.
+	w.exec = func(string, []string) engine.ExecResult {
+		if flipped.Load() {
+			return engine.ExecResult{ExitCode: 1, Output: "503 Service Unavailable"}
+		}
+		return engine.ExecResult{ExitCode: 0}
+	}
+	window, probe := time.Minute, 5*time.Millisecond
+	_, err := w.swapper().Up(context.Background(), Request{Image: "myapp:v2", Service: "web", Overrides: Overrides{Monitor: &window, ProbeInterval: &probe}})
+	var failed *FailedError
+	require.ErrorAs(t, err, &failed)
+	assert.Equal(t, PhaseMonitor, failed.Phase)
+	assert.Contains(t, failed.Error(), "failed its HEALTHCHECK test 3 times in a row")
+	assert.Equal(t, routeFor(w.containers["id-web"]), w.routes["web"], "traffic is back on web")
+	assert.Contains(t, w.containers, "id-web")
+	assert.NotContains(t, w.containers, "id-web-2")
 }

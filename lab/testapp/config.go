@@ -77,6 +77,7 @@ type config struct {
 	ReadyAfter      time.Duration
 	NeverHealthy    bool
 	CrashAfter      time.Duration
+	FailAfter       time.Duration
 	OnSigterm       sigtermPolicy
 	ShutdownTimeout time.Duration
 }
@@ -104,6 +105,7 @@ func loadConfig(getenv func(string) string) (config, error) {
 		{"DELAY", &cfg.Delay},
 		{"READY_AFTER", &cfg.ReadyAfter},
 		{"CRASH_AFTER", &cfg.CrashAfter},
+		{"FAIL_AFTER", &cfg.FailAfter},
 	}
 	for _, d := range durations {
 		v, err := parseEnvDuration(d.name, getenv(d.name))

@@ -20,8 +20,11 @@ type service struct {
 	delay        time.Duration
 	readyAt      time.Time
 	neverHealthy bool
-	now          func() time.Time
-	sleep        func(ctx context.Context, d time.Duration) error
+	// failAt, if set, is when /healthz turns 503 for good while requests
+	// are still served: an app going bad before it crashes.
+	failAt time.Time
+	now    func() time.Time
+	sleep  func(ctx context.Context, d time.Duration) error
 }
 
 // newService builds the handlers for cfg, counting readiness from start.
@@ -32,6 +35,7 @@ func newService(cfg config, hostname string, start time.Time) *service {
 		delay:        cfg.Delay,
 		readyAt:      start.Add(cfg.ReadyAfter),
 		neverHealthy: cfg.NeverHealthy,
+		failAt:       failAt(cfg, start),
 		now:          time.Now,
 		sleep:        sleepContext,
 	}
@@ -53,9 +57,20 @@ func sleepContext(ctx context.Context, d time.Duration) error {
 	}
 }
 
+func failAt(cfg config, start time.Time) time.Time {
+	if cfg.FailAfter <= 0 {
+		return time.Time{}
+	}
+	return start.Add(cfg.ReadyAfter + cfg.FailAfter)
+}
+
 // ready reports whether /healthz should answer 200 at the current time.
 func (s *service) ready() bool {
-	return !s.neverHealthy && !s.now().Before(s.readyAt)
+	now := s.now()
+	if !s.failAt.IsZero() && !now.Before(s.failAt) {
+		return false
+	}
+	return !s.neverHealthy && !now.Before(s.readyAt)
 }
 
 // routes returns the HTTP handler: /healthz for the health check and every

@@ -125,3 +125,19 @@ func TestSleepContext(t *testing.T) {
 	cancel()
 	require.ErrorIs(t, sleepContext(ctx, time.Hour), context.Canceled)
 }
+
+func TestHealthFailsAfterFailAfter(t *testing.T) {
+	start := time.Unix(1000, 0)
+	now := start
+	svc := newService(config{Version: "v2", ReadyAfter: time.Second, FailAfter: 2 * time.Second}, "h", start)
+	svc.now = func() time.Time { return now }
+	for _, c := range []struct {
+		at    time.Duration
+		ready bool
+	}{{0, false}, {time.Second, true}, {2900 * time.Millisecond, true}, {3 * time.Second, false}, {time.Hour, false}} {
+		now = start.Add(c.at)
+		if got := svc.ready(); got != c.ready {
+			t.Errorf("at +%s ready=%t, want %t", c.at, got, c.ready)
+		}
+	}
+}
