@@ -38,6 +38,8 @@ type Routes interface {
 	Remove(service string) error
 	FileFor(service string) string
 	LastChange() time.Time
+	// Others returns the other route files of the directory by name.
+	Others(service string) (map[string][]byte, error)
 }
 
 // Traefik confirms what Traefik runs.

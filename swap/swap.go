@@ -7,6 +7,8 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"maps"
+	"slices"
 	"strings"
 	"time"
 
@@ -416,6 +418,9 @@ func (s *Swapper) plan(ctx context.Context, req Request, svc *Service, all []*en
 	if err := s.checkConflicts(ctx, p.routing); err != nil {
 		return nil, err
 	}
+	if err := s.checkNames(svc, p.routing); err != nil {
+		return nil, err
+	}
 	return p, nil
 }
 
@@ -452,6 +457,36 @@ func (s *Swapper) checkConflicts(ctx context.Context, r *labels.Routing) error {
 	}
 	if c := rt.Conflicts(r.RouterNames(), r.ServiceNames()); len(c) > 0 {
 		return badInput("Traefik already routes this service through another provider (%s), so requests would keep reaching containers dswap takes out of the route. Add the label traefik.enable=false to the service (dswap still reads its traefik.* labels), or start Traefik with --providers.docker.exposedByDefault=false", strings.Join(c, ", "))
+	}
+	return nil
+}
+
+// checkNames refuses routes whose names another file in the routes
+// directory already defines: Traefik would keep one of them, silently.
+func (s *Swapper) checkNames(svc *Service, r *labels.Routing) error {
+	others, err := s.Routes.Others(svc.Key())
+	if err != nil {
+		return err
+	}
+	for _, file := range slices.Sorted(maps.Keys(others)) {
+		rf, err := labels.ReadRouteFile(others[file])
+		if err != nil {
+			continue // not ours to judge; Traefik reports it
+		}
+		for _, clash := range []struct {
+			kind        string
+			mine, there []string
+		}{
+			{"router", r.RouterNames(), rf.Routers},
+			{"service", r.ServiceNames(), rf.Services},
+			{"middleware", r.MiddlewareNames(), rf.Middlewares},
+		} {
+			for _, name := range clash.mine {
+				if slices.ContainsFunc(clash.there, func(n string) bool { return strings.EqualFold(n, name) }) {
+					return badInput("%s %q is also defined in %s in the routes directory; Traefik would keep only one of them. Rename it in the labels of service %s", clash.kind, name, file, svc.Name)
+				}
+			}
+		}
 	}
 	return nil
 }

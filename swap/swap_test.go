@@ -175,6 +175,18 @@ func (f fakeRoutes) FileFor(service string) string { return "/routes/dswap-" + s
 
 func (f fakeRoutes) LastChange() time.Time { return time.Time{} }
 
+func (f fakeRoutes) Others(service string) (map[string][]byte, error) {
+	f.w.mu.Lock()
+	defer f.w.mu.Unlock()
+	out := map[string][]byte{}
+	for k, v := range f.w.routes {
+		if k != service {
+			out["dswap-"+k+".yml"] = []byte(v)
+		}
+	}
+	return out, nil
+}
+
 type fakeTraefik struct{ w *world }
 
 func (f fakeTraefik) WaitApplied(_ context.Context, exp traefik.Expectation, _ time.Duration) (time.Duration, error) {
@@ -579,4 +591,15 @@ func TestMonitorMovesTrafficBackWhenTheHealthTestStartsFailing(t *testing.T) {
 	assert.Equal(t, routeFor(w.containers["id-web"]), w.routes["web"], "traffic is back on web")
 	assert.Contains(t, w.containers, "id-web")
 	assert.NotContains(t, w.containers, "id-web-2")
+}
+
+func TestUpRefusesNamesAnotherRouteFileUses(t *testing.T) {
+	w := newWorld()
+	// Another service's file already defines a router called "web".
+	w.routes["shop"] = routeFor(inspected("shop", "shop:v1"))
+	_, err := w.swapper().Up(context.Background(), Request{Image: "myapp:v2", Service: "web"})
+	require.Error(t, err)
+	assert.ErrorIs(t, err, ErrBadInput)
+	assert.Contains(t, err.Error(), `router "web" is also defined in dswap-shop.yml`)
+	assert.Empty(t, w.log, "nothing was created")
 }

@@ -91,6 +91,9 @@ func (s *Swapper) syncOne(ctx context.Context, found *Service) (Synced, error) {
 	if err := s.checkConflicts(ctx, routing); err != nil {
 		return Synced{}, err
 	}
+	if err := s.checkNames(svc, routing); err != nil {
+		return Synced{}, err
+	}
 	change, err := s.route(ctx, svc, routing, svc.Running, nil)
 	if err != nil {
 		return Synced{}, fmt.Errorf("routing service %s: %w", svc.Name, err)

@@ -157,3 +157,29 @@ func (d *Dir) LastChange() time.Time {
 	}
 	return last
 }
+
+// Others returns the YAML files in the directory other than service's own
+// route file, by file name. Traefik merges every file of the directory into
+// one configuration and silently skips a router, service or middleware
+// whose name another file already used, so dswap checks names across files.
+func (d *Dir) Others(service string) (map[string][]byte, error) {
+	own := filepath.Base(d.FileFor(service))
+	entries, err := os.ReadDir(d.Path)
+	if err != nil {
+		return nil, fmt.Errorf("listing routes directory %s: %w", d.Path, err)
+	}
+	out := map[string][]byte{}
+	for _, e := range entries {
+		name := e.Name()
+		ext := strings.ToLower(filepath.Ext(name))
+		if e.IsDir() || name == own || (ext != ".yml" && ext != ".yaml") {
+			continue
+		}
+		b, err := os.ReadFile(filepath.Join(d.Path, name))
+		if err != nil {
+			return nil, fmt.Errorf("reading %s: %w", name, err)
+		}
+		out[name] = b
+	}
+	return out, nil
+}
