@@ -1,0 +1,159 @@
+package bench
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"os/exec"
+	"strings"
+	"syscall"
+	"time"
+
+	"github.com/dswap-dev/dswap/timeline"
+)
+
+// dswapResult is the final JSON object of `dswap up --output json`.
+type dswapResult struct {
+	Result             string   `json:"result"`
+	Service            string   `json:"service"`
+	From               string   `json:"from"`
+	To                 string   `json:"to"`
+	Old                []string `json:"old"`
+	New                []string `json:"new"`
+	HealthySeconds     float64  `json:"healthy_seconds"`
+	RoutedAfterHealthy float64  `json:"routed_after_healthy_seconds"`
+	TotalSeconds       float64  `json:"total_seconds"`
+	Readiness          string   `json:"readiness"`
+	Error              string   `json:"error"`
+	FailedPhase        string   `json:"failed_phase"`
+}
+
+// logEvent is one JSON log line dswap writes to stderr.
+type logEvent struct {
+	Time  time.Time `json:"time"`
+	Level string    `json:"level"`
+	Msg   string    `json:"msg"`
+	Phase string    `json:"phase"`
+}
+
+// dswapRun is one finished run of the dswap binary.
+type dswapRun struct {
+	Start, End time.Time
+	Result     dswapResult
+	Events     []logEvent
+	ExitCode   int
+	MaxRSS     int64 // bytes
+	CPU        time.Duration
+	Stderr     string
+}
+
+// runDswap runs the dswap binary with args and env and reads back its
+// events, its result (when wantResult: only `up` prints one) and, from the
+// kernel's accounting of the exited process, its peak resident memory and
+// CPU time. A non-zero exit is not an error here: the caller reads
+// ExitCode and Result.
+func runDswap(ctx context.Context, bin string, env []string, wantResult bool, args ...string) (*dswapRun, error) {
+	var stdout, stderr bytes.Buffer
+	cmd := exec.CommandContext(ctx, bin, args...)
+	cmd.Env = env
+	cmd.Stdout, cmd.Stderr = &stdout, &stderr
+	run := &dswapRun{Start: time.Now()}
+	err := cmd.Run()
+	run.End = time.Now()
+	run.Stderr = stderr.String()
+	var exitErr *exec.ExitError
+	if err != nil && !errors.As(err, &exitErr) {
+		return nil, fmt.Errorf("running %s %s: %w", bin, strings.Join(args, " "), err)
+	}
+	if cmd.ProcessState != nil {
+		run.ExitCode = cmd.ProcessState.ExitCode()
+		if ru, ok := cmd.ProcessState.SysUsage().(*syscall.Rusage); ok {
+			// Linux reports ru_maxrss in KiB.
+			run.MaxRSS = ru.Maxrss * 1024
+			run.CPU = time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
+		}
+	}
+	run.Result, run.Events, err = parseDswapOutput(stdout.Bytes(), stderr.Bytes())
+	if err != nil && wantResult {
+		return nil, fmt.Errorf("reading the output of %s %s (exit code %d): %w\nstderr:\n%s", bin, strings.Join(args, " "), run.ExitCode, err, tail(run.Stderr, 20))
+	}
+	return run, nil
+}
+
+// parseDswapOutput reads the last JSON object on stdout as the result and
+// every JSON line on stderr as an event; other stderr lines are skipped.
+func parseDswapOutput(stdout, stderr []byte) (dswapResult, []logEvent, error) {
+	var res dswapResult
+	lines := strings.Split(strings.TrimSpace(string(stdout)), "\n")
+	last := strings.TrimSpace(lines[len(lines)-1])
+	if last == "" {
+		return res, nil, errors.New("no JSON result on stdout")
+	}
+	if err := json.Unmarshal([]byte(last), &res); err != nil {
+		return res, nil, fmt.Errorf("the last stdout line is not the JSON result: %w: %q", err, last)
+	}
+	var events []logEvent
+	sc := bufio.NewScanner(bytes.NewReader(stderr))
+	sc.Buffer(make([]byte, 64<<10), 1<<20)
+	for sc.Scan() {
+		line := bytes.TrimSpace(sc.Bytes())
+		if len(line) == 0 || line[0] != '{' {
+			continue
+		}
+		var ev logEvent
+		if err := json.Unmarshal(line, &ev); err != nil {
+			continue
+		}
+		events = append(events, ev)
+	}
+	return res, events, sc.Err()
+}
+
+// dswapMarks picks the phase boundaries of a swap from dswap's events, and
+// the moment dswap decided the new container was ready. When a message is
+// missing (another dswap version words it differently) the entry into the
+// next phase stands in for it.
+func dswapMarks(events []logEvent) (marks []timeline.Mark, healthyAt time.Time) {
+	first := func(match func(logEvent) bool) time.Time {
+		for _, ev := range events {
+			if match(ev) {
+				return ev.Time
+			}
+		}
+		return time.Time{}
+	}
+	msg := func(m string) func(logEvent) bool { return func(ev logEvent) bool { return ev.Msg == m } }
+	phase := func(p string) func(logEvent) bool { return func(ev logEvent) bool { return ev.Phase == p } }
+	either := func(a, b time.Time) time.Time {
+		if a.IsZero() {
+			return b
+		}
+		return a
+	}
+	healthyAt = either(first(msg("healthy")), first(phase("flip")))
+	for _, m := range []timeline.Mark{
+		{Name: "created", At: first(msg("created"))},
+		{Name: "healthy", At: healthyAt},
+		{Name: "flipped", At: either(first(msg("traffic on new")), first(phase("drain")))},
+		{Name: "SIGTERM old", At: first(phase("drain"))},
+		{Name: "old exited", At: first(msg("stopped"))},
+		{Name: "removed", At: first(phase("done"))},
+	} {
+		if !m.At.IsZero() {
+			marks = append(marks, m)
+		}
+	}
+	return marks, healthyAt
+}
+
+// tail returns the last n lines of s, for error messages.
+func tail(s string, n int) string {
+	lines := strings.Split(strings.TrimRight(s, "\n"), "\n")
+	if len(lines) > n {
+		lines = lines[len(lines)-n:]
+	}
+	return strings.Join(lines, "\n")
+}

@@ -1,0 +1,64 @@
+package bench
+
+import (
+	"time"
+
+	"github.com/dswap-dev/dswap/loadgen"
+)
+
+// Group is the measured run of one strategy in one scenario.
+type Group struct {
+	Scenario Scenario
+	Strategy Strategy
+	Clients  int
+	Swaps    []Swap
+	// Metrics[i] is what the load saw during Swaps[i].
+	Metrics      []Metrics
+	Steady       Metrics
+	SteadyWindow Window
+	// Results are every request of the run, kept to draw the timeline.
+	Results []loadgen.Result
+}
+
+// completed returns the indexes of the swaps that finished.
+func (g *Group) completed() []int {
+	var out []int
+	for i, s := range g.Swaps {
+		if s.Err == nil {
+			out = append(out, i)
+		}
+	}
+	return out
+}
+
+// measureGroup attributes the run's requests to the steady window and the
+// swaps.
+func measureGroup(g *Group) {
+	g.Steady = steady(g.Results, g.SteadyWindow, HungAfter)
+	windows := swapWindows(g.Swaps, SwapSpacing)
+	g.Metrics = make([]Metrics, len(g.Swaps))
+	for i, s := range g.Swaps {
+		g.Metrics[i] = measure(g.Results, s, windows[i], HungAfter)
+	}
+}
+
+// column collects one value per swap; keep says whether the swap has it.
+func column[T any](g *Group, get func(Swap, Metrics) (T, bool)) []T {
+	var out []T
+	for i, s := range g.Swaps {
+		if v, ok := get(s, g.Metrics[i]); ok {
+			out = append(out, v)
+		}
+	}
+	return out
+}
+
+// durations collects one duration per swap.
+func (g *Group) durations(get func(Swap, Metrics) (time.Duration, bool)) Spread {
+	return durationSpread(column(g, get))
+}
+
+// counts collects one count per swap.
+func (g *Group) counts(get func(Metrics) int) Spread {
+	return intSpread(column(g, func(_ Swap, m Metrics) (int, bool) { return get(m), true }))
+}

@@ -1,0 +1,202 @@
+// Package bench measures swaps: it runs dswap and a model of the
+// label-based rollout tools against Traefik and a test service on the
+// local Docker Engine, under constant closed-loop load from 127.0.0.1, and
+// reports what the clients saw (failures, hangs, latency, mixed versions)
+// and what the swap cost, as tables and one timeline picture per strategy
+// and scenario. cmd/dswap-bench is its command line.
+package bench
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"fmt"
+	"io"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"time"
+
+	"github.com/dswap-dev/dswap/lab"
+	"github.com/dswap-dev/dswap/loadgen"
+)
+
+// Run runs every selected strategy in every selected scenario, printing
+// each table as soon as its group is done, then the summary, and writes
+// the Markdown document and the timelines.
+func Run(ctx context.Context, o Options) error {
+	if err := o.validate(); err != nil {
+		return err
+	}
+	if o.Log == nil {
+		o.Log = io.Discard
+	}
+	if err := os.MkdirAll(o.OutDir, 0o755); err != nil {
+		return fmt.Errorf("creating -out directory: %w", err)
+	}
+	if o.DswapBin == "" && needsDswap(o.Strategies) {
+		tmp, err := os.MkdirTemp("", "dswap-bench-")
+		if err != nil {
+			return err
+		}
+		defer os.RemoveAll(tmp)
+		o.DswapBin = filepath.Join(tmp, "dswap")
+		fmt.Fprintln(o.Log, "bench: building dswap from ./cmd/dswap")
+		if out, err := exec.CommandContext(ctx, "go", "build", "-o", o.DswapBin, "./cmd/dswap").CombinedOutput(); err != nil {
+			return fmt.Errorf("building dswap (run from the repository root): %v\n%s", err, out)
+		}
+	}
+	facts := gatherFacts(ctx, o)
+	header := headerLines(o, facts)
+	for _, l := range header {
+		fmt.Fprintln(o.Out, l)
+	}
+	fmt.Fprintln(o.Out)
+
+	runID := randomHex(2)
+	var groups []*Group
+	var svgs []string
+	for _, sc := range o.Scenarios {
+		for _, st := range o.Strategies {
+			g, err := runGroup(ctx, o, runID, sc, st)
+			if err != nil {
+				return fmt.Errorf("scenario %s, strategy %s: %w", sc.Name, st.Name, err)
+			}
+			measureGroup(g)
+			if err := GroupTable(g).WriteText(o.Out); err != nil {
+				return err
+			}
+			fmt.Fprintln(o.Out)
+			path, err := writeTimeline(o.OutDir, g)
+			if err != nil {
+				return err
+			}
+			if path != "" {
+				svgs = append(svgs, path)
+				fmt.Fprintf(o.Out, "timeline of the median swap: %s\n\n", path)
+			}
+			g.Results = nil // the picture is drawn; let the memory go
+			groups = append(groups, g)
+		}
+	}
+	if err := SummaryTable(groups).WriteText(o.Out); err != nil {
+		return err
+	}
+	if o.Markdown != "" {
+		if err := writeMarkdown(o.Markdown, header, groups, svgs); err != nil {
+			return err
+		}
+		fmt.Fprintf(o.Out, "\nMarkdown: %s\n", o.Markdown)
+	}
+	return nil
+}
+
+func needsDswap(sts []Strategy) bool {
+	for _, s := range sts {
+		if s.Dswap {
+			return true
+		}
+	}
+	return false
+}
+
+// runGroup measures one strategy in one scenario on a lab of its own, so
+// that nothing one run leaves behind (a hung connection, a Traefik reload
+// in progress) reaches the next.
+func runGroup(ctx context.Context, o Options, runID string, sc Scenario, st Strategy) (g *Group, err error) {
+	logf := func(format string, args ...any) {
+		fmt.Fprintf(o.Log, "bench [%s/%s]: %s\n", sc.Name, st.Name, fmt.Sprintf(format, args...))
+	}
+	prefix := fmt.Sprintf("dswap-bench-%s-%s-%s", runID, sc.Name, st.Slug)
+	l, err := lab.New(ctx, lab.Options{Prefix: prefix, TraefikBin: o.TraefikBin, DockerProvider: !st.Dswap, Log: o.Log})
+	if err != nil {
+		return nil, err
+	}
+	defer func() {
+		if cerr := l.Close(ctx); cerr != nil && err == nil {
+			err = cerr
+		}
+	}()
+	env := map[string]string{}
+	if sc.ReadyAfter > 0 {
+		env["READY_AFTER"] = sc.ReadyAfter.String()
+	}
+	v1 := image{Tag: prefix + "-app:v1", Version: "v1"}
+	v2 := image{Tag: prefix + "-app:v2", Version: "v2"}
+	for _, img := range []image{v1, v2} {
+		if err := l.BuildApp(ctx, lab.AppImage{Tag: img.Tag, Version: img.Version, Env: env, HealthInterval: sc.HealthInterval}); err != nil {
+			return nil, err
+		}
+	}
+	var sw swapper
+	if st.Dswap {
+		sw = newDswapSwapper(l, sc, o.DswapBin)
+	} else {
+		sw = newLabelSwapper(l, sc, st.Grace)
+	}
+	logf("starting %s and waiting until it is healthy", v1.Tag)
+	if err := sw.start(ctx, v1); err != nil {
+		return nil, err
+	}
+
+	steadyLen := max(5*time.Second, 4*sc.Delay)
+	perSwap := swapTimeout(sc) + SwapSpacing
+	ld, err := loadgen.Start(ctx, loadgen.Options{
+		URL: l.WebURL + "/", Host: serviceHost, Clients: o.Clients, Hung: HungAfter,
+		Query: "delay=" + sc.Delay.String(),
+		// A bound far above what the run needs; the run stops the load
+		// itself when the last swap's window is over.
+		MaxDuration: time.Minute + steadyLen + time.Duration(o.Swaps)*perSwap,
+	})
+	if err != nil {
+		return nil, err
+	}
+	defer ld.Stop()
+	waitCtx, cancel := context.WithTimeout(ctx, time.Minute)
+	err = ld.WaitVersion(waitCtx, v1.Version)
+	cancel()
+	if err != nil {
+		return nil, fmt.Errorf("the load never reached %s through Traefik: %w", v1.Version, err)
+	}
+
+	g = &Group{Scenario: sc, Strategy: st, Clients: o.Clients}
+	g.SteadyWindow.From = time.Now()
+	logf("steady state for %s", steadyLen)
+	if err := pause(ctx, steadyLen); err != nil {
+		return nil, err
+	}
+	g.SteadyWindow.To = time.Now()
+
+	current, next := v1, v2
+	for i := range o.Swaps {
+		s, err := sw.swap(ctx, i, current, next)
+		if err != nil {
+			return nil, fmt.Errorf("swap %d (%s → %s): %w", i+1, current.Version, next.Version, err)
+		}
+		g.Swaps = append(g.Swaps, s)
+		status := "ok"
+		if s.Err != nil {
+			status = "FAILED: " + s.Err.Error()
+		} else {
+			current, next = next, current
+		}
+		logf("swap %d/%d %s → %s: %s, %s (%d requests so far)", i+1, o.Swaps, s.From, s.To, s.Duration().Round(time.Millisecond), status, ld.Count())
+		if err := pause(ctx, SwapSpacing); err != nil {
+			return nil, err
+		}
+	}
+	select {
+	case <-ld.Done():
+		return nil, fmt.Errorf("the load stopped before the swaps ended (its bound was too short)")
+	default:
+	}
+	rep := ld.Stop()
+	g.Results = rep.Results
+	return g, nil
+}
+
+func randomHex(n int) string {
+	b := make([]byte, n)
+	_, _ = rand.Read(b)
+	return hex.EncodeToString(b)
+}

@@ -1,0 +1,60 @@
+package bench
+
+import (
+	"time"
+
+	"github.com/dswap-dev/dswap/timeline"
+)
+
+// Swap is what the harness recorded about one swap, before the load's
+// requests are attributed to it.
+type Swap struct {
+	Index    int
+	From, To string // versions the service answers with
+	// Start and End are when the harness started and finished the swap
+	// (for dswap: the process's start and exit).
+	Start, End time.Time
+	// StartedAt is the new container's State.StartedAt; ReadyAt is when
+	// its /healthz started answering 200 (StartedAt + READY_AFTER).
+	StartedAt, ReadyAt time.Time
+	// HealthyAt is when the strategy learned that the new container was
+	// ready: dswap's "healthy" event, or Docker's health_status event for
+	// the label baseline.
+	HealthyAt time.Time
+	// Readiness says how readiness was decided (dswap's JSON result).
+	Readiness string
+	Marks     []timeline.Mark
+	// Usage is dswap's own resource use; HasUsage is false for baselines.
+	HasUsage bool
+	MaxRSS   int64 // bytes
+	CPU      time.Duration
+	// Err is set when the swap did not complete; the service then still
+	// runs From.
+	Err error
+}
+
+// Duration is the whole swap, as the harness saw it.
+func (s Swap) Duration() time.Duration { return s.End.Sub(s.Start) }
+
+// Window is a time range [From, To).
+type Window struct{ From, To time.Time }
+
+// Contains reports whether t is in the window.
+func (w Window) Contains(t time.Time) bool { return !t.Before(w.From) && t.Before(w.To) }
+
+// swapWindows gives each swap the time from its start until the next
+// swap's start; the last one ends tail after it finished. Every request
+// sent after the steady-state window therefore belongs to exactly one
+// swap, including failures that show up only after the harness thought a
+// swap was over (e.g. Traefik still sending to a removed container).
+func swapWindows(swaps []Swap, tail time.Duration) []Window {
+	out := make([]Window, len(swaps))
+	for i, s := range swaps {
+		to := s.End.Add(tail)
+		if i+1 < len(swaps) {
+			to = swaps[i+1].Start
+		}
+		out[i] = Window{From: s.Start, To: to}
+	}
+	return out
+}

@@ -1,0 +1,70 @@
+// Command dswap-bench measures swaps on this machine: dswap itself and a
+// model of the label-based rollout tools, each in several scenarios, under
+// constant closed-loop load from 127.0.0.1 through Traefik on the local
+// Docker Engine. It prints a table per strategy and scenario and a summary,
+// and writes one SVG timeline of a median swap per table.
+//
+//	scripts/bench.sh                                   (everything, 20 swaps each)
+//	scripts/bench.sh -scenario 50ms -strategy dswap -swaps 100
+package main
+
+import (
+	"context"
+	"flag"
+	"fmt"
+	"os"
+	"os/signal"
+	"strings"
+	"syscall"
+
+	"github.com/dswap-dev/dswap/bench"
+	"github.com/dswap-dev/dswap/lab"
+)
+
+func main() {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	err := run(ctx, os.Args[1:])
+	stop()
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "dswap-bench:", err)
+		os.Exit(1)
+	}
+}
+
+func run(ctx context.Context, args []string) error {
+	fs := flag.NewFlagSet("dswap-bench", flag.ContinueOnError)
+	swaps := fs.Int("swaps", 20, "swaps per scenario and strategy")
+	clients := fs.Int("clients", 8, "concurrent closed-loop clients")
+	scenarios := fs.String("scenario", "all", "comma-separated scenarios: 50ms, 3s, hc1s, hc30s, or all")
+	strategies := fs.String("strategy", "all", "comma-separated strategies: dswap, labels, labels+3s, or all")
+	out := fs.String("out", "bench-out", "directory for the SVG timelines")
+	md := fs.String("md", "", "also write the tables as Markdown to this file")
+	dswapBin := fs.String("dswap", "", "prebuilt dswap binary to measure (default: go build ./cmd/dswap)")
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	if fs.NArg() > 0 {
+		return fmt.Errorf("unexpected arguments: %s", strings.Join(fs.Args(), " "))
+	}
+	scs, err := bench.SelectScenarios(*scenarios)
+	if err != nil {
+		return err
+	}
+	sts, err := bench.SelectStrategies(*strategies)
+	if err != nil {
+		return err
+	}
+	return bench.Run(ctx, bench.Options{
+		Swaps:      *swaps,
+		Clients:    *clients,
+		Scenarios:  scs,
+		Strategies: sts,
+		OutDir:     *out,
+		Markdown:   *md,
+		TraefikBin: lab.TraefikBinFromEnv(),
+		DswapBin:   *dswapBin,
+		Command:    "dswap-bench " + strings.Join(args, " "),
+		Out:        os.Stdout,
+		Log:        os.Stderr,
+	})
+}
