@@ -5,6 +5,7 @@ import (
 	"sort"
 	"time"
 
+	"github.com/distribution/reference"
 	"github.com/docker/docker/api/types/container"
 	"github.com/docker/docker/api/types/image"
 )
@@ -95,4 +96,24 @@ func ImageFromInspect(raw image.InspectResponse) *Image {
 
 func isUDP(port string) bool {
 	return len(port) > 4 && port[len(port)-4:] == "/udp"
+}
+
+// RepoDigest returns the image's repository digest for ref's repository,
+// such as "127.0.0.1:5000/app@sha256:...": the content address a registry
+// knows it by. An image that was built here and never pushed or pulled has
+// none, and RepoDigest returns "".
+func (img *Image) RepoDigest(ref string) string {
+	named, err := reference.ParseNormalizedNamed(ref)
+	if err != nil {
+		return ""
+	}
+	for _, rd := range img.RepoDigests {
+		if d, err := reference.ParseNormalizedNamed(rd); err == nil && d.Name() == named.Name() {
+			return rd
+		}
+	}
+	if d, ok := named.(reference.Digested); ok {
+		return reference.FamiliarName(named) + "@" + d.Digest().String()
+	}
+	return ""
 }

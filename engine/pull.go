@@ -7,8 +7,12 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"time"
 
 	"github.com/docker/docker/api/types/image"
+	"github.com/docker/docker/api/types/registry"
+
+	"github.com/dswap-dev/dswap/credentials"
 )
 
 // PullPolicy says when an image is pulled.
@@ -29,22 +33,42 @@ func ParsePullPolicy(s string) (PullPolicy, error) {
 	return "", fmt.Errorf("--pull %q: want missing, always or never", s)
 }
 
-// Images gets images onto the Engine.
+// Credentials finds the registry login for an image reference.
+type Credentials interface {
+	Find(ctx context.Context, ref string) (credentials.Found, error)
+}
+
+// Images gets images onto the Engine: pulled as Policy says, or built
+// when Build is set.
 type Images struct {
 	Engine *Engine
 	Policy PullPolicy
 	Log    *slog.Logger
+	// Credentials finds the login for a pull; nil pulls without one.
+	Credentials Credentials
+	// Build, when set, builds the image from a context instead of pulling.
+	Build *BuildOptions
+	// Terminal says the log is read on a terminal: pull progress is then
+	// a summary line per second instead of a line per layer event.
+	Terminal bool
 }
 
-// Ensure returns the local image for ref, pulling it first as the policy says.
+// Ensure returns the local image for ref, building it or pulling it first
+// as the options say.
 func (im *Images) Ensure(ctx context.Context, ref string) (*Image, error) {
+	if im.Build != nil {
+		if err := im.build(ctx, ref); err != nil {
+			return nil, err
+		}
+		return im.Engine.InspectImage(ctx, ref)
+	}
 	if im.Policy != PullAlways {
 		img, err := im.Engine.InspectImage(ctx, ref)
 		if err == nil || !errors.Is(err, ErrNotFound) {
 			return img, err
 		}
 		if im.Policy == PullNever {
-			return nil, fmt.Errorf("image %s is not on this Engine and --pull is never: build or load it first: %w", ref, err)
+			return nil, &ImageError{Ref: ref, Problem: ImageNotLocal, Err: err}
 		}
 	}
 	if err := im.pull(ctx, ref); err != nil {
@@ -58,31 +82,84 @@ func (im *Images) InspectImage(ctx context.Context, ref string) (*Image, error) 
 	return im.Engine.InspectImage(ctx, ref)
 }
 
-func (im *Images) pull(ctx context.Context, ref string) error {
-	if im.Log != nil {
-		im.Log.Info("pulling", "image", ref)
+func (im *Images) log() *slog.Logger {
+	if im.Log == nil {
+		return slog.New(slog.DiscardHandler)
 	}
-	rc, err := im.Engine.api.ImagePull(ctx, ref, image.PullOptions{})
+	return im.Log
+}
+
+// pull pulls ref with the login the credential sources give for its
+// registry, logging progress, and classifies a failure.
+func (im *Images) pull(ctx context.Context, ref string) error {
+	found, err := im.findCredentials(ctx, ref)
 	if err != nil {
-		return notFound(err, "pulling image "+ref)
+		return &ImageError{Ref: ref, Problem: ImageCredentials, Registry: found.Registry.Host, Err: err}
+	}
+	auth, err := encodeAuth(found)
+	if err != nil {
+		return fmt.Errorf("pulling image %s: %w", ref, err)
+	}
+	log := im.log()
+	log.Info("pulling", "phase", "pull", "image", ref, "registry", found.Registry.Host, "credentials", found.Source)
+	start := time.Now()
+	fail := func(err error) error {
+		if p := classifyPull(err); p != 0 {
+			return &ImageError{Ref: ref, Problem: p, Registry: found.Registry.Host, CredentialSource: found.Source, Err: err}
+		}
+		return fmt.Errorf("pulling image %s from %s: %w", ref, found.Registry.Host, err)
+	}
+	rc, err := im.Engine.api.ImagePull(ctx, ref, image.PullOptions{RegistryAuth: auth})
+	if err != nil {
+		return fail(err)
 	}
 	defer rc.Close()
-	dec := json.NewDecoder(rc)
-	for {
-		var msg struct {
-			Status      string `json:"status"`
-			ID          string `json:"id"`
-			ErrorDetail *struct {
-				Message string `json:"message"`
-			} `json:"errorDetail"`
-		}
-		if err := dec.Decode(&msg); err == io.EOF {
-			return nil
-		} else if err != nil {
-			return fmt.Errorf("pulling image %s: reading progress: %w", ref, err)
-		}
-		if msg.ErrorDetail != nil {
-			return fmt.Errorf("pulling image %s: %s", ref, msg.ErrorDetail.Message)
+	progress := newPullProgress(im.Terminal)
+	emit := func(lines []progressLine) {
+		for _, l := range lines {
+			log.Info(l.msg, append([]any{"phase", "pull"}, l.attrs...)...)
 		}
 	}
+	dec := json.NewDecoder(rc)
+	for {
+		var msg pullMessage
+		if err := dec.Decode(&msg); err == io.EOF {
+			break
+		} else if err != nil {
+			return fmt.Errorf("pulling image %s: reading the Engine's progress: %w", ref, err)
+		}
+		if e := msg.err(); e != "" {
+			return fail(errors.New(e))
+		}
+		emit(progress.feed(msg, time.Now()))
+	}
+	emit(progress.finish())
+	log.Info("pulled", "phase", "pull", "image", ref, "took", time.Since(start).Round(time.Millisecond))
+	return nil
+}
+
+// findCredentials asks the credential sources, or returns "none" when
+// there are none. The registry is known even when the lookup fails.
+func (im *Images) findCredentials(ctx context.Context, ref string) (credentials.Found, error) {
+	if im.Credentials != nil {
+		return im.Credentials.Find(ctx, ref)
+	}
+	reg, err := credentials.RegistryOf(ref)
+	return credentials.Found{Registry: reg, Source: "none"}, err
+}
+
+// encodeAuth turns a login into the X-Registry-Auth header value the
+// Engine takes; no login is no header.
+func encodeAuth(f credentials.Found) (string, error) {
+	c := f.Credential
+	if c.IsZero() {
+		return "", nil
+	}
+	return registry.EncodeAuthConfig(registry.AuthConfig{
+		Username:      c.Username,
+		Password:      c.Password,
+		IdentityToken: c.IdentityToken,
+		RegistryToken: c.RegistryToken,
+		ServerAddress: f.Registry.Key,
+	})
 }

@@ -17,6 +17,15 @@ const (
 	CreatedByLabel         = "dswap.managed-by" // value CreatedByValue
 	// CreatedByValue is the value of CreatedByLabel.
 	CreatedByValue = "dswap"
+	// ImageIDLabel is the ID of the image the container runs, and
+	// ImageDigestLabel its repository digest ("repo@sha256:..."), set when
+	// the image came from (or went to) a registry.
+	ImageIDLabel     = "dswap.image.id"
+	ImageDigestLabel = "dswap.image.digest"
+	// PreviousImageLabel and PreviousImageIDLabel record the image (as the
+	// replaced container named it) and image ID that the swap replaced.
+	PreviousImageLabel   = "dswap.previous.image"
+	PreviousImageIDLabel = "dswap.previous.image-id"
 )
 
 // Label keys of the settings users put on a service.
@@ -38,6 +47,10 @@ const settingsPrefix = "dswap."
 var reservedLabels = map[string]bool{
 	NameLabel:              true,
 	CreatedByLabel:         true,
+	ImageIDLabel:           true,
+	ImageDigestLabel:       true,
+	PreviousImageLabel:     true,
+	PreviousImageIDLabel:   true,
 	"dswap.previous-image": true,
 	"dswap.image-id":       true,
 }

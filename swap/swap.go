@@ -77,9 +77,9 @@ type Swapper struct {
 	log       *slog.Logger
 	overrides Overrides
 	started   time.Time
-	cfg     Config
-	phase   Phase
-	steps   []Step
+	cfg       Config
+	phase     Phase
+	steps     []Step
 }
 
 // New returns a Swapper for one swap.
@@ -391,7 +391,7 @@ func (s *Swapper) plan(ctx context.Context, req Request, svc *Service, all []*en
 
 	p.image, err = s.Images.Ensure(ctx, req.Image)
 	if err != nil {
-		return nil, err
+		return nil, imageUnavailable(err)
 	}
 	for _, c := range append(append([]*engine.Container{}, svc.Running...), svc.Stopped...) {
 		if _, ok := p.oldImages[c.ImageID]; ok {
@@ -515,6 +515,7 @@ func (s *Swapper) createAll(ctx context.Context, p *plan, req Request) ([]*engin
 		if like != nil {
 			lbls[labels.PreviousContainerLabel] = like.Name
 		}
+		setIdentityLabels(lbls, p.image, req.Image, like)
 		spec.Labels = lbls
 		if test, _ := HealthTest(s.cfg.HealthCmd); test != nil {
 			// Checked every second so readiness is noticed quickly; three

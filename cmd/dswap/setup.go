@@ -111,12 +111,9 @@ func setup(ctx context.Context, fs *pflag.FlagSet, log *slog.Logger) (*environme
 		}
 		sort.Strings(addressing.TraefikNetworks)
 	}
-	pull, _ := layeredString(fs, "pull")
-	policy := engine.PullMissing
-	if pull != "" {
-		if policy, err = engine.ParsePullPolicy(pull); err != nil {
-			return fail(usagef("%v", err))
-		}
+	images, err := newImages(fs, eng, log)
+	if err != nil {
+		return fail(err)
 	}
 	lockWait := defaultLockWait
 	if d, err := layeredDuration(fs, "lock-wait"); err != nil {
@@ -126,7 +123,7 @@ func setup(ctx context.Context, fs *pflag.FlagSet, log *slog.Logger) (*environme
 	}
 	env.deps = swap.Deps{
 		Docker:     eng,
-		Images:     &engine.Images{Engine: eng, Policy: policy, Log: log},
+		Images:     images,
 		Routes:     dir,
 		Traefik:    confirm,
 		Addressing: addressing,

@@ -26,7 +26,9 @@ The service is --service, else the dswap.service label, else the compose service
 else the image's repository. Settings come from flags, then DSWAP_* variables,
 then dswap.* labels on the service, then defaults.`,
 		Example: `  dswap up myapp:v2
-  dswap up myapp:v2 --service web --drain 10s`,
+  dswap up myapp:v2 --service web --drain 10s
+  dswap up registry.example.com/myapp:v2 --pull always --registry-auth-file /run/secrets/registry
+  dswap up myapp:v2 --build . --build-arg VERSION=v2`,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			if len(args) != 1 {
 				return usagef("dswap up needs exactly one IMAGE argument, got %d", len(args))
@@ -38,6 +40,7 @@ then dswap.* labels on the service, then defaults.`,
 	fs.String("service", "", "service to swap (default: found from the image)")
 	swapFlags(fs)
 	fs.String("pull", "missing", "when to pull IMAGE: missing, always or never")
+	imageFlags(fs)
 	fs.Bool("force", false, "swap even if the service already runs IMAGE")
 	connectionFlags(fs)
 	return cmd
