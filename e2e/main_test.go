@@ -39,6 +39,8 @@ const (
 	imgNeverHealthy = "v2-never-healthy"
 	imgExitAtStart  = "v2-exit-at-start"
 	imgNoHealth     = "v2-no-healthcheck"
+	imgSlowReady    = "v2-slow-ready"
+	imgGoesBad      = "v2-goes-bad"
 )
 
 func TestMain(m *testing.M) {
@@ -106,6 +108,10 @@ func buildImages(ctx context.Context, prefix string) error {
 		{Tag: imgNeverHealthy, Version: "v2", Env: map[string]string{"NEVER_HEALTHY": "1"}, HealthRetries: 2},
 		{Tag: imgExitAtStart, Version: "v2", Env: map[string]string{"EXIT_AT_START": "1"}},
 		{Tag: imgNoHealth, Version: "v2", NoHealthcheck: true},
+		{Tag: imgSlowReady, Version: "v2", Env: map[string]string{"READY_AFTER": "4s"}, HealthStartPeriod: 20 * time.Second},
+		// Healthy, then its health check fails 2 s later while it still
+		// answers, then it crashes 2 s after that: an app going bad.
+		{Tag: imgGoesBad, Version: "v2", Env: map[string]string{"FAIL_AFTER": "2s", "CRASH_AFTER": "4s"}},
 	}
 	for _, s := range specs {
 		role := s.Tag

@@ -6,8 +6,10 @@ import (
 	"encoding/hex"
 	"fmt"
 	"io"
+	"net"
 	"net/http"
 	"os"
+	"strconv"
 	"strings"
 	"time"
 
@@ -128,7 +130,17 @@ func (l *Lab) ensureTraefikImage(ctx context.Context, bin string) (string, error
 // startTraefik runs the Traefik container, reads back its published ports
 // and waits until its API answers.
 func (l *Lab) startTraefik(ctx context.Context, imageRef string, opts Options) error {
-	loopback := []nat.PortBinding{{HostIP: "127.0.0.1", HostPort: ""}}
+	// Fixed host ports, picked free now, survive a restart of the Traefik
+	// container (Docker gives a restarted container new random ports), as
+	// the fixed ports of a real deployment do.
+	webHost, err := freeLoopbackPort()
+	if err != nil {
+		return fmt.Errorf("starting lab: %w", err)
+	}
+	apiHost, err := freeLoopbackPort()
+	if err != nil {
+		return fmt.Errorf("starting lab: %w", err)
+	}
 	mounts := []mount.Mount{{
 		Type:     mount.TypeBind,
 		Source:   l.RoutesDir,
@@ -152,9 +164,12 @@ func (l *Lab) startTraefik(ctx context.Context, imageRef string, opts Options) e
 			ExposedPorts: nat.PortSet{webPort: {}, apiPort: {}},
 		},
 		&container.HostConfig{
-			NetworkMode:  container.NetworkMode(l.Network),
-			PortBindings: nat.PortMap{webPort: loopback, apiPort: loopback},
-			Mounts:       mounts,
+			NetworkMode: container.NetworkMode(l.Network),
+			PortBindings: nat.PortMap{
+				webPort: {{HostIP: "127.0.0.1", HostPort: webHost}},
+				apiPort: {{HostIP: "127.0.0.1", HostPort: apiHost}},
+			},
+			Mounts: mounts,
 		},
 		&network.NetworkingConfig{EndpointsConfig: map[string]*network.EndpointSettings{l.Network: {}}},
 		nil, l.TraefikName)
@@ -291,4 +306,15 @@ func (l *Lab) TraefikLogs(ctx context.Context, tail int) string {
 		return "(traefik was not started)"
 	}
 	return l.containerLogs(ctx, l.TraefikID, tail)
+}
+
+// freeLoopbackPort returns a TCP port on 127.0.0.1 that nothing listens on
+// right now.
+func freeLoopbackPort() (string, error) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return "", fmt.Errorf("finding a free port on 127.0.0.1: %w", err)
+	}
+	defer ln.Close()
+	return strconv.Itoa(ln.Addr().(*net.TCPAddr).Port), nil
 }
