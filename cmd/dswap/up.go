@@ -43,6 +43,7 @@ then dswap.* labels on the service, then defaults.`,
 	imageFlags(fs)
 	fs.Bool("force", false, "swap even if the service already runs IMAGE")
 	connectionFlags(fs)
+	reportFlags(fs)
 	return cmd
 }
 
@@ -72,7 +73,9 @@ func runUp(cmd *cobra.Command, image string, stdout, stderr io.Writer) error {
 	defer env.close()
 
 	req := swap.Request{Image: image, Service: service, Overrides: over, Force: force != nil && *force}
+	report := startReport(ctx, fs, env, log)
 	res, err := swap.New(env.deps).Up(ctx, req)
+	report.finish(ctx, res)
 	if format == "json" {
 		return reportJSON(stdout, res, err)
 	}
