@@ -31,6 +31,8 @@ type service struct {
 type serviceOpts struct {
 	env    []string
 	labels map[string]string
+	// noSync leaves the service unrouted (for labels dswap must refuse).
+	noSync bool
 }
 
 // startService runs a v1 container with Traefik labels, waits until it is
@@ -57,6 +59,9 @@ func startService(t *testing.T, base string, opts serviceOpts) *service {
 	s.id = id
 	t.Cleanup(func() { s.remove(t) })
 	require.NoError(t, suite.lab.WaitHealthy(ctx, id, 30*time.Second))
+	if opts.noSync {
+		return s
+	}
 	run := runDswap(t, "sync", name)
 	require.Equal(t, 0, run.code, "dswap sync failed:\n%s%s", run.stdout, run.stderr)
 	return s
