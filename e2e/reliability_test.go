@@ -3,11 +3,13 @@ package e2e
 import (
 	"bufio"
 	"context"
+	"errors"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"strings"
 	"sync"
+	"syscall"
 	"testing"
 	"time"
 
@@ -20,6 +22,14 @@ import (
 // runDswapKilledAt runs dswap with JSON logs and kills it with SIGKILL as
 // soon as a log line with msg appears. It reports whether it killed it.
 func runDswapKilledAt(t *testing.T, msg string, args ...string) bool {
+	t.Helper()
+	signalled, _ := runDswapSignalledAt(t, syscall.SIGKILL, msg, args...)
+	return signalled
+}
+
+// runDswapSignalledAt runs dswap with JSON logs and sends it sig as soon as
+// a log line with msg appears. It returns whether it did, and the exit code.
+func runDswapSignalledAt(t *testing.T, sig syscall.Signal, msg string, args ...string) (bool, dswapRun) {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
 	defer cancel()
@@ -38,13 +48,17 @@ func runDswapKilledAt(t *testing.T, msg string, args ...string) bool {
 	for sc.Scan() {
 		lines = append(lines, sc.Text())
 		if !killed && strings.Contains(sc.Text(), `"msg":"`+msg+`"`) {
-			require.NoError(t, cmd.Process.Kill())
+			require.NoError(t, cmd.Process.Signal(sig))
 			killed = true
 		}
 	}
-	_ = cmd.Wait()
-	t.Logf("dswap %s, killed at %q: %t\n%s", strings.Join(args, " "), msg, killed, strings.Join(lines, "\n"))
-	return killed
+	run := dswapRun{stderr: strings.Join(lines, "\n")}
+	var exit *exec.ExitError
+	if err := cmd.Wait(); errors.As(err, &exit) {
+		run.code = exit.ExitCode()
+	}
+	t.Logf("dswap %s, %s at %q: %t, exit %d\n%s", strings.Join(args, " "), sig, msg, killed, run.code, run.stderr)
+	return killed, run
 }
 
 // assertConsistent checks the invariants after any dswap command: exactly
@@ -216,4 +230,24 @@ func assertServes(t *testing.T, svc *service, version string) {
 	require.NoError(t, ld.WaitVersion(ctx, version))
 	rep := ld.Stop()
 	assert.Positive(t, rep.ByVersion[version])
+}
+
+// TestSignals: SIGTERM to dswap before the flip rolls back and exits 1;
+// after the flip dswap finishes the drain and exits 0.
+func TestSignals(t *testing.T) {
+	t.Run("before the flip", func(t *testing.T) {
+		svc := startService(t, "sigearly", serviceOpts{})
+		sent, run := runDswapSignalledAt(t, syscall.SIGTERM, "starting and waiting for health", "up", image(imgSlowReady), "--service", svc.name)
+		require.True(t, sent)
+		assert.Equal(t, 1, run.code)
+		assert.Contains(t, run.stderr, "undoing the swap")
+		assert.Equal(t, image(imgV1), assertConsistent(t, svc), "nothing is left of the new version")
+	})
+	t.Run("after the flip", func(t *testing.T) {
+		svc := startService(t, "siglate", serviceOpts{env: []string{"ON_SIGTERM=linger:2s"}})
+		sent, run := runDswapSignalledAt(t, syscall.SIGTERM, "traffic on new", "up", image(imgV2), "--service", svc.name, "--drain", "10s")
+		require.True(t, sent)
+		assert.Equal(t, 0, run.code, "the drain finished")
+		assert.Equal(t, image(imgV2), assertConsistent(t, svc))
+	})
 }
