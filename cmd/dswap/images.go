@@ -75,6 +75,14 @@ func registryAuth(fs *pflag.FlagSet, lookup func(string) (string, bool)) (*crede
 	if fs.Lookup("registry-auth") == nil {
 		return nil, nil // a command that pulls nothing
 	}
+	// An empty variable counts as unset: CI systems define a variable as
+	// empty when the secret behind it is missing, and the pull then says
+	// which credentials it tried.
+	lookupSet := lookup
+	lookup = func(k string) (string, bool) {
+		v, ok := lookupSet(k)
+		return v, ok && v != ""
+	}
 
 	envInline, envInlineSet := lookup("DSWAP_REGISTRY_AUTH")
 	envFile, envFileSet := lookup("DSWAP_REGISTRY_AUTH_FILE")
@@ -93,8 +101,8 @@ func registryAuth(fs *pflag.FlagSet, lookup func(string) (string, bool)) (*crede
 		return parseLogin("DSWAP_REGISTRY_AUTH", envInline)
 	case envFileSet:
 		return readLoginFile("DSWAP_REGISTRY_AUTH_FILE", envFile)
-	case userSet != passwordSet || (userSet && (user == "" || password == "")):
-		return nil, usagef("DSWAP_REGISTRY_USER and DSWAP_REGISTRY_PASSWORD go together, and neither may be empty")
+	case userSet != passwordSet:
+		return nil, usagef("DSWAP_REGISTRY_USER and DSWAP_REGISTRY_PASSWORD go together: set both")
 	case userSet:
 		return &credentials.Explicit{
 			Credential: credentials.Credential{Username: user, Password: password},

@@ -51,6 +51,8 @@ func TestRegistryAuth(t *testing.T) {
 		{name: "both flags", args: []string{"--registry-auth", "u:p", "--registry-auth-file", file}, wantErr: "not both"},
 		{name: "two env ways", env: map[string]string{"DSWAP_REGISTRY_AUTH": "e:p", "DSWAP_REGISTRY_USER": "ci"}, wantErr: "set only one of"},
 		{name: "user without password", env: map[string]string{"DSWAP_REGISTRY_USER": "ci"}, wantErr: "go together"},
+		{name: "empty variables count as unset", env: map[string]string{"DSWAP_REGISTRY_AUTH": "", "DSWAP_REGISTRY_USER": "", "DSWAP_REGISTRY_PASSWORD": ""}},
+		{name: "an empty password is a missing one", env: map[string]string{"DSWAP_REGISTRY_USER": "ci", "DSWAP_REGISTRY_PASSWORD": ""}, wantErr: "go together"},
 		{name: "malformed flag", args: []string{"--registry-auth", "hunter2"}, wantErr: "--registry-auth: want USER:PASSWORD"},
 		{name: "malformed file", args: []string{"--registry-auth-file", bad}, wantErr: "want USER:PASSWORD"},
 		{name: "missing file", args: []string{"--registry-auth-file", "/nonexistent/login"}, wantErr: "/nonexistent/login"},
