@@ -16,8 +16,8 @@ type Group struct {
 	Metrics      []Metrics
 	Steady       Metrics
 	SteadyWindow Window
-	// Results are every request of the run, kept to draw the timeline.
-	Results []loadgen.Result
+	// SteadyResults are the requests of the steady-state run.
+	SteadyResults []loadgen.Result
 }
 
 // completed returns the indexes of the swaps that finished.
@@ -31,14 +31,20 @@ func (g *Group) completed() []int {
 	return out
 }
 
-// measureGroup attributes the run's requests to the steady window and the
-// swaps.
+// measureGroup measures the steady-state run and each swap's load run.
 func measureGroup(g *Group) {
-	g.Steady = steady(g.Results, g.SteadyWindow, HungAfter)
-	windows := swapWindows(g.Swaps, SwapSpacing)
+	g.Steady = steady(g.SteadyResults, g.SteadyWindow, HungAfter)
 	g.Metrics = make([]Metrics, len(g.Swaps))
 	for i, s := range g.Swaps {
-		g.Metrics[i] = measure(g.Results, s, windows[i], HungAfter)
+		g.Metrics[i] = measure(s.Results, s, s.Load, HungAfter)
+	}
+}
+
+// dropResults lets the requests go once tables and pictures are done.
+func (g *Group) dropResults() {
+	g.SteadyResults = nil
+	for i := range g.Swaps {
+		g.Swaps[i].Results = nil
 	}
 }
 

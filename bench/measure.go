@@ -15,8 +15,9 @@ type Metrics struct {
 	Latency                loadgen.Percentiles
 	// MixedAnswers is the time from the first answer of the new version to
 	// the last answer of the old one, when the old answered after the new
-	// (by answer time). With slow requests this includes old requests that
-	// were sent before the flip and finished during the drain.
+	// (by answer time, among the requests sent in the window). With slow
+	// requests this includes old requests that were sent before the flip
+	// and finished during the drain.
 	MixedAnswers time.Duration
 	// MixedSent is the same by the time requests were sent: from the first
 	// request that the new version answered to the last one the old
@@ -38,10 +39,10 @@ func answered(r loadgen.Result, version string) bool {
 	return r.Err == "" && r.Status == 200 && r.Version == version
 }
 
-// measure attributes the results to one swap's window: requests sent in it
-// count for requests, failures, hangs, latency and the mixed window by
-// send time; answers received in it count for the mixed window by answer
-// time.
+// measure attributes the results sent in one swap's window to it. Only
+// requests sent in the window count, also for the mixed window by answer
+// time, because the same version string may have been served by another
+// container before the window (the versions alternate).
 func measure(results []loadgen.Result, s Swap, w Window, hung time.Duration) Metrics {
 	var m Metrics
 	var sent []loadgen.Result
@@ -63,8 +64,6 @@ func measure(results []loadgen.Result, s Swap, w Window, hung time.Duration) Met
 			if answered(r, s.From) && r.Start.After(lastOldSent) {
 				lastOldSent = r.Start
 			}
-		}
-		if w.Contains(r.End) {
 			if answered(r, s.To) && (firstNewEnd.IsZero() || r.End.Before(firstNewEnd)) {
 				firstNewEnd = r.End
 			}

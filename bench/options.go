@@ -42,6 +42,9 @@ type Options struct {
 	Command string
 	// Out receives the tables; Log receives progress lines.
 	Out, Log io.Writer
+
+	// webURL is the current lab's Traefik entrypoint, set per group.
+	webURL string
 }
 
 func (o Options) validate() error {

@@ -63,7 +63,8 @@ func headerLines(o Options, f facts) []string {
 		"dswap: " + dswapFrom,
 		fmt.Sprintf("load: %d closed-loop clients on 127.0.0.1 through Traefik's web entrypoint; a request is hung at ≥ %s, failed on a non-2xx answer or a transport error", o.Clients, HungAfter),
 		fmt.Sprintf("spacing: swaps start %s apart at least, more than Traefik's 2 s provider throttle (providers.providersThrottleDuration), so one swap's route change cannot delay the next flip", SwapSpacing),
-		"windows: each swap owns the requests sent from its start until the next swap's start (the last: until " + SwapSpacing.String() + " after it ended), so late failures count for the swap that caused them",
+		fmt.Sprintf("windows: each swap runs under a load run of its own: the load reaches the current version, runs %s, the swap runs, the load goes on for %s and stops; every request of that run counts for the swap, and in-flight ones (hung ones too) are waited for, so clients a swap left hanging cannot thin out the next swap's load", preSwap, SwapSpacing),
+		"steady state: a separate load run of the same clients before the first swap",
 		"each (scenario, strategy) runs on a fresh lab: its own Traefik, network and images",
 	}
 }
@@ -83,14 +84,14 @@ func writeTimeline(dir string, g *Group) (string, error) {
 	}
 	i := idx[m]
 	s := g.Swaps[i]
-	from, to := s.Start.Add(-time.Second), s.End.Add(SwapSpacing)
+	from, to := s.Load.From, s.Load.To
 	mt := g.Metrics[i]
 	tl := timeline.Timeline{
 		Title:     fmt.Sprintf("%s, scenario %s: swap %d of %d, %s → %s, %.2fs (the median)", g.Strategy.Name, g.Scenario.Name, i+1, len(g.Swaps), s.From, s.To, s.Duration().Seconds()),
 		Start:     from,
 		End:       to,
 		Width:     BucketWidth,
-		Buckets:   Bucketize(g.Results, from, to, BucketWidth, HungAfter),
+		Buckets:   Bucketize(s.Results, from, to, BucketWidth, HungAfter),
 		Marks:     s.Marks,
 		HungAfter: HungAfter,
 		Colors:    map[string]string{"v1": "#4e79a7", "v2": "#59a14f"},

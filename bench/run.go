@@ -75,7 +75,7 @@ func Run(ctx context.Context, o Options) error {
 				svgs = append(svgs, path)
 				fmt.Fprintf(o.Out, "timeline of the median swap: %s\n\n", path)
 			}
-			g.Results = nil // the picture is drawn; let the memory go
+			g.dropResults()
 			groups = append(groups, g)
 		}
 	}
@@ -138,38 +138,26 @@ func runGroup(ctx context.Context, o Options, runID string, sc Scenario, st Stra
 	if err := sw.start(ctx, v1); err != nil {
 		return nil, err
 	}
+	o.webURL = l.WebURL
 
+	g = &Group{Scenario: sc, Strategy: st, Clients: o.Clients}
 	steadyLen := max(5*time.Second, 4*sc.Delay)
-	perSwap := swapTimeout(sc) + SwapSpacing
-	ld, err := loadgen.Start(ctx, loadgen.Options{
-		URL: l.WebURL + "/", Host: serviceHost, Clients: o.Clients, Hung: HungAfter,
-		Query: "delay=" + sc.Delay.String(),
-		// A bound far above what the run needs; the run stops the load
-		// itself when the last swap's window is over.
-		MaxDuration: time.Minute + steadyLen + time.Duration(o.Swaps)*perSwap,
-	})
+	logf("steady state for %s", steadyLen)
+	ld, err := startLoad(ctx, o, sc, v1.Version, steadyLen)
 	if err != nil {
 		return nil, err
 	}
-	defer ld.Stop()
-	waitCtx, cancel := context.WithTimeout(ctx, time.Minute)
-	err = ld.WaitVersion(waitCtx, v1.Version)
-	cancel()
-	if err != nil {
-		return nil, fmt.Errorf("the load never reached %s through Traefik: %w", v1.Version, err)
-	}
-
-	g = &Group{Scenario: sc, Strategy: st, Clients: o.Clients}
-	g.SteadyWindow.From = time.Now()
-	logf("steady state for %s", steadyLen)
+	g.SteadyWindow.From = ld.started
 	if err := pause(ctx, steadyLen); err != nil {
+		ld.Stop()
 		return nil, err
 	}
 	g.SteadyWindow.To = time.Now()
+	g.SteadyResults = ld.Stop().Results
 
 	current, next := v1, v2
 	for i := range o.Swaps {
-		s, err := sw.swap(ctx, i, current, next)
+		s, err := swapUnderLoad(ctx, o, sc, sw, i, current, next)
 		if err != nil {
 			return nil, fmt.Errorf("swap %d (%s → %s): %w", i+1, current.Version, next.Version, err)
 		}
@@ -180,19 +168,75 @@ func runGroup(ctx context.Context, o Options, runID string, sc Scenario, st Stra
 		} else {
 			current, next = next, current
 		}
-		logf("swap %d/%d %s → %s: %s, %s (%d requests so far)", i+1, o.Swaps, s.From, s.To, s.Duration().Round(time.Millisecond), status, ld.Count())
-		if err := pause(ctx, SwapSpacing); err != nil {
-			return nil, err
-		}
+		logf("swap %d/%d %s → %s: %s, %s (%d requests)", i+1, o.Swaps, s.From, s.To, s.Duration().Round(time.Millisecond), status, len(s.Results))
+	}
+	return g, nil
+}
+
+// preSwap is how long the load runs before each swap starts, so that the
+// numbers and the picture include normal traffic before it, and slow
+// requests are in flight when it starts.
+const preSwap = time.Second
+
+// swapUnderLoad runs one swap inside a load run of its own: the load
+// starts, reaches the current version, runs preSwap, the swap runs, the
+// load goes on for SwapSpacing and then stops, and its in-flight requests
+// finish (each is bounded by the load's request timeout). A fresh run per
+// swap means that clients a previous swap left hanging (the label baseline
+// leaves some for seconds) do not thin out the load of the next one, and
+// every request the swap caused is counted with it.
+func swapUnderLoad(ctx context.Context, o Options, sc Scenario, sw swapper, i int, from, to image) (Swap, error) {
+	ld, err := startLoad(ctx, o, sc, from.Version, preSwap+swapTimeout(sc)+SwapSpacing)
+	if err != nil {
+		return Swap{}, err
+	}
+	defer ld.Stop()
+	if err := pause(ctx, preSwap); err != nil {
+		return Swap{}, err
+	}
+	s, err := sw.swap(ctx, i, from, to)
+	if err != nil {
+		return s, err
+	}
+	if err := pause(ctx, SwapSpacing); err != nil {
+		return s, err
 	}
 	select {
 	case <-ld.Done():
-		return nil, fmt.Errorf("the load stopped before the swaps ended (its bound was too short)")
+		return s, fmt.Errorf("the load stopped before the swap's window ended (its bound was too short)")
 	default:
 	}
-	rep := ld.Stop()
-	g.Results = rep.Results
-	return g, nil
+	s.Load = Window{From: ld.started, To: time.Now()}
+	s.Results = ld.Stop().Results
+	return s, nil
+}
+
+// loadRun is a load run and when it started.
+type loadRun struct {
+	*loadgen.Run
+	started time.Time
+}
+
+// startLoad starts the closed-loop clients and waits (up to a minute)
+// until the service answers with version through Traefik. bound is how
+// long the run needs; a minute is added before the load stops by itself.
+func startLoad(ctx context.Context, o Options, sc Scenario, version string, bound time.Duration) (*loadRun, error) {
+	started := time.Now()
+	ld, err := loadgen.Start(ctx, loadgen.Options{
+		URL: o.webURL + "/", Host: serviceHost, Clients: o.Clients, Hung: HungAfter,
+		Query:       "delay=" + sc.Delay.String(),
+		MaxDuration: bound + time.Minute,
+	})
+	if err != nil {
+		return nil, err
+	}
+	waitCtx, cancel := context.WithTimeout(ctx, time.Minute)
+	defer cancel()
+	if err := ld.WaitVersion(waitCtx, version); err != nil {
+		ld.Stop()
+		return nil, fmt.Errorf("the load never reached %s through Traefik: %w", version, err)
+	}
+	return &loadRun{Run: ld, started: started}, nil
 }
 
 func randomHex(n int) string {

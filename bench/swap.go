@@ -3,6 +3,7 @@ package bench
 import (
 	"time"
 
+	"github.com/dswap-dev/dswap/loadgen"
 	"github.com/dswap-dev/dswap/timeline"
 )
 
@@ -31,6 +32,11 @@ type Swap struct {
 	// Err is set when the swap did not complete; the service then still
 	// runs From.
 	Err error
+	// Load is the window of the load run around this swap: from its first
+	// request, a little before Start, to SwapSpacing after End. Results
+	// are that run's requests.
+	Load    Window
+	Results []loadgen.Result
 }
 
 // Duration is the whole swap, as the harness saw it.
@@ -41,20 +47,3 @@ type Window struct{ From, To time.Time }
 
 // Contains reports whether t is in the window.
 func (w Window) Contains(t time.Time) bool { return !t.Before(w.From) && t.Before(w.To) }
-
-// swapWindows gives each swap the time from its start until the next
-// swap's start; the last one ends tail after it finished. Every request
-// sent after the steady-state window therefore belongs to exactly one
-// swap, including failures that show up only after the harness thought a
-// swap was over (e.g. Traefik still sending to a removed container).
-func swapWindows(swaps []Swap, tail time.Duration) []Window {
-	out := make([]Window, len(swaps))
-	for i, s := range swaps {
-		to := s.End.Add(tail)
-		if i+1 < len(swaps) {
-			to = swaps[i+1].Start
-		}
-		out[i] = Window{From: s.Start, To: to}
-	}
-	return out
-}
