@@ -87,12 +87,18 @@ var ErrSharedNetworkNamespace = errors.New("shares a network namespace")
 // as an image default and left for the new image to supply. A v2 container
 // must not inherit VERSION=v1 from the v1 image.
 func Clone(old *Container, oldImage *Image, ref string) (*Spec, error) {
+	return clone(old, oldImage, ref, true)
+}
+
+func clone(old *Container, oldImage *Image, ref string, coexist bool) (*Spec, error) {
 	raw := old.raw
 	if raw.Config == nil || raw.HostConfig == nil {
 		return nil, fmt.Errorf("container %s: inspect data is incomplete", old.Name)
 	}
-	if err := checkCoexist(old); err != nil {
-		return nil, err
+	if coexist {
+		if err := checkCoexist(old); err != nil {
+			return nil, err
+		}
 	}
 	def := oldImage.defaults
 	cfg := *raw.Config
@@ -299,4 +305,11 @@ func FromImage(ref, networkName string) *Spec {
 		s.networks = []networkAttachment{{name: networkName, endpoint: &network.EndpointSettings{}}}
 	}
 	return s
+}
+
+// CloneAfterStop is Clone for a sibling that starts only after old has
+// stopped (stop-first order): settings two running containers could not
+// share, such as fixed host ports, carry over.
+func CloneAfterStop(old *Container, oldImage *Image, ref string) (*Spec, error) {
+	return clone(old, oldImage, ref, false)
 }

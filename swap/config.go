@@ -33,6 +33,30 @@ type Config struct {
 	// and moves traffic back to them if a new one dies or turns
 	// unhealthy meanwhile.
 	Monitor time.Duration
+	// Update is how several replicas are replaced.
+	Update UpdatePolicy
+}
+
+// UpdatePolicy is how a service with several replicas is updated, in the
+// terms of Swarm's and Compose's update_config.
+type UpdatePolicy struct {
+	// Parallelism is how many containers are replaced per batch; 0 means
+	// all at once (atomic: no mixed versions, twice the containers).
+	Parallelism int
+	// Delay is the pause between batches.
+	Delay time.Duration
+	// Order is "start-first" (new before old: capacity never drops) or
+	// "stop-first" (old out first: for containers that cannot run twice).
+	Order string
+	// FailureAction is "rollback" (undo the batches done) or "pause"
+	// (leave them, report).
+	FailureAction string
+	// MaxFailureRatio is the share of replicas that may fail to update
+	// before FailureAction applies; those keep their old version.
+	MaxFailureRatio float64
+	// Replicas is the number of containers after the update; 0 keeps the
+	// number running now.
+	Replicas int
 }
 
 // Defaults are used where no layer sets a value.
@@ -41,6 +65,7 @@ var Defaults = Config{
 	Settle:        10 * time.Second,
 	FlipTimeout:   15 * time.Second,
 	ProbeInterval: 250 * time.Millisecond,
+	Update:        UpdatePolicy{Parallelism: 1, Order: "start-first", FailureAction: "rollback"},
 }
 
 // Overrides are the values set by flags or DSWAP_* variables (already
@@ -54,6 +79,13 @@ type Overrides struct {
 	FlipTimeout   *time.Duration
 	ProbeInterval *time.Duration
 	Monitor       *time.Duration
+	// Update policy; nil fields are not set.
+	Parallelism     *int
+	Delay           *time.Duration
+	Order           *string
+	FailureAction   *string
+	MaxFailureRatio *float64
+	Replicas        *int
 }
 
 // Layer returns the configuration from, highest first: overrides, the
@@ -67,6 +99,12 @@ func Layer(over Overrides, lbl labels.Settings) (Config, error) {
 	pick(&cfg.FlipTimeout, nil, over.FlipTimeout)
 	pick(&cfg.ProbeInterval, nil, over.ProbeInterval)
 	pick(&cfg.Monitor, nil, over.Monitor)
+	pick(&cfg.Update.Parallelism, nil, over.Parallelism)
+	pick(&cfg.Update.Delay, nil, over.Delay)
+	pick(&cfg.Update.Order, nil, over.Order)
+	pick(&cfg.Update.FailureAction, nil, over.FailureAction)
+	pick(&cfg.Update.MaxFailureRatio, nil, over.MaxFailureRatio)
+	pick(&cfg.Update.Replicas, nil, over.Replicas)
 	if lbl.HealthCmd != "" {
 		cfg.HealthCmd = lbl.HealthCmd
 	}
@@ -78,6 +116,18 @@ func Layer(over Overrides, lbl labels.Settings) (Config, error) {
 		return cfg, badInput("health timeout %s is negative", cfg.HealthTimeout)
 	case cfg.Settle <= 0 && cfg.NoHealthcheck:
 		return cfg, badInput("--no-healthcheck needs a settle time above zero (--settle)")
+	case cfg.Update.Parallelism < 0:
+		return cfg, badInput("parallelism %d is negative (0 means all at once)", cfg.Update.Parallelism)
+	case cfg.Update.Delay < 0:
+		return cfg, badInput("update delay %s is negative", cfg.Update.Delay)
+	case cfg.Update.Order != "start-first" && cfg.Update.Order != "stop-first":
+		return cfg, badInput("update order %q: want start-first or stop-first", cfg.Update.Order)
+	case cfg.Update.FailureAction != "rollback" && cfg.Update.FailureAction != "pause":
+		return cfg, badInput("failure action %q: want rollback or pause (continue is not offered: a swap that goes on past failures cannot be trusted in CI)", cfg.Update.FailureAction)
+	case cfg.Update.MaxFailureRatio < 0 || cfg.Update.MaxFailureRatio > 1:
+		return cfg, badInput("max failure ratio %g: want a value from 0 to 1", cfg.Update.MaxFailureRatio)
+	case cfg.Update.Replicas < 0:
+		return cfg, badInput("replicas %d is negative", cfg.Update.Replicas)
 	case cfg.Monitor < 0:
 		return cfg, badInput("monitor window %s is negative", cfg.Monitor)
 	case cfg.ProbeInterval < 0:

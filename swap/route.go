@@ -31,7 +31,7 @@ type routeChange struct {
 
 // flip routes the service to the new containers, decoding the route from
 // the labels they actually carry.
-func (s *Swapper) flip(ctx context.Context, p *plan, news []*engine.Container) (routeChange, error) {
+func (s *Swapper) flip(ctx context.Context, p *plan, news, keep []*engine.Container) (routeChange, error) {
 	fresh := make([]*engine.Container, 0, len(news))
 	for _, c := range news {
 		now, err := s.Docker.Inspect(ctx, c.ID)
@@ -44,7 +44,7 @@ func (s *Swapper) flip(ctx context.Context, p *plan, news []*engine.Container) (
 	if err != nil {
 		return routeChange{}, asBadInput(fmt.Errorf("new container %s: %w", fresh[0].Name, err))
 	}
-	return s.route(ctx, p.svc, routing, fresh, nil)
+	return s.route(ctx, p.svc, routing, append(append([]*engine.Container{}, keep...), fresh...), nil)
 }
 
 // route writes the service's route file so that it points at exactly
@@ -153,21 +153,12 @@ func (s *Swapper) restoreRoute(ctx context.Context, p *plan, change routeChange)
 	if err := s.Routes.Write(key, change.previous); err != nil {
 		return fmt.Errorf("restoring route file %s: %w", s.Routes.FileFor(key), err)
 	}
-	if len(p.old) == 0 {
-		return nil
-	}
-	oldRouting, err := labels.DecodeTraefik(p.old[0].Labels, p.svc.Name, p.old[0].ExposedPorts)
+	rf, err := labels.ReadRouteFile(change.previous)
 	if err != nil {
 		return nil // the restored file is what Traefik had; nothing to compare with
 	}
-	var targets []labels.Target
-	for _, c := range p.old {
-		if t, err := s.Addressing.Target(c); err == nil {
-			targets = append(targets, t)
-		}
-	}
-	if _, err := s.Traefik.WaitApplied(ctx, traefik.Expectation{Servers: oldRouting.ServerURLs(targets)}, s.cfg.FlipTimeout); err != nil {
-		return fmt.Errorf("the old route file was restored but Traefik did not show it: %w", err)
+	if _, err := s.Traefik.WaitApplied(ctx, traefik.Expectation{Servers: rf.Servers}, s.cfg.FlipTimeout); err != nil {
+		return fmt.Errorf("the previous route file was restored but Traefik did not show it: %w", err)
 	}
 	return nil
 }
@@ -213,12 +204,28 @@ func (s *Swapper) diagnose(ctx context.Context, news []*engine.Container, fe *Fa
 }
 
 func describeKept(p *plan) string {
-	if len(p.old) == 0 {
+	if len(p.serving) == 0 {
 		return "nothing was running before; nothing is running now"
 	}
-	var names []string
-	for _, c := range p.old {
-		names = append(names, c.Name)
+	if len(p.done) == 0 {
+		return describeServing(p) + " keeps serving, unchanged"
 	}
-	return fmt.Sprintf("%s (%s) keeps serving, unchanged", p.old[0].Image, strings.Join(names, ", "))
+	return describeServing(p) + " serve now"
+}
+
+// describeServing names the routed containers by image.
+func describeServing(p *plan) string {
+	byImage := map[string][]string{}
+	var images []string
+	for _, c := range p.serving {
+		if _, ok := byImage[c.Image]; !ok {
+			images = append(images, c.Image)
+		}
+		byImage[c.Image] = append(byImage[c.Image], c.Name)
+	}
+	var parts []string
+	for _, img := range images {
+		parts = append(parts, fmt.Sprintf("%s (%s)", img, strings.Join(byImage[img], ", ")))
+	}
+	return strings.Join(parts, " and ")
 }

@@ -107,6 +107,11 @@ type plan struct {
 	routing   *labels.Routing
 	fromImage string
 	swapID    string
+	names     *namer
+	// serving are the containers the route names now; done are the
+	// batches of new containers that replaced old ones so far.
+	serving []*engine.Container
+	done    [][]*engine.Container
 }
 
 // Up swaps the service to req.Image.
@@ -132,54 +137,11 @@ func (s *Swapper) Up(ctx context.Context, req Request) (res *Result, err error) 
 	}
 	defer func() { s.record(p, req, res, err) }()
 
-	news, err := s.createAll(ctx, p, req)
-	if err != nil {
-		return nil, err
-	}
-	for _, c := range news {
-		res.New = append(res.New, c.Name)
-	}
-
-	events, errs, stop := s.subscribe(ctx, news, s.started)
-	defer stop()
-	s.enter(PhaseHealth, "starting and waiting for health", "containers", strings.Join(res.New, ","))
-	if err := s.startAll(ctx, news); err != nil {
-		return nil, s.rollback(ctx, p, news, err, routeChange{})
-	}
-	probed, err := s.waitHealthy(ctx, events, errs, news, s.cfg)
-	if err != nil {
-		return nil, s.rollback(ctx, p, news, err, routeChange{})
-	}
-	res.Readiness = readiness(news[0].Healthcheck, s.cfg, probed)
-	stop()
-	res.HealthyAfter = time.Since(s.started)
-	healthyAt := time.Now()
-
-	s.enter(PhaseFlip, "moving Traefik's route to the new container(s)")
-	flipped, err := s.flip(ctx, p, news)
-	if err != nil {
-		return nil, s.rollback(ctx, p, news, err, flipped)
-	}
-	res.Flip = flipped.took
-	res.RoutedAfterHealthy = time.Since(healthyAt)
-	s.log.Info("traffic on new", "phase", PhaseFlip.String(), "confirmed by", flipped.confirmedBy, "after healthy", round(res.RoutedAfterHealthy))
-
-	if s.cfg.Monitor > 0 && len(p.old) > 0 {
-		if err := s.monitor(ctx, news, healthyAt); err != nil {
-			return nil, s.rollback(ctx, p, news, err, flipped)
-		}
-	}
-
-	// From here the new version serves. Stopping the old one must finish
-	// even if the user interrupts dswap, or the service would be left
-	// with a container nobody drains.
-	drainCtx := context.WithoutCancel(ctx)
-	res.Drained, err = s.drain(drainCtx, p.old)
+	err = s.rollout(ctx, p, req, res)
 	res.Total = time.Since(s.started)
 	res.Steps = s.steps
 	if err != nil {
-		s.enter(PhaseFailed, "traffic is on the new version, but the old container was not removed")
-		return res, fmt.Errorf("traffic is on %s, but stopping the old container failed: %w; remove it with `docker rm -f %s`", strings.Join(res.New, ", "), err, strings.Join(res.Old, " "))
+		return res, err
 	}
 	s.enter(PhaseDone, "done")
 	res.Steps = s.steps
@@ -382,7 +344,7 @@ func (s *Swapper) noop(ctx context.Context, p *plan, res *Result) (*Result, erro
 }
 
 func (s *Swapper) plan(ctx context.Context, req Request, svc *Service, all []*engine.Container) (*plan, error) {
-	p := &plan{svc: svc, all: all, old: svc.Running, oldImages: map[string]*engine.Image{}, swapID: newSwapID()}
+	p := &plan{svc: svc, all: all, old: svc.Running, serving: svc.Running, oldImages: map[string]*engine.Image{}, swapID: newSwapID(), names: newNamer(all, svc)}
 	var err error
 	if len(p.old) > 0 {
 		p.fromImage = p.old[len(p.old)-1].Image
@@ -491,39 +453,33 @@ func (s *Swapper) checkNames(svc *Service, r *labels.Routing) error {
 	return nil
 }
 
-// createAll creates one new container per running one (or one from the
-// newest stopped container or the image when nothing runs).
-func (s *Swapper) createAll(ctx context.Context, p *plan, req Request) ([]*engine.Container, error) {
-	s.enter(PhaseCreate, "creating the new container(s)")
-	likes := p.old
-	if len(likes) == 0 {
-		likes = []*engine.Container{p.svc.Template()}
-	}
-	names := newNamer(p.all, p.svc)
-	swapID := p.swapID
+// createBatch creates count new containers that copy like (or, when like
+// is nil, start from the image alone) and run ref.
+func (s *Swapper) createBatch(ctx context.Context, p *plan, t target, count int) ([]*engine.Container, error) {
+	s.enter(PhaseCreate, "creating the new container(s)", "count", count, "image", t.ref)
 	var news []*engine.Container
-	for _, like := range likes {
-		spec, err := s.specFor(p, like, req.Image)
+	for range count {
+		spec, err := s.specFor(p, t)
 		if err != nil {
 			return nil, s.rollback(ctx, p, news, asBadInput(err), routeChange{})
 		}
 		var lbls map[string]string
-		spec.Name, lbls = names.next(p.svc, like, spec.Labels)
+		spec.Name, lbls = p.names.next(p.svc, t.like, spec.Labels)
 		lbls[labels.ServiceLabel] = p.svc.Name
-		lbls[labels.SwapIDLabel] = swapID
+		lbls[labels.SwapIDLabel] = p.swapID
 		lbls[labels.CreatedByLabel] = "dswap"
-		if like != nil {
-			lbls[labels.PreviousContainerLabel] = like.Name
+		if t.like != nil {
+			lbls[labels.PreviousContainerLabel] = t.like.Name
 		}
-		setIdentityLabels(lbls, p.image, req.Image, like)
+		setIdentityLabels(lbls, t.image, t.ref, t.like)
 		spec.Labels = lbls
 		if test, _ := HealthTest(s.cfg.HealthCmd); test != nil {
 			// Checked every second so readiness is noticed quickly; three
 			// failures in a row after that make it unhealthy.
 			spec.SetHealthcheck(engine.Healthcheck{Test: test, Interval: time.Second, Timeout: 5 * time.Second, Retries: 3})
 		}
-		if set, _ := spec.HasHealthcheck(); !set && p.image.Healthcheck == nil && !s.cfg.NoHealthcheck {
-			return nil, s.rollback(ctx, p, news, badInput("image %s has no HEALTHCHECK, and dswap does not treat \"running\" as healthy. Add a HEALTHCHECK to the image, pass --health-cmd 'COMMAND' (run in the container), or pass --no-healthcheck --settle 10s to accept a container that stays up that long", req.Image), routeChange{})
+		if set, _ := spec.HasHealthcheck(); !set && t.image.Healthcheck == nil && !s.cfg.NoHealthcheck {
+			return nil, s.rollback(ctx, p, news, badInput("image %s has no HEALTHCHECK, and dswap does not treat \"running\" as healthy. Add a HEALTHCHECK to the image, pass --health-cmd 'COMMAND' (run in the container), or pass --no-healthcheck --settle 10s to accept a container that stays up that long", t.ref), routeChange{})
 		}
 		id, err := s.Docker.Create(ctx, spec)
 		if err != nil {
@@ -534,20 +490,23 @@ func (s *Swapper) createAll(ctx context.Context, p *plan, req Request) ([]*engin
 			return nil, s.rollback(ctx, p, append(news, &engine.Container{ID: id, Name: spec.Name}), err, routeChange{})
 		}
 		news = append(news, c)
-		s.log.Info("created", "phase", PhaseCreate.String(), "container", c.Name, "image", req.Image)
+		s.log.Info("created", "phase", PhaseCreate.String(), "container", c.Name, "image", t.ref)
 	}
 	return news, nil
 }
 
-func (s *Swapper) specFor(p *plan, like *engine.Container, ref string) (*engine.Spec, error) {
-	if like == nil {
+func (s *Swapper) specFor(p *plan, t target) (*engine.Spec, error) {
+	if t.like == nil {
 		var network string
 		if nets := s.Addressing.TraefikNetworks; len(nets) > 0 {
 			network = nets[0]
 		}
-		return engine.FromImage(ref, network), nil
+		return engine.FromImage(t.ref, network), nil
 	}
-	return engine.Clone(like, p.oldImages[like.ImageID], ref)
+	if s.cfg.Update.Order == "stop-first" {
+		return engine.CloneAfterStop(t.like, p.oldImages[t.like.ImageID], t.ref)
+	}
+	return engine.Clone(t.like, p.oldImages[t.like.ImageID], t.ref)
 }
 
 // subscribe listens to the new containers' events from before they start,

@@ -81,3 +81,27 @@ func source(fs *pflag.FlagSet, name string) string {
 	}
 	return envName(name)
 }
+
+func layeredInt(fs *pflag.FlagSet, name string) (*int, error) {
+	v, set := layeredString(fs, name)
+	if !set {
+		return nil, nil
+	}
+	n, err := strconv.Atoi(v)
+	if err != nil {
+		return nil, usagef("%s %q is not a whole number", source(fs, name), v)
+	}
+	return &n, nil
+}
+
+func layeredFloat(fs *pflag.FlagSet, name string) (*float64, error) {
+	v, set := layeredString(fs, name)
+	if !set {
+		return nil, nil
+	}
+	f, err := strconv.ParseFloat(v, 64)
+	if err != nil {
+		return nil, usagef("%s %q is not a number", source(fs, name), v)
+	}
+	return &f, nil
+}

@@ -92,6 +92,13 @@ func swapFlags(fs *pflag.FlagSet) {
 	fs.Duration("flip-timeout", 0, "how long to wait for Traefik to show the new route (default 15s)")
 	fs.Duration("probe-interval", 0, "how often dswap runs the new container's HEALTHCHECK test itself while it starts, so a long HEALTHCHECK interval does not delay traffic; 0s leaves it to Docker (default 250ms)")
 	fs.Duration("monitor", 0, "after the flip, keep the old container(s) this long and move traffic back if a new one dies or turns unhealthy (default 0: no monitor)")
+	fs.Int("parallelism", 0, "replicas replaced per batch (default 1); 0 with --atomic")
+	fs.Bool("atomic", false, "start all new replicas, then move traffic to all of them in one flip: no mixed versions")
+	fs.Duration("update-delay", 0, "pause between batches")
+	fs.String("order", "", "start-first (default: capacity never drops) or stop-first (for containers that cannot run twice)")
+	fs.String("failure-action", "", "when a batch fails: rollback (default) or pause")
+	fs.Float64("max-failure-ratio", 0, "share of replicas that may fail to update before --failure-action applies")
+	fs.Int("scale", 0, "number of replicas after the update (default: as many as run now)")
 }
 
 // swapOverrides reads the swap settings from flags and DSWAP_* variables.
@@ -110,6 +117,31 @@ func swapOverrides(fs *pflag.FlagSet) (swap.Overrides, error) {
 		return over, err
 	}
 	over.HealthCmd = layeredOptString(fs, "health-cmd")
+	if over.Delay, err = layeredDuration(fs, "update-delay"); err != nil {
+		return over, err
+	}
+	if over.Parallelism, err = layeredInt(fs, "parallelism"); err != nil {
+		return over, err
+	}
+	if over.Replicas, err = layeredInt(fs, "scale"); err != nil {
+		return over, err
+	}
+	if over.MaxFailureRatio, err = layeredFloat(fs, "max-failure-ratio"); err != nil {
+		return over, err
+	}
+	over.Order = layeredOptString(fs, "order")
+	over.FailureAction = layeredOptString(fs, "failure-action")
+	atomic, err := layeredBool(fs, "atomic")
+	if err != nil {
+		return over, err
+	}
+	if atomic != nil && *atomic {
+		if over.Parallelism != nil && *over.Parallelism != 0 {
+			return over, usagef("--atomic replaces every replica in one batch; it cannot be combined with --parallelism %d", *over.Parallelism)
+		}
+		all := 0
+		over.Parallelism = &all
+	}
 	return over, nil
 }
 
