@@ -58,7 +58,9 @@ func TestSamplerPollsUntilStopped(t *testing.T) {
 	assert.Less(t, samples[0].Requests["web@file"], samples[len(samples)-1].Requests["web@file"])
 	after := n.Load()
 	time.Sleep(20 * time.Millisecond) // long enough for four more polls, were it still polling
-	assert.Equal(t, after, n.Load(), "no polling after stop")
+	// One request may have been on its way when stop cancelled it; the
+	// server still counts it.
+	assert.LessOrEqual(t, n.Load(), after+1, "no polling after stop")
 }
 
 func TestSamplerReportsWhyItHasNoSamples(t *testing.T) {
