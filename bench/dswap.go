@@ -62,6 +62,11 @@ func (d *dswapSwapper) swap(ctx context.Context, index int, from, to image) (Swa
 	sw.HasUsage, sw.MaxRSS, sw.CPU = true, run.MaxRSS, run.CPU
 	sw.Readiness = run.Result.Readiness
 	sw.Marks, sw.HealthyAt = dswapMarks(run.Events)
+	for _, m := range sw.Marks {
+		if m.Name == "flipped" {
+			sw.FlippedAt = m.At
+		}
+	}
 	if run.ExitCode != 0 || run.Result.Result != "swapped" || len(run.Result.New) == 0 {
 		sw.Err = fmt.Errorf("dswap up %s: exit code %d, result %q, failed in phase %q: %s", to.Tag, run.ExitCode, run.Result.Result, run.Result.FailedPhase, firstLine(run.Result.Error))
 		return sw, nil

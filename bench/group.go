@@ -18,6 +18,8 @@ type Group struct {
 	SteadyWindow Window
 	// SteadyResults are the requests of the steady-state run.
 	SteadyResults []loadgen.Result
+	// FailureKinds counts the failures by kind, e.g. "HTTP 502 ×12".
+	FailureKinds string
 }
 
 // completed returns the indexes of the swaps that finished.
@@ -38,6 +40,7 @@ func measureGroup(g *Group) {
 	for i, s := range g.Swaps {
 		g.Metrics[i] = measure(s.Results, s, s.Load, HungAfter)
 	}
+	g.FailureKinds = failureKinds(g)
 }
 
 // dropResults lets the requests go once tables and pictures are done.

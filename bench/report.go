@@ -5,6 +5,8 @@ import (
 	"sort"
 	"strings"
 	"time"
+
+	"github.com/dswap-dev/dswap/loadgen"
 )
 
 // Targets, shown next to the measurements.
@@ -35,6 +37,9 @@ func GroupTable(g *Group) Table {
 			len(g.Swaps), len(ok), g.Clients, steadyLen),
 		"readiness decided by: "+readinessSummary(g.Swaps),
 	)
+	if g.FailureKinds != "" {
+		t.Notes = append(t.Notes, "failures seen by the clients (steady state and swaps): "+g.FailureKinds)
+	}
 	for _, i := range failedSwaps(g) {
 		t.Notes = append(t.Notes, fmt.Sprintf("swap %d failed: %v", i+1, g.Swaps[i].Err))
 	}
@@ -66,6 +71,11 @@ func GroupTable(g *Group) Table {
 	h2t := g.durations(func(_ Swap, m Metrics) (time.Duration, bool) { return m.HealthyToTraffic, m.HasTraffic })
 	dur("new healthy → first request it answered", func(_ Swap, m Metrics) (time.Duration, bool) { return m.HealthyToTraffic, m.HasTraffic },
 		"", "≤ "+fmtSeconds(targetHealthyToTraffic.Seconds())+" median", verdict(h2t.Median <= targetHealthyToTraffic.Seconds(), h2t.N > 0))
+	if g.Strategy.Dswap {
+		dur("new healthy → route confirmed (dswap's log)", func(s Swap, _ Metrics) (time.Duration, bool) {
+			return s.FlippedAt.Sub(s.HealthyAt), !s.FlippedAt.IsZero() && !s.HealthyAt.IsZero()
+		}, "", "", "")
+	}
 	r2h := g.durations(func(_ Swap, m Metrics) (time.Duration, bool) { return m.ReadyToHealthy, m.HasReady })
 	dur("app ready → readiness noticed", func(_ Swap, m Metrics) (time.Duration, bool) { return m.ReadyToHealthy, m.HasReady },
 		"", "≤ "+fmtSeconds(targetReadyToNoticed.Seconds())+" median", verdict(r2h.Median <= targetReadyToNoticed.Seconds(), r2h.N > 0))
@@ -161,4 +171,38 @@ func readinessSummary(swaps []Swap) string {
 		return "n/a"
 	}
 	return strings.Join(parts, "; ")
+}
+
+// failureKinds counts the clients' failures by kind over all swaps and the
+// steady state: "HTTP 502 ×120, transport error ×3".
+func failureKinds(g *Group) string {
+	counts := map[string]int{}
+	add := func(rs []loadgen.Result) {
+		for _, r := range rs {
+			if !r.Failed() {
+				continue
+			}
+			kind := "transport error"
+			if r.Status != 0 {
+				kind = fmt.Sprintf("HTTP %d", r.Status)
+			} else if strings.Contains(r.Err, "timeout") || strings.Contains(r.Err, "deadline") {
+				kind = "timeout"
+			}
+			counts[kind]++
+		}
+	}
+	add(g.SteadyResults)
+	for _, s := range g.Swaps {
+		add(s.Results)
+	}
+	keys := make([]string, 0, len(counts))
+	for k := range counts {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	parts := make([]string, len(keys))
+	for i, k := range keys {
+		parts[i] = fmt.Sprintf("%s ×%d", k, counts[k])
+	}
+	return strings.Join(parts, ", ")
 }

@@ -139,6 +139,9 @@ func runGroup(ctx context.Context, o Options, runID string, sc Scenario, st Stra
 		return nil, err
 	}
 	o.webURL = l.WebURL
+	if err := waitRouted(ctx, o.webURL, v1.Version); err != nil {
+		return nil, err
+	}
 
 	g = &Group{Scenario: sc, Strategy: st, Clients: o.Clients}
 	steadyLen := max(5*time.Second, 4*sc.Delay)
@@ -186,6 +189,9 @@ const preSwap = time.Second
 // leaves some for seconds) do not thin out the load of the next one, and
 // every request the swap caused is counted with it.
 func swapUnderLoad(ctx context.Context, o Options, sc Scenario, sw swapper, i int, from, to image) (Swap, error) {
+	if err := waitRouted(ctx, o.webURL, from.Version); err != nil {
+		return Swap{}, err
+	}
 	ld, err := startLoad(ctx, o, sc, from.Version, preSwap+swapTimeout(sc)+SwapSpacing)
 	if err != nil {
 		return Swap{}, err

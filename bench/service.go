@@ -3,6 +3,9 @@ package bench
 import (
 	"context"
 	"fmt"
+	"io"
+	"net/http"
+	"strings"
 	"time"
 
 	"github.com/dswap-dev/dswap/lab"
@@ -67,4 +70,68 @@ func pause(ctx context.Context, d time.Duration) error {
 	case <-t.C:
 		return nil
 	}
+}
+
+// probeClient sends the single requests of waitRouted: no proxy (the
+// target is on 127.0.0.1), no connection reuse, and a timeout shorter than
+// Traefik's 30 s dial timeout so that a request to a removed container
+// cannot stall the wait.
+var probeClient = &http.Client{
+	Timeout:   5 * time.Second,
+	Transport: &http.Transport{Proxy: nil, DisableKeepAlives: true},
+}
+
+// routedTimeout bounds waitRouted.
+const routedTimeout = time.Minute
+
+// waitRouted waits until a request through Traefik for the service's host
+// is answered by version, polling every 50 ms, so that a load run starts
+// only once the route is in place (Traefik's docker provider applies a
+// new container a throttle period after its health event) and no earlier
+// swap is still settling.
+func waitRouted(ctx context.Context, webURL, version string) error {
+	ctx, cancel := context.WithTimeout(ctx, routedTimeout)
+	defer cancel()
+	ticker := time.NewTicker(50 * time.Millisecond)
+	defer ticker.Stop()
+	last := "no answer yet"
+	for {
+		got, err := probeVersion(ctx, webURL)
+		switch {
+		case err != nil:
+			last = err.Error()
+		case got == version:
+			return nil
+		default:
+			last = fmt.Sprintf("answered %q", got)
+		}
+		select {
+		case <-ctx.Done():
+			return fmt.Errorf("waiting until Traefik routes %s to %s: %w; last: %s", serviceHost, version, ctx.Err(), last)
+		case <-ticker.C:
+		}
+	}
+}
+
+// probeVersion sends one quick request and returns the version that
+// answered it.
+func probeVersion(ctx context.Context, webURL string) (string, error) {
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, webURL+"/?delay=0s", nil)
+	if err != nil {
+		return "", err
+	}
+	req.Host = serviceHost
+	resp, err := probeClient.Do(req)
+	if err != nil {
+		return "", err
+	}
+	defer resp.Body.Close()
+	body, err := io.ReadAll(io.LimitReader(resp.Body, 4<<10))
+	if err != nil {
+		return "", err
+	}
+	if resp.StatusCode != http.StatusOK {
+		return "", fmt.Errorf("HTTP %d", resp.StatusCode)
+	}
+	return strings.TrimSpace(string(body)), nil
 }

@@ -22,6 +22,10 @@ type Swap struct {
 	// ready: dswap's "healthy" event, or Docker's health_status event for
 	// the label baseline.
 	HealthyAt time.Time
+	// FlippedAt is when dswap saw Traefik apply the new route (its
+	// "traffic on new" event); zero for the label baseline, where Traefik
+	// decides by itself.
+	FlippedAt time.Time
 	// Readiness says how readiness was decided (dswap's JSON result).
 	Readiness string
 	Marks     []timeline.Mark
