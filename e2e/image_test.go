@@ -141,6 +141,37 @@ func TestPullWithWrongCredentialsChangesNothing(t *testing.T) {
 	assertNoFailedRequests(t, ld.Stop())
 }
 
+// TestPullErrorsSayWhatToFix: an image the registry does not have and a
+// registry nobody listens on are told apart, exit 2 and change nothing.
+func TestPullErrorsSayWhatToFix(t *testing.T) {
+	reg := testRegistry(t)
+	r := newRepo(t, reg)
+	r.push(t, image(imgV2), "v2")
+	svc := startService(t, "pullerr", serviceOpts{})
+	route := svc.routeFile(t)
+	before := states(svc.containers(t))
+	isolateCredentials(t)
+	t.Setenv("DSWAP_REGISTRY_USER", reg.Username)
+	t.Setenv("DSWAP_REGISTRY_PASSWORD", reg.Password)
+
+	for _, tc := range []struct{ name, ref, want string }{
+		{"unknown tag", r.ref("no-such-tag"), "registry " + reg.Host + " has no such image"},
+		{"unknown repository", reg.Host + "/no-such-repo-" + randomHex(3) + ":v2", "registry " + reg.Host + " has no such image"},
+		// Port 1 on loopback: nothing listens there.
+		{"unreachable registry", "127.0.0.1:1/app:v2", "the Docker Engine cannot reach registry 127.0.0.1:1"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			run := svc.up(t, tc.ref)
+			assert.Equal(t, 2, run.code)
+			assert.Contains(t, run.result.Error, tc.want)
+			assert.Contains(t, run.result.Error, "nothing was changed")
+			assert.Equal(t, before, states(svc.containers(t)))
+			assert.Equal(t, route, svc.routeFile(t))
+			assertNoSecret(t, reg, []dswapRun{run})
+		})
+	}
+}
+
 // TestPullByDigest: `dswap up repo@sha256:...` pulls exactly that
 // manifest, records its digest, and a second up of the same digest is a
 // no-op.

@@ -299,9 +299,7 @@ func (s *Swapper) record(p *plan, req Request, res *Result, err error) {
 		ID: p.swapID, Service: p.svc.Name, Started: s.started.UTC(), Duration: time.Since(s.started),
 		Result: "swapped", ToImage: req.Image, ToImageID: p.image.ID, FromImage: p.fromImage,
 	}
-	if len(p.image.RepoDigests) > 0 {
-		e.ToDigest = p.image.RepoDigests[0]
-	}
+	e.ToDigest = p.image.RepoDigest(req.Image)
 	if len(p.old) > 0 {
 		e.FromImageID = p.old[len(p.old)-1].ImageID
 	}
