@@ -20,6 +20,9 @@ type Group struct {
 	SteadyResults []loadgen.Result
 	// FailureKinds counts the failures by kind, e.g. "HTTP 502 ×12".
 	FailureKinds string
+	// LoadAverages are the machine's 1-minute load averages before each
+	// swap.
+	LoadAverages []float64
 }
 
 // completed returns the indexes of the swaps that finished.

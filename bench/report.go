@@ -2,6 +2,7 @@ package bench
 
 import (
 	"fmt"
+	"runtime"
 	"sort"
 	"strings"
 	"time"
@@ -37,6 +38,9 @@ func GroupTable(g *Group) Table {
 			len(g.Swaps), len(ok), g.Clients, steadyLen),
 		"readiness decided by: "+readinessSummary(g.Swaps),
 	)
+	if note := loadNote(g.LoadAverages, runtime.NumCPU()); note != "" {
+		t.Notes = append(t.Notes, note)
+	}
 	if g.FailureKinds != "" {
 		t.Notes = append(t.Notes, "failures seen by the clients (steady state and swaps): "+g.FailureKinds)
 	}

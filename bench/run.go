@@ -160,6 +160,9 @@ func runGroup(ctx context.Context, o Options, runID string, sc Scenario, st Stra
 
 	current, next := v1, v2
 	for i := range o.Swaps {
+		if v, ok := loadAverage(); ok {
+			g.LoadAverages = append(g.LoadAverages, v)
+		}
 		s, err := swapUnderLoad(ctx, o, sc, sw, i, current, next)
 		if err != nil {
 			return nil, fmt.Errorf("swap %d (%s → %s): %w", i+1, current.Version, next.Version, err)

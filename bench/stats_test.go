@@ -41,3 +41,13 @@ func TestMedianIndex(t *testing.T) {
 	assert.Equal(t, 2, medianIndex([]time.Duration{30, 10, 20}), "index of the middle value, not its rank")
 	assert.Equal(t, 1, medianIndex([]time.Duration{40, 20, 10, 30}), "the lower median of an even count")
 }
+
+func TestParseLoadAverage(t *testing.T) {
+	v, ok := parseLoadAverage("9.17 7.84 5.31 3/812 32683\n")
+	assert.True(t, ok)
+	assert.InDelta(t, 9.17, v, 1e-9)
+	_, ok = parseLoadAverage("")
+	assert.False(t, ok)
+	assert.Contains(t, loadNote([]float64{1, 3, 2}, 2), "2.0 median (1.0–3.0) on 2 CPUs")
+	assert.Empty(t, loadNote(nil, 2))
+}
