@@ -34,7 +34,11 @@ func readiness(h *engine.Healthcheck, cfg Config, probed bool) string {
 	case cfg.NoHealthcheck:
 		return fmt.Sprintf("no health check: stayed up for --settle %s", cfg.Settle)
 	case probed:
-		return fmt.Sprintf("dswap ran the container's HEALTHCHECK test (%s) every %s during the start window and it passed", strings.Join(h.Test, " "), cfg.ProbeInterval)
+		from := "the container's HEALTHCHECK test"
+		if cfg.HealthCmd != "" {
+			from = "the HEALTHCHECK test from --health-cmd"
+		}
+		return fmt.Sprintf("dswap ran %s (%s) every %s during the start window and it passed", from, strings.Join(h.Test, " "), cfg.ProbeInterval)
 	case cfg.HealthCmd != "":
 		return fmt.Sprintf("Docker health status from --health-cmd %q", cfg.HealthCmd)
 	default:
