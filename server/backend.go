@@ -1,0 +1,120 @@
+package server
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+
+	"github.com/dswap-dev/dswap/engine"
+	"github.com/dswap-dev/dswap/history"
+	"github.com/dswap-dev/dswap/swap"
+)
+
+// Backend is what the API does to services. SwapBackend is the real one;
+// tests fake it.
+type Backend interface {
+	Swap(ctx context.Context, req swap.Request, pull engine.PullPolicy, log *slog.Logger) (*swap.Result, error)
+	Rollback(ctx context.Context, service string, over swap.Overrides, log *slog.Logger) (*swap.Result, error)
+	Status(ctx context.Context, service string) ([]swap.Status, error)
+	History(ctx context.Context, service string) ([]history.Entry, error)
+}
+
+// SwapBackend runs everything through package swap with one set of
+// dependencies, made once by the caller. Each call gets a Swapper of its
+// own, with its own logger.
+type SwapBackend struct {
+	// Deps are the swap's dependencies; Deps.Log is replaced per call.
+	Deps swap.Deps
+	// ImagesFor returns the image getter for a pull policy, logging to
+	// log; nil uses Deps.Images whatever the policy.
+	ImagesFor func(policy engine.PullPolicy, log *slog.Logger) swap.Images
+	// KeeperLocks are the locks the keeper takes: without waiting, so
+	// that it never queues behind a swap (it retries later instead).
+	KeeperLocks swap.Locker
+}
+
+func (b *SwapBackend) swapper(log *slog.Logger, pull engine.PullPolicy) *swap.Swapper {
+	d := b.Deps
+	d.Log = log
+	if b.ImagesFor != nil {
+		d.Images = b.ImagesFor(pull, log)
+	}
+	return swap.New(d)
+}
+
+// Swap swaps a service to an image, pulling it as pull says.
+func (b *SwapBackend) Swap(ctx context.Context, req swap.Request, pull engine.PullPolicy, log *slog.Logger) (*swap.Result, error) {
+	return b.swapper(log, pull).Up(ctx, req)
+}
+
+// Rollback swaps a service back to the image it ran before its last swap.
+func (b *SwapBackend) Rollback(ctx context.Context, service string, over swap.Overrides, log *slog.Logger) (*swap.Result, error) {
+	return b.swapper(log, engine.PullMissing).Rollback(ctx, service, over)
+}
+
+// Status reports managed services (or one).
+func (b *SwapBackend) Status(ctx context.Context, service string) ([]swap.Status, error) {
+	return b.swapper(nil, engine.PullNever).StatusOf(ctx, service)
+}
+
+// History lists a service's past swaps.
+func (b *SwapBackend) History(ctx context.Context, service string) ([]history.Entry, error) {
+	if b.Deps.History == nil {
+		return nil, nil
+	}
+	all, err := b.Deps.Docker.List(ctx, engine.ListFilter{All: true})
+	if err != nil {
+		return nil, err
+	}
+	svc, err := swap.FindService(all, service, "")
+	if err != nil {
+		return nil, err
+	}
+	return b.Deps.History.Read(svc.Key())
+}
+
+// Reconcile puts one service's route right, for the keeper.
+func (b *SwapBackend) Reconcile(ctx context.Context, ref string, log *slog.Logger) (swap.Reconciled, error) {
+	d := b.Deps
+	d.Log = log
+	if b.KeeperLocks != nil {
+		d.Locks = b.KeeperLocks
+	}
+	return swap.New(d).Reconcile(ctx, ref, swap.Overrides{})
+}
+
+// ManagedRefs lists the dswap-managed services.
+func (b *SwapBackend) ManagedRefs(ctx context.Context) ([]string, error) {
+	return swap.New(b.Deps).ManagedRefs(ctx)
+}
+
+// Events streams container events.
+func (b *SwapBackend) Events(ctx context.Context) (<-chan engine.Event, <-chan error) {
+	return b.Deps.Docker.Events(ctx, engine.EventFilter{})
+}
+
+// Pull pulls ref from its registry whatever is local, for the poller.
+func (b *SwapBackend) Pull(ctx context.Context, ref string, log *slog.Logger) (*engine.Image, error) {
+	if b.ImagesFor == nil {
+		return nil, fmt.Errorf("polling %s: this sidecar cannot pull images", ref)
+	}
+	return b.ImagesFor(engine.PullAlways, log).Ensure(ctx, ref)
+}
+
+// RunningImageIDs returns the image IDs the service's running containers
+// run, for the poller.
+func (b *SwapBackend) RunningImageIDs(ctx context.Context, service string) ([]string, error) {
+	all, err := b.Deps.Docker.List(ctx, engine.ListFilter{})
+	if err != nil {
+		return nil, err
+	}
+	svc, err := swap.FindService(all, service, "")
+	if err != nil {
+		return nil, err
+	}
+	var ids []string
+	for _, c := range svc.Running {
+		ids = append(ids, c.ImageID)
+	}
+	return ids, nil
+}

@@ -1,0 +1,203 @@
+package server
+
+import (
+	"context"
+	"errors"
+	"log/slog"
+	"time"
+
+	"github.com/dswap-dev/dswap/engine"
+	"github.com/dswap-dev/dswap/lock"
+	"github.com/dswap-dev/dswap/swap"
+)
+
+// Upkeeper is what the keeper needs; SwapBackend is one.
+type Upkeeper interface {
+	Reconcile(ctx context.Context, ref string, log *slog.Logger) (swap.Reconciled, error)
+	ManagedRefs(ctx context.Context) ([]string, error)
+	Events(ctx context.Context) (<-chan engine.Event, <-chan error)
+}
+
+// Keeper keeps the routes of every dswap-managed service right while the
+// sidecar runs: once at start (adopting services `docker compose up`
+// started), and after Docker events of their containers (start, die,
+// destroy, health_status): a restart, a container added or gone, a swap
+// interrupted by a crash. Events are debounced per service.
+//
+// It never fights a swap: it takes the service's lock without waiting, and
+// when a swap holds it, it tries again a little later, by when the swap has
+// usually finished and the route is already right. It writes a route only
+// when its content changes (swap.Reconcile), so an event that changes
+// nothing costs Traefik no reload.
+type Keeper struct {
+	Upkeeper Upkeeper
+	Log      *slog.Logger
+	// Quiet is how long a service's events must pause before it is
+	// looked at (default 500ms); MaxWait bounds the delay under a steady
+	// stream of events (default 5s).
+	Quiet, MaxWait time.Duration
+	// Resync looks at every service this often even without events, as
+	// a safety net for missed events; 0 turns it off.
+	Resync time.Duration
+	// RetryLocked is how soon a service whose lock was held is tried
+	// again (default 2s); RetryFailed the first delay after another
+	// failure, doubled each time, at most MaxFailures tries.
+	RetryLocked, RetryFailed time.Duration
+	MaxFailures              int
+}
+
+func (k *Keeper) defaults() {
+	if k.Quiet <= 0 {
+		k.Quiet = 500 * time.Millisecond
+	}
+	if k.MaxWait <= 0 {
+		k.MaxWait = 5 * time.Second
+	}
+	if k.RetryLocked <= 0 {
+		k.RetryLocked = 2 * time.Second
+	}
+	if k.RetryFailed <= 0 {
+		k.RetryFailed = 10 * time.Second
+	}
+	if k.MaxFailures <= 0 {
+		k.MaxFailures = 5
+	}
+	if k.Log == nil {
+		k.Log = slog.New(slog.DiscardHandler)
+	}
+}
+
+// relevantRef returns the service an event concerns, if the keeper cares.
+func relevantRef(ev engine.Event) (string, bool) {
+	switch {
+	case ev.Action == "start", ev.Action == "die", ev.Action == "destroy", ev.Health() != "":
+		return swap.RefOf(ev.Attributes, ev.Attributes["image"])
+	}
+	return "", false
+}
+
+// Run keeps routes until ctx ends.
+func (k *Keeper) Run(ctx context.Context) error {
+	k.defaults()
+	deb := newDebouncer(k.Quiet, k.MaxWait)
+	failures := map[string]int{}
+	reported := map[string]string{}
+	timer := time.NewTimer(time.Hour)
+	defer timer.Stop()
+	var resync <-chan time.Time
+	if k.Resync > 0 {
+		t := time.NewTicker(k.Resync)
+		defer t.Stop()
+		resync = t.C
+	}
+	backoff := time.Second
+	for {
+		// Subscribe before listing, so that nothing that happens in
+		// between is missed.
+		subCtx, unsubscribe := context.WithCancel(ctx)
+		events, errs := k.Upkeeper.Events(subCtx)
+		k.addAll(ctx, deb)
+		broken := false
+		for !broken {
+			k.arm(timer, deb)
+			select {
+			case <-ctx.Done():
+				unsubscribe()
+				return nil
+			case ev, ok := <-events:
+				if !ok {
+					broken = true
+					break
+				}
+				backoff = time.Second
+				if ref, ok := relevantRef(ev); ok {
+					k.Log.Debug("container event", "service", ref, "action", ev.Action, "container", ev.Attributes["name"])
+					deb.add(ref, time.Now())
+				}
+			case err := <-errs:
+				k.Log.Warn("the Docker event stream broke; subscribing again", "error", err, "in", backoff)
+				broken = true
+			case <-resync:
+				k.addAll(ctx, deb)
+			case <-timer.C:
+				for _, ref := range deb.due(time.Now()) {
+					k.reconcile(ctx, ref, deb, failures, reported)
+				}
+			}
+		}
+		unsubscribe()
+		wait := time.NewTimer(backoff)
+		select {
+		case <-ctx.Done():
+			wait.Stop()
+			return nil
+		case <-wait.C:
+		}
+		backoff = min(2*backoff, 30*time.Second)
+	}
+}
+
+// arm sets the timer to the next due key.
+func (k *Keeper) arm(timer *time.Timer, deb *debouncer) {
+	timer.Stop()
+	at, ok := deb.next()
+	if !ok {
+		return
+	}
+	timer.Reset(max(time.Until(at), 0))
+}
+
+func (k *Keeper) addAll(ctx context.Context, deb *debouncer) {
+	refs, err := k.Upkeeper.ManagedRefs(ctx)
+	if err != nil {
+		if ctx.Err() == nil {
+			k.Log.Warn("listing dswap-managed services", "error", err)
+		}
+		return
+	}
+	now := time.Now()
+	for _, ref := range refs {
+		deb.add(ref, now)
+	}
+}
+
+func (k *Keeper) reconcile(ctx context.Context, ref string, deb *debouncer, failures map[string]int, reported map[string]string) {
+	log := k.Log.With("service", ref)
+	got, err := k.Upkeeper.Reconcile(ctx, ref, log)
+	switch {
+	case err == nil:
+		delete(failures, ref)
+		delete(reported, ref)
+		attrs := []any{"service", ref, "upkeep", got.Upkeep.String(), "containers", got.Containers}
+		if len(got.Repaired) > 0 {
+			attrs = append(attrs, "repaired", got.Repaired)
+		}
+		if got.Upkeep == swap.UpkeepRouted || len(got.Repaired) > 0 {
+			k.Log.Info("route kept", append(attrs, "took", got.Took)...)
+		} else {
+			k.Log.Debug("route kept", attrs...)
+		}
+	case ctx.Err() != nil:
+	case errors.Is(err, lock.ErrHeld):
+		// A swap is on; by the time it ends the route is usually right.
+		k.Log.Debug("a swap holds the service's lock; looking again later", "service", ref, "in", k.RetryLocked)
+		deb.retry(ref, time.Now().Add(k.RetryLocked))
+	case errors.Is(err, swap.ErrBadInput):
+		// The user's to fix (labels, names); said once, until it changes.
+		if reported[ref] != err.Error() {
+			k.Log.Error("cannot route the service", "service", ref, "error", err)
+			reported[ref] = err.Error()
+		}
+	default:
+		failures[ref]++
+		n := failures[ref]
+		if n >= k.MaxFailures {
+			k.Log.Error("giving up on the service's route until its next event", "service", ref, "tries", n, "error", err)
+			delete(failures, ref)
+			return
+		}
+		in := k.RetryFailed << (n - 1)
+		k.Log.Warn("keeping the service's route failed; trying again", "service", ref, "error", err, "in", in)
+		deb.retry(ref, time.Now().Add(in))
+	}
+}

@@ -1,0 +1,122 @@
+package server
+
+import (
+	"encoding/json"
+	"fmt"
+	"io"
+	"net/http"
+
+	"github.com/distribution/reference"
+)
+
+// maxHookBody bounds webhook bodies. A registry envelope holds a few
+// events; GitHub's package payloads are a few kilobytes.
+const maxHookBody = 5 << 20
+
+// registryEnvelope is a CNCF distribution notification
+// (application/vnd.docker.distribution.events.v1+json), reduced to what
+// dswap reads.
+type registryEnvelope struct {
+	Events []registryEvent `json:"events"`
+}
+
+type registryEvent struct {
+	ID     string `json:"id"`
+	Action string `json:"action"`
+	Target struct {
+		MediaType  string `json:"mediaType"`
+		Digest     string `json:"digest"`
+		Repository string `json:"repository"`
+		Tag        string `json:"tag"`
+	} `json:"target"`
+	Request struct {
+		Host string `json:"host"`
+	} `json:"request"`
+}
+
+// hookAnswer is the answer to a webhook: the swaps it started.
+type hookAnswer struct {
+	Swaps   []accepted `json:"swaps"`
+	Ignored string     `json:"ignored,omitempty"`
+}
+
+// registryHook takes a registry's push notifications. A registry cannot
+// sign its notifications, so the endpoint wants the registry token as a
+// bearer header (distribution's notifications.endpoints[].headers can set
+// it) or, for registries that cannot send headers, as ?token=.
+func (s *Server) registryHook(w http.ResponseWriter, req *http.Request) {
+	presented, ok := bearer(req)
+	if !ok {
+		presented = req.URL.Query().Get("token")
+	}
+	if !tokensMatch(presented, s.opts.RegistryToken) {
+		w.Header().Set("WWW-Authenticate", `Bearer realm="dswap"`)
+		writeError(w, http.StatusUnauthorized, "missing or wrong token: configure the registry to send Authorization: Bearer <token> (or ?token=<token>)")
+		return
+	}
+	body, err := io.ReadAll(io.LimitReader(req.Body, maxHookBody))
+	if err != nil {
+		writeError(w, http.StatusBadRequest, "reading the notification: "+err.Error())
+		return
+	}
+	var env registryEnvelope
+	if err := json.Unmarshal(body, &env); err != nil {
+		writeError(w, http.StatusBadRequest, "the body is not a registry notification envelope: "+err.Error())
+		return
+	}
+	pushes, err := registryPushes(env, s.seen)
+	if err != nil {
+		writeError(w, http.StatusBadRequest, err.Error())
+		return
+	}
+	s.startTriggers(w, "registry", pushTriggers(s.hooks, pushes))
+}
+
+// registryPushes picks the tag pushes out of an envelope: manifest pushes
+// by digest alone (the platform manifests of a multi-platform image) and
+// blob pushes carry no tag and deploy nothing. Events seen before are
+// skipped.
+func registryPushes(env registryEnvelope, seen *seenIDs) ([]push, error) {
+	var out []push
+	for _, ev := range env.Events {
+		if ev.Action != "push" || ev.Target.Tag == "" || ev.Target.Repository == "" {
+			continue
+		}
+		if !seen.first("registry/" + ev.ID) {
+			continue
+		}
+		name := ev.Target.Repository
+		if ev.Request.Host != "" {
+			name = ev.Request.Host + "/" + name
+		}
+		repo, err := reference.ParseNormalizedNamed(name)
+		if err != nil {
+			return nil, fmt.Errorf("event %s: repository %q: %w", ev.ID, name, err)
+		}
+		out = append(out, push{Repo: repo, Tag: ev.Target.Tag, Digest: ev.Target.Digest})
+	}
+	return out, nil
+}
+
+// startTriggers starts the swaps webhooks asked for and answers 202 with
+// them (200 when nothing matched, so the sender does not retry).
+func (s *Server) startTriggers(w http.ResponseWriter, source string, triggers []trigger) {
+	ans := hookAnswer{Swaps: []accepted{}}
+	if len(triggers) == 0 {
+		ans.Ignored = "no --hook matches"
+		writeJSON(w, http.StatusOK, ans)
+		return
+	}
+	for _, t := range triggers {
+		spec := runSpec{kind: "swap", service: t.Hook.Service, image: t.Image, pull: t.Hook.Pull, trigger: source}
+		spec.overrides.Drain = t.Hook.Drain
+		r, err := s.start(spec)
+		if err != nil {
+			writeError(w, http.StatusServiceUnavailable, err.Error())
+			return
+		}
+		s.log.Info("webhook triggered a swap", "source", source, "hook", t.Hook.String(), "image", t.Image, "swap", r.ID)
+		ans.Swaps = append(ans.Swaps, acceptedOf(r))
+	}
+	writeJSON(w, http.StatusAccepted, ans)
+}

@@ -1,0 +1,192 @@
+package server
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"time"
+
+	"github.com/dswap-dev/dswap/engine"
+	"github.com/dswap-dev/dswap/swap"
+)
+
+// Options configure a Server.
+type Options struct {
+	Backend Backend
+	// Token is the bearer token every API call must present. A server
+	// without one answers 401 to every call.
+	Token string
+	// RegistryToken authenticates registry notifications (bearer header
+	// or ?token=); empty uses Token.
+	RegistryToken string
+	// GitHubSecret is the webhook secret GitHub signs deliveries with;
+	// empty turns the GitHub webhook off.
+	GitHubSecret string
+	// Hooks map pushed images and GitHub events to services.
+	Hooks []Hook
+	// DefaultPull is the pull policy of an API swap that names none.
+	DefaultPull engine.PullPolicy
+	// MaxRunning bounds the swaps running at once (default 16).
+	MaxRunning int
+	Log        *slog.Logger
+}
+
+// Server is the sidecar's API.
+type Server struct {
+	opts Options
+	log  *slog.Logger
+	// base is the context every swap runs under: a swap outlives the
+	// request that started it, and ends (rolling back before its flip)
+	// only when the sidecar stops.
+	base  context.Context
+	runs  *runs
+	seen  *seenIDs
+	hooks []Hook
+}
+
+// New returns a server whose swaps run under ctx.
+func New(ctx context.Context, opts Options) (*Server, error) {
+	if opts.Backend == nil {
+		return nil, errors.New("server: no backend")
+	}
+	if opts.DefaultPull == "" {
+		opts.DefaultPull = engine.PullMissing
+	}
+	if opts.MaxRunning <= 0 {
+		opts.MaxRunning = 16
+	}
+	if opts.RegistryToken == "" {
+		opts.RegistryToken = opts.Token
+	}
+	log := opts.Log
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
+	return &Server{opts: opts, log: log, base: ctx, runs: newRuns(), seen: newSeenIDs(512), hooks: opts.Hooks}, nil
+}
+
+// Handler routes the API.
+func (s *Server) Handler() http.Handler {
+	api := http.NewServeMux()
+	api.HandleFunc("GET /v1/services", s.listServices)
+	api.HandleFunc("GET /v1/services/{service}", s.getService)
+	api.HandleFunc("GET /v1/services/{service}/history", s.getHistory)
+	api.HandleFunc("POST /v1/services/{service}/swap", s.postSwap)
+	api.HandleFunc("POST /v1/services/{service}/rollback", s.postRollback)
+	api.HandleFunc("POST /v1/swaps", s.postSwap)
+	api.HandleFunc("GET /v1/swaps", s.listSwaps)
+	api.HandleFunc("GET /v1/swaps/{id}", s.getSwap)
+	api.HandleFunc("GET /v1/swaps/{id}/events", s.streamSwap)
+	api.HandleFunc("POST /v1/swaps/{id}/cancel", s.cancelSwap)
+
+	mux := http.NewServeMux()
+	// Webhooks authenticate themselves: GitHub by its HMAC signature,
+	// a registry by the registry token.
+	mux.HandleFunc("POST /v1/hooks/github", s.githubHook)
+	mux.HandleFunc("POST /v1/hooks/registry", s.registryHook)
+	mux.Handle("/v1/", requireToken(s.opts.Token, api))
+	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
+		writeError(w, http.StatusNotFound, "no such endpoint; the API is under /v1/")
+	})
+	return mux
+}
+
+// runSpec is a swap or rollback to start.
+type runSpec struct {
+	kind      string // swap or rollback
+	service   string
+	image     string
+	pull      engine.PullPolicy
+	overrides swap.Overrides
+	force     bool
+	trigger   string
+}
+
+var errTooManyRunning = errors.New("too many swaps are running in this sidecar")
+
+// start runs a swap or rollback in the background and returns it at once.
+func (s *Server) start(spec runSpec) (*run, error) {
+	if s.base.Err() != nil {
+		return nil, fmt.Errorf("%w: the sidecar is stopping", errTooManyRunning)
+	}
+	if s.runs.count() >= s.opts.MaxRunning {
+		return nil, fmt.Errorf("%w (%d); try again when one has finished", errTooManyRunning, s.opts.MaxRunning)
+	}
+	r := newRun(spec.kind, spec.service, spec.image, spec.trigger)
+	ctx, cancel := context.WithCancel(s.base)
+	r.cancel = cancel
+	s.runs.add(r)
+	log := slog.New(newRecordHandler(r.add, s.log.Handler().WithAttrs([]slog.Attr{slog.String("swap", r.ID)})))
+	s.log.Info("swap started", "swap", r.ID, "kind", spec.kind, "service", spec.service, "image", spec.image, "trigger", spec.trigger)
+	go func() {
+		defer s.runs.done(r)
+		defer cancel()
+		var res *swap.Result
+		var err error
+		switch spec.kind {
+		case "rollback":
+			res, err = s.opts.Backend.Rollback(ctx, spec.service, spec.overrides, log)
+		default:
+			res, err = s.opts.Backend.Swap(ctx, swap.Request{Image: spec.image, Service: spec.service, Overrides: spec.overrides, Force: spec.force}, spec.pull, log)
+		}
+		out := NewOutcome(res, err)
+		out.ID = r.ID
+		if out.Service == "" {
+			out.Service = spec.service
+		}
+		if out.To == "" {
+			out.To = spec.image
+		}
+		r.finish(out)
+		level := slog.LevelInfo
+		if !out.Succeeded() {
+			level = slog.LevelWarn
+		}
+		s.log.Log(context.WithoutCancel(ctx), level, "swap ended", "swap", r.ID, "service", out.Service, "result", out.Result, "exit code", out.ExitCode, "error", out.Error)
+	}()
+	return r, nil
+}
+
+// Wait waits for running swaps to end (the caller cancels the context
+// given to New first, so they roll back or finish their drain).
+func (s *Server) Wait(ctx context.Context) error { return s.runs.wait(ctx) }
+
+// Busy says whether the sidecar is swapping the service right now.
+func (s *Server) Busy(service string) bool { return s.runs.busy(service) }
+
+// Running counts swaps in progress.
+func (s *Server) Running() int { return s.runs.count() }
+
+// Trigger starts a swap for the poller, like an API call would.
+func (s *Server) Trigger(service, image string, pull engine.PullPolicy, trigger string) (string, error) {
+	r, err := s.start(runSpec{kind: "swap", service: service, image: image, pull: pull, trigger: trigger})
+	if err != nil {
+		return "", err
+	}
+	return r.ID, nil
+}
+
+// Outcome waits for a swap to end and returns its outcome.
+func (s *Server) Outcome(ctx context.Context, id string) (Outcome, error) {
+	r, ok := s.runs.get(id)
+	if !ok {
+		return Outcome{}, fmt.Errorf("no swap %s", id)
+	}
+	for {
+		_, changed, out, _ := r.since(maxRecords)
+		if out != nil {
+			return *out, nil
+		}
+		select {
+		case <-ctx.Done():
+			return Outcome{}, ctx.Err()
+		case <-changed:
+		}
+	}
+}
+
+// shutdownGrace bounds how long Serve waits for requests in flight (event
+// streams end when their swap does) after ctx ends.
+const shutdownGrace = 5 * time.Second
