@@ -56,8 +56,9 @@ var reservedLabels = map[string]bool{
 }
 
 // reservedPrefixes hold groups of keys dswap writes, such as the swap
-// bookkeeping under dswap.swap.
-var reservedPrefixes = []string{"dswap.swap."}
+// bookkeeping under dswap.swap and what it records of a compose file under
+// dswap.compose.
+var reservedPrefixes = []string{"dswap.swap.", "dswap.compose."}
 
 // Settings are the dswap.* labels of a service; nil/zero means "not set".
 type Settings struct {

@@ -16,6 +16,9 @@ type target struct {
 	ref   string
 	image *engine.Image
 	like  *engine.Container
+	// def is set for the update itself, not for a rollback to the old
+	// containers' settings.
+	def *definition
 }
 
 // rollout replaces the service's containers with new ones running
@@ -35,7 +38,7 @@ func (s *Swapper) rollout(ctx context.Context, p *plan, req Request, res *Result
 		size = want
 	}
 	like := p.svc.Template()
-	t := target{ref: req.Image, image: p.image, like: like}
+	t := target{ref: req.Image, image: p.image, like: like, def: p.def}
 	remaining := slices.Clone(p.old) // old containers not yet replaced, oldest first
 	tolerated := int(pol.MaxFailureRatio * float64(want))
 	failures := 0

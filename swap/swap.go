@@ -38,6 +38,17 @@ type Request struct {
 	Overrides Overrides
 	// Force swaps even when the service already runs this image.
 	Force bool
+	// Labels, when not nil, are the service's labels as its definition (a
+	// compose file) gives them: the new containers get them instead of the
+	// labels set on the old ones; compose's own labels carry over.
+	Labels map[string]string
+	// Healthcheck, when not nil, is the definition's HEALTHCHECK for the
+	// new containers; an empty Test means the image's own.
+	Healthcheck *engine.Healthcheck
+	// DefinitionLabels, when set, is asked once the image is known for the
+	// labels that record which definition the new containers follow
+	// (compose's config hash), given the container they copy.
+	DefinitionLabels func(ctx context.Context, like *engine.Container, image *engine.Image) (map[string]string, error)
 }
 
 // Result describes a finished swap.
@@ -112,6 +123,8 @@ type plan struct {
 	// batches of new containers that replaced old ones so far.
 	serving []*engine.Container
 	done    [][]*engine.Container
+	// def is what the service's definition sets on the new containers.
+	def *definition
 }
 
 // Up swaps the service to req.Image.
@@ -353,6 +366,9 @@ func (s *Swapper) plan(ctx context.Context, req Request, svc *Service, all []*en
 	if err != nil {
 		return nil, imageUnavailable(err)
 	}
+	if p.def, err = newDefinition(ctx, req, svc.Template(), p.image); err != nil {
+		return nil, err
+	}
 	for _, c := range append(append([]*engine.Container{}, svc.Running...), svc.Stopped...) {
 		if _, ok := p.oldImages[c.ImageID]; ok {
 			continue
@@ -397,6 +413,7 @@ func (s *Swapper) predictLabels(p *plan) (map[string]string, []int, error) {
 		if err != nil {
 			return nil, nil, asBadInput(err)
 		}
+		p.def.apply(spec)
 		for k, v := range spec.Labels {
 			out[k] = v
 		}
@@ -461,6 +478,7 @@ func (s *Swapper) createBatch(ctx context.Context, p *plan, t target, count int)
 		if err != nil {
 			return nil, s.rollback(ctx, p, news, asBadInput(err), routeChange{})
 		}
+		t.def.apply(spec)
 		var lbls map[string]string
 		spec.Name, lbls = p.names.next(p.svc, t.like, spec.Labels)
 		lbls[labels.ServiceLabel] = p.svc.Name
@@ -470,6 +488,7 @@ func (s *Swapper) createBatch(ctx context.Context, p *plan, t target, count int)
 			lbls[labels.PreviousContainerLabel] = t.like.Name
 		}
 		setIdentityLabels(lbls, t.image, t.ref, t.like)
+		setComposeImageLabel(lbls, t.image)
 		spec.Labels = lbls
 		if test, _ := HealthTest(s.cfg.HealthCmd); test != nil {
 			// Checked every second so readiness is noticed quickly; three

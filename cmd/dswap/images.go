@@ -17,7 +17,7 @@ func imageFlags(fs *pflag.FlagSet) {
 	fs.String("registry-auth", "", "registry login USER:PASSWORD for pulling IMAGE (visible in the process list: prefer --registry-auth-file or DSWAP_REGISTRY_USER and DSWAP_REGISTRY_PASSWORD)")
 	fs.String("registry-auth-file", "", "file holding the registry login as USER:PASSWORD, for pulling IMAGE")
 	fs.String("build", "", "build IMAGE from this context directory (honouring its .dockerignore) instead of pulling it")
-	fs.StringP("file", "f", "", "with --build: the Dockerfile, relative to the working directory (default: Dockerfile in the context)")
+	fs.StringArrayP("file", "f", nil, "with --build: the Dockerfile, relative to the working directory (default: Dockerfile in the context); otherwise a compose file, as with docker compose -f (repeatable)")
 	fs.StringArray("build-arg", nil, "with --build: a build argument KEY=VALUE, or KEY to take it from the environment (repeatable)")
 	fs.String("target", "", "with --build: the stage of a multi-stage Dockerfile to build")
 }
@@ -140,18 +140,25 @@ func buildOptions(fs *pflag.FlagSet, lookup func(string) (string, bool)) (*engin
 		return nil, nil
 	}
 	dir, _ := fs.GetString("build")
-	file, _ := fs.GetString("file")
+	files, _ := fs.GetStringArray("file")
 	target, _ := fs.GetString("target")
 	args, _ := fs.GetStringArray("build-arg")
 	if dir == "" {
-		for _, name := range []string{"file", "target", "build-arg"} {
+		// Without --build, -f names compose files.
+		for _, name := range []string{"target", "build-arg"} {
 			if fs.Changed(name) {
 				return nil, usagef("--%s needs --build DIR", name)
 			}
 		}
 		return nil, nil
 	}
-	opts := &engine.BuildOptions{Context: dir, Dockerfile: file, Target: target}
+	if len(files) > 1 {
+		return nil, usagef("with --build, -f names the one Dockerfile; got %d", len(files))
+	}
+	opts := &engine.BuildOptions{Context: dir, Target: target}
+	if len(files) == 1 {
+		opts.Dockerfile = files[0]
+	}
 	for _, a := range args {
 		key, value, hasValue := strings.Cut(a, "=")
 		if key == "" {

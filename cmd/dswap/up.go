@@ -16,28 +16,38 @@ import (
 
 func newUpCommand(stdout, stderr io.Writer) *cobra.Command {
 	cmd := &cobra.Command{
-		Use:   "up IMAGE",
-		Short: "Swap a service to IMAGE with zero downtime",
+		Use:   "up IMAGE | up SERVICE [-f COMPOSE_FILE]...",
+		Short: "Swap a service to IMAGE (or a compose SERVICE to its file's image) with zero downtime",
 		Long: `Start IMAGE as a sibling of the service's running container(s), wait until it is
 healthy, move Traefik's route to it and confirm Traefik applied it, then stop the
 old container(s) with the drain window as stop timeout, and remove them.
 
-The service is --service, else the dswap.service label, else the compose service,
-else the image's repository. Settings come from flags, then DSWAP_* variables,
-then dswap.* labels on the service, then defaults.`,
+The argument is a compose SERVICE when a compose file is found (-f, COMPOSE_FILE,
+or compose.yaml and the other default names, as docker compose finds them) and
+defines a service of that name: dswap then takes its image (or --image), build
+section, labels, healthcheck, stop_grace_period and deploy settings from the file.
+Otherwise it is an IMAGE, and the service is --service, else the dswap.service
+label, else the compose service, else the image's repository.
+
+Settings come from flags, then DSWAP_* variables, then the compose file
+(x-dswap, deploy.update_config, deploy.replicas, stop_grace_period, its dswap.*
+labels), then dswap.* labels on the running service, then defaults.`,
 		Example: `  dswap up myapp:v2
   dswap up myapp:v2 --service web --drain 10s
+  dswap up web                          # compose service web, image from compose.yaml
+  dswap up web -f deploy/compose.yml --image myapp:v2
   dswap up registry.example.com/myapp:v2 --pull always --registry-auth-file /run/secrets/registry
   dswap up myapp:v2 --build . --build-arg VERSION=v2`,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			if len(args) != 1 {
-				return usagef("dswap up needs exactly one IMAGE argument, got %d", len(args))
+				return usagef("dswap up needs exactly one IMAGE or compose SERVICE argument, got %d", len(args))
 			}
 			return runUp(cmd, args[0], stdout, stderr)
 		},
 	}
 	fs := cmd.Flags()
 	fs.String("service", "", "service to swap (default: found from the image)")
+	composeFlags(fs)
 	swapFlags(fs)
 	fs.String("pull", "missing", "when to pull IMAGE: missing, always or never")
 	imageFlags(fs)
@@ -47,7 +57,7 @@ then dswap.* labels on the service, then defaults.`,
 	return cmd
 }
 
-func runUp(cmd *cobra.Command, image string, stdout, stderr io.Writer) error {
+func runUp(cmd *cobra.Command, arg string, stdout, stderr io.Writer) error {
 	start := time.Now()
 	fs := cmd.Flags()
 	format, _ := layeredString(fs, "output")
@@ -66,13 +76,27 @@ func runUp(cmd *cobra.Command, image string, stdout, stderr io.Writer) error {
 	}
 
 	ctx := cmd.Context()
+	target, err := resolveUp(ctx, fs, arg, log)
+	if err != nil {
+		return err
+	}
+	if over, err = target.overrides(over, log); err != nil {
+		return err
+	}
+	if target.service != "" {
+		service = target.service
+	}
 	env, err := setup(ctx, fs, log)
 	if err != nil {
 		return err
 	}
 	defer env.close()
+	if err := target.prepareBuild(ctx, fs, env, log); err != nil {
+		return err
+	}
 
-	req := swap.Request{Image: image, Service: service, Overrides: over, Force: force != nil && *force}
+	req := swap.Request{Image: target.image, Service: service, Overrides: over, Force: force != nil && *force}
+	target.request(&req, log)
 	report := startReport(ctx, fs, env, log)
 	res, err := swap.New(env.deps).Up(ctx, req)
 	report.finish(ctx, res)

@@ -1,0 +1,157 @@
+package compose
+
+import (
+	"context"
+	"os"
+	"path/filepath"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+)
+
+// writeProject writes compose.yaml (and .env when given) into a new
+// directory and returns the file's path.
+func writeProject(t *testing.T, composeYAML, dotenv string) string {
+	t.Helper()
+	dir := t.TempDir()
+	path := filepath.Join(dir, "compose.yaml")
+	require.NoError(t, os.WriteFile(path, []byte(composeYAML), 0o644))
+	if dotenv != "" {
+		require.NoError(t, os.WriteFile(filepath.Join(dir, ".env"), []byte(dotenv), 0o644))
+	}
+	return path
+}
+
+func loadService(t *testing.T, composeYAML, dotenv string, env ...string) (*ServiceSpec, error) {
+	t.Helper()
+	f, err := Load(context.Background(), LoadOptions{Files: []string{writeProject(t, composeYAML, dotenv)}, ProjectName: "p", Env: env})
+	if err != nil {
+		return nil, err
+	}
+	return f.Service("web")
+}
+
+func ptr[T any](v T) *T { return &v }
+
+func TestUpdateConfig(t *testing.T) {
+	tests := []struct {
+		name    string
+		deploy  string // the service's deploy: section
+		dotenv  string
+		env     []string
+		want    UpdateConfig
+		wantErr string
+	}{
+		{name: "no update_config", deploy: "replicas: 2", want: UpdateConfig{}},
+		{name: "all keys", deploy: `
+      update_config:
+        parallelism: 2
+        delay: 5s
+        order: start-first
+        failure_action: pause
+        monitor: 1m
+        max_failure_ratio: 0.3`,
+			want: UpdateConfig{Parallelism: ptr(2), Delay: ptr(5 * time.Second), Order: ptr("start-first"), FailureAction: ptr("pause"), MaxFailureRatio: ptr(0.3), Monitor: ptr(time.Minute)}},
+		{name: "parallelism 0 is all at once", deploy: `
+      update_config:
+        parallelism: 0`, want: UpdateConfig{Parallelism: ptr(0)}},
+		{name: "stop-first is allowed", deploy: `
+      update_config:
+        order: stop-first`, want: UpdateConfig{Order: ptr("stop-first")}},
+		{name: "rollback", deploy: `
+      update_config:
+        failure_action: rollback`, want: UpdateConfig{FailureAction: ptr("rollback")}},
+		{name: "interpolated from .env", deploy: `
+      update_config:
+        parallelism: ${PARALLEL}
+        delay: ${DELAY:-2s}
+        failure_action: ${ON_FAILURE}`, dotenv: "PARALLEL=3\nON_FAILURE=pause\n",
+			want: UpdateConfig{Parallelism: ptr(3), Delay: ptr(2 * time.Second), FailureAction: ptr("pause")}},
+		{name: "the environment wins over .env", deploy: `
+      update_config:
+        parallelism: ${PARALLEL}`, dotenv: "PARALLEL=3\n", env: []string{"PARALLEL=1"},
+			want: UpdateConfig{Parallelism: ptr(1)}},
+		{name: "continue is refused", deploy: `
+      update_config:
+        failure_action: continue`, wantErr: "failure_action continue is not offered by dswap"},
+		{name: "unknown failure action", deploy: `
+      update_config:
+        failure_action: retry`, wantErr: `failure_action "retry": want rollback or pause`},
+		{name: "unknown order is refused by compose's schema", deploy: `
+      update_config:
+        order: random`, wantErr: "order value must be one of"},
+		{name: "ratio above one", deploy: `
+      update_config:
+        max_failure_ratio: 1.5`, wantErr: "max_failure_ratio 1.5"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			yml := "services:\n  web:\n    image: app:v1\n    deploy:\n      " + trimIndent(tt.deploy) + "\n"
+			s, err := loadService(t, yml, tt.dotenv, tt.env...)
+			if tt.wantErr != "" {
+				require.Error(t, err)
+				assert.Contains(t, err.Error(), tt.wantErr)
+				return
+			}
+			require.NoError(t, err)
+			assert.Equal(t, tt.want, s.Update)
+		})
+	}
+}
+
+// trimIndent lets the table write deploy sections at the indentation they
+// have in the file.
+func trimIndent(s string) string {
+	for len(s) > 0 && (s[0] == '\n' || s[0] == ' ') {
+		s = s[1:]
+	}
+	return s
+}
+
+func TestServicePolicyKeys(t *testing.T) {
+	s, err := loadService(t, `
+services:
+  web:
+    image: ${APP_IMAGE}
+    stop_grace_period: ${GRACE}
+    deploy:
+      replicas: 3
+    x-dswap:
+      drain: 12s
+      health-timeout: 1m
+      monitor: 30s
+      probe-interval: 100ms
+      no-healthcheck: true
+      settle: 4s
+`, "APP_IMAGE=app:v2\nGRACE=20s\n")
+	require.NoError(t, err)
+	assert.Equal(t, "app:v2", s.Image)
+	assert.Equal(t, ptr(20*time.Second), s.StopGracePeriod)
+	assert.Equal(t, ptr(3), s.Replicas)
+	assert.Equal(t, Settings{
+		Drain: ptr(12 * time.Second), HealthTimeout: ptr(time.Minute), Monitor: ptr(30 * time.Second),
+		ProbeInterval: ptr(100 * time.Millisecond), NoHealthcheck: ptr(true), Settle: ptr(4 * time.Second),
+	}, s.Settings)
+
+	s, err = loadService(t, "services:\n  web:\n    image: app:v1\n    scale: 2\n", "")
+	require.NoError(t, err)
+	assert.Equal(t, ptr(2), s.Replicas, "scale: counts like deploy.replicas")
+}
+
+func TestExtensionErrors(t *testing.T) {
+	tests := []struct{ name, ext, want string }{
+		{"unknown key", "x-dswap:\n      drian: 3s", `"drian" is not a dswap setting`},
+		{"duration without unit", "x-dswap:\n      drain: 30", `drain: "30" is not a duration`},
+		{"not a mapping", "x-dswap: 3s", "must be a mapping"},
+		{"bad boolean", "x-dswap:\n      no-healthcheck: maybe", "not true or false"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			_, err := loadService(t, "services:\n  web:\n    image: app:v1\n    "+tt.ext+"\n", "")
+			require.Error(t, err)
+			assert.Contains(t, err.Error(), tt.want)
+		})
+	}
+}
