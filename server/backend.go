@@ -4,19 +4,29 @@ import (
 	"context"
 	"fmt"
 	"log/slog"
+	"time"
 
 	"github.com/dswap-dev/dswap/engine"
 	"github.com/dswap-dev/dswap/history"
+	"github.com/dswap-dev/dswap/lock"
 	"github.com/dswap-dev/dswap/swap"
 )
 
 // Backend is what the API does to services. SwapBackend is the real one;
 // tests fake it.
 type Backend interface {
-	Swap(ctx context.Context, req swap.Request, pull engine.PullPolicy, log *slog.Logger) (*swap.Result, error)
+	Swap(ctx context.Context, req swap.Request, opts SwapOptions, log *slog.Logger) (*swap.Result, error)
 	Rollback(ctx context.Context, service string, over swap.Overrides, log *slog.Logger) (*swap.Result, error)
 	Status(ctx context.Context, service string) ([]swap.Status, error)
 	History(ctx context.Context, service string) ([]history.Entry, error)
+}
+
+// SwapOptions are the settings of a swap that are not the swap's own:
+// how to get the image and how long to wait for the service's lock.
+type SwapOptions struct {
+	Pull engine.PullPolicy
+	// LockWait, when set, replaces the sidecar's --lock-wait.
+	LockWait *time.Duration
 }
 
 // SwapBackend runs everything through package swap with one set of
@@ -42,9 +52,20 @@ func (b *SwapBackend) swapper(log *slog.Logger, pull engine.PullPolicy) *swap.Sw
 	return swap.New(d)
 }
 
-// Swap swaps a service to an image, pulling it as pull says.
-func (b *SwapBackend) Swap(ctx context.Context, req swap.Request, pull engine.PullPolicy, log *slog.Logger) (*swap.Result, error) {
-	return b.swapper(log, pull).Up(ctx, req)
+// Swap swaps a service to an image, pulling it as opts say.
+func (b *SwapBackend) Swap(ctx context.Context, req swap.Request, opts SwapOptions, log *slog.Logger) (*swap.Result, error) {
+	s := b.swapper(log, opts.Pull)
+	if l, ok := s.Locks.(lock.Dir); ok {
+		// A waiter's message goes to this swap's own log.
+		l.OnWait = func(key string, h lock.Holder) {
+			log.Warn("waiting for another dswap to finish with this service", "phase", swap.PhasePlan.String(), "service", key, "holder", h.String(), "up to", l.Wait)
+		}
+		if opts.LockWait != nil {
+			l.Wait = *opts.LockWait
+		}
+		s.Locks = l
+	}
+	return s.Up(ctx, req)
 }
 
 // Rollback swaps a service back to the image it ran before its last swap.

@@ -72,7 +72,7 @@ func (e *APIError) Error() string {
 }
 
 // ExitCode is the code a local dswap would have ended with.
-func (e *APIError) ExitCode() int { return exitOfStatus(e.Status) }
+func (e *APIError) SwapExitCode() int { return exitOfStatus(e.Status) }
 
 // UnreachableError is a sidecar that could not be reached: nothing was
 // asked of it, so nothing changed.
@@ -88,7 +88,7 @@ func (e *UnreachableError) Error() string {
 func (e *UnreachableError) Unwrap() error { return e.Err }
 
 // ExitCode: a wrong DSWAP_HOST is the caller's to fix, like bad input.
-func (e *UnreachableError) ExitCode() int { return ExitBadInput }
+func (e *UnreachableError) SwapExitCode() int { return ExitBadInput }
 
 func (c *Client) do(ctx context.Context, method, path string, body any) (*http.Response, error) {
 	var r io.Reader

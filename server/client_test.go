@@ -24,7 +24,7 @@ func TestClientUpStreamsRecordsAndReturnsTheOutcome(t *testing.T) {
 	require.NoError(t, err)
 	var msgs []string
 	var started string
-	out, err := c.Up(context.Background(), NewSwapRequest("myapp:v2", "web", swap.Overrides{}, "", false),
+	out, err := c.Up(context.Background(), NewSwapRequest("myapp:v2", "web", swap.Overrides{}, "", false, nil),
 		func(id string) { started = id },
 		func(r slog.Record) { msgs = append(msgs, r.Message) })
 	require.NoError(t, err)
@@ -56,9 +56,9 @@ func TestClientExitCodes(t *testing.T) {
 		require.NoError(t, err)
 		_, err = c.Up(context.Background(), SwapRequest{Image: "x", Service: "web"}, nil, nil)
 		hs.Close()
-		var coded interface{ ExitCode() int }
+		var coded interface{ SwapExitCode() int }
 		require.True(t, errors.As(err, &coded), "%d: %v", tc.status, err)
-		assert.Equal(t, tc.exit, coded.ExitCode(), "status %d", tc.status)
+		assert.Equal(t, tc.exit, coded.SwapExitCode(), "status %d", tc.status)
 		assert.Contains(t, err.Error(), "because")
 	}
 
@@ -68,7 +68,7 @@ func TestClientExitCodes(t *testing.T) {
 	_, err = c.Up(context.Background(), SwapRequest{Image: "x", Service: "web"}, nil, nil)
 	var unreachable *UnreachableError
 	require.ErrorAs(t, err, &unreachable)
-	assert.Equal(t, ExitBadInput, unreachable.ExitCode())
+	assert.Equal(t, ExitBadInput, unreachable.SwapExitCode())
 
 	// After a swap ran: the outcome's exit code, as a local swap ends.
 	for _, tc := range []struct {
@@ -94,7 +94,7 @@ func TestClientExitCodes(t *testing.T) {
 		out, err := c.Up(context.Background(), SwapRequest{Image: "x", Service: "web"}, nil, nil)
 		require.NoError(t, err)
 		assert.Equal(t, tc.exit, out.ExitCode, "%v", tc.err)
-		assert.Equal(t, tc.exit, (&OutcomeError{Outcome: out}).ExitCode())
+		assert.Equal(t, tc.exit, (&OutcomeError{Outcome: out}).SwapExitCode())
 	}
 }
 

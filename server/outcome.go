@@ -124,4 +124,4 @@ func (e *OutcomeError) Error() string {
 }
 
 // ExitCode is the code dswap exits with for this outcome.
-func (e *OutcomeError) ExitCode() int { return e.Outcome.ExitCode }
+func (e *OutcomeError) SwapExitCode() int { return e.Outcome.ExitCode }

@@ -30,6 +30,9 @@ type SwapRequest struct {
 	// Pull is missing, always or never; empty takes the sidecar's --pull.
 	Pull  string `json:"pull,omitempty"`
 	Force bool   `json:"force,omitempty"`
+	// LockWait bounds the wait for another swap of the service; empty
+	// takes the sidecar's --lock-wait.
+	LockWait string `json:"lock_wait,omitempty"`
 }
 
 // RollbackRequest is the optional body of POST .../rollback.
@@ -107,7 +110,10 @@ func (r SwapRequest) validate() error {
 	if _, err := r.Overrides(); err != nil {
 		return err
 	}
-	_, err := r.PullPolicy(engine.PullMissing)
+	if _, err := r.PullPolicy(engine.PullMissing); err != nil {
+		return err
+	}
+	_, err := parseDuration("lock_wait", r.LockWait)
 	return err
 }
 
@@ -129,8 +135,11 @@ func parseDuration(name, v string) (*time.Duration, error) {
 
 // NewSwapRequest builds the request for a swap the CLI hands to a
 // sidecar, from the settings it layered from flags and DSWAP_* variables.
-func NewSwapRequest(image, service string, over swap.Overrides, pull string, force bool) SwapRequest {
+func NewSwapRequest(image, service string, over swap.Overrides, pull string, force bool, lockWait *time.Duration) SwapRequest {
 	r := SwapRequest{Image: image, Service: service, HealthCmd: over.HealthCmd, NoHealthcheck: over.NoHealthcheck, Pull: pull, Force: force}
+	if lockWait != nil {
+		r.LockWait = lockWait.String()
+	}
 	for _, d := range []struct {
 		src *time.Duration
 		dst *string

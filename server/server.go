@@ -16,8 +16,11 @@ import (
 type Options struct {
 	Backend Backend
 	// Token is the bearer token every API call must present. A server
-	// without one answers 401 to every call.
+	// without one answers 401 to every call, unless AllowWithoutToken.
 	Token string
+	// AllowWithoutToken serves the API without a token: for a Unix
+	// socket, whose file permissions decide who may call.
+	AllowWithoutToken bool
 	// RegistryToken authenticates registry notifications (bearer header
 	// or ?token=); empty uses Token.
 	RegistryToken string
@@ -86,7 +89,11 @@ func (s *Server) Handler() http.Handler {
 	// a registry by the registry token.
 	mux.HandleFunc("POST /v1/hooks/github", s.githubHook)
 	mux.HandleFunc("POST /v1/hooks/registry", s.registryHook)
-	mux.Handle("/v1/", requireToken(s.opts.Token, api))
+	if s.opts.Token == "" && s.opts.AllowWithoutToken {
+		mux.Handle("/v1/", api)
+	} else {
+		mux.Handle("/v1/", requireToken(s.opts.Token, api))
+	}
 	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
 		writeError(w, http.StatusNotFound, "no such endpoint; the API is under /v1/")
 	})
@@ -101,6 +108,7 @@ type runSpec struct {
 	pull      engine.PullPolicy
 	overrides swap.Overrides
 	force     bool
+	lockWait  *time.Duration
 	trigger   string
 }
 
@@ -129,7 +137,8 @@ func (s *Server) start(spec runSpec) (*run, error) {
 		case "rollback":
 			res, err = s.opts.Backend.Rollback(ctx, spec.service, spec.overrides, log)
 		default:
-			res, err = s.opts.Backend.Swap(ctx, swap.Request{Image: spec.image, Service: spec.service, Overrides: spec.overrides, Force: spec.force}, spec.pull, log)
+			req := swap.Request{Image: spec.image, Service: spec.service, Overrides: spec.overrides, Force: spec.force}
+			res, err = s.opts.Backend.Swap(ctx, req, SwapOptions{Pull: spec.pull, LockWait: spec.lockWait}, log)
 		}
 		out := NewOutcome(res, err)
 		out.ID = r.ID

@@ -30,9 +30,13 @@ type fakeBackend struct {
 	swap func(ctx context.Context, req swap.Request, log *slog.Logger) (*swap.Result, error)
 }
 
-func (f *fakeBackend) Swap(ctx context.Context, req swap.Request, pull engine.PullPolicy, log *slog.Logger) (*swap.Result, error) {
+func (f *fakeBackend) Swap(ctx context.Context, req swap.Request, opts SwapOptions, log *slog.Logger) (*swap.Result, error) {
 	f.mu.Lock()
-	f.calls = append(f.calls, "swap "+req.Service+" "+req.Image+" pull="+string(pull))
+	call := "swap " + req.Service + " " + req.Image + " pull=" + string(opts.Pull)
+	if opts.LockWait != nil {
+		call += " lock-wait=" + opts.LockWait.String()
+	}
+	f.calls = append(f.calls, call)
 	f.reqs = append(f.reqs, req)
 	fn := f.swap
 	f.mu.Unlock()

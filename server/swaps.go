@@ -41,7 +41,8 @@ func (s *Server) postSwap(w http.ResponseWriter, req *http.Request) {
 	}
 	over, _ := body.Overrides()
 	pull, _ := body.PullPolicy(s.opts.DefaultPull)
-	s.begin(w, req, runSpec{kind: "swap", service: body.Service, image: body.Image, pull: pull, overrides: over, force: body.Force, trigger: "api"})
+	lockWait, _ := parseDuration("lock_wait", body.LockWait)
+	s.begin(w, req, runSpec{kind: "swap", service: body.Service, image: body.Image, pull: pull, overrides: over, force: body.Force, lockWait: lockWait, trigger: "api"})
 }
 
 // postRollback starts a rollback, answered like a swap.

@@ -21,9 +21,15 @@ const (
 
 func exitCode(err error) int {
 	var failed *swap.FailedError
+	// A swap run by a sidecar (DSWAP_HOST) carries the code it ended with.
+	// (Not ExitCode: *exec.ExitError has that, and a failed helper
+	// program's code is not dswap's.)
+	var coded interface{ SwapExitCode() int }
 	switch {
 	case err == nil:
 		return exitOK
+	case errors.As(err, &coded):
+		return coded.SwapExitCode()
 	case errors.As(err, &failed), errors.Is(err, context.Canceled):
 		return exitSwapFailed
 	case errors.Is(err, lock.ErrHeld):

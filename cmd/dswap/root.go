@@ -39,8 +39,8 @@ confirmed by Traefik's API), then stops the old one with a drain window.`,
 	root.SetFlagErrorFunc(func(_ *cobra.Command, err error) error {
 		return usagef("%v", err)
 	})
-	root.AddCommand(newUpCommand(stdout, stderr), newSyncCommand(stdout, stderr), newRollbackCommand(stdout, stderr),
-		newStatusCommand(stdout, stderr), newHistoryCommand(stdout, stderr))
+	root.AddCommand(withFinalReport(newUpCommand(stdout, stderr), stdout, stderr), newSyncCommand(stdout, stderr), newRollbackCommand(stdout, stderr),
+		newStatusCommand(stdout, stderr), newHistoryCommand(stdout, stderr), newServeCommand(stdout, stderr))
 	err := root.ExecuteContext(ctx)
 	switch {
 	case err == nil, errors.Is(err, errReported):

@@ -65,6 +65,7 @@ func runUp(cmd *cobra.Command, arg string, stdout, stderr io.Writer) error {
 	if err != nil {
 		return err
 	}
+	log = actionsOf(cmd.Context()).wrap(log)
 	over, err := swapOverrides(fs)
 	if err != nil {
 		return err
@@ -100,6 +101,7 @@ func runUp(cmd *cobra.Command, arg string, stdout, stderr io.Writer) error {
 	report := startReport(ctx, fs, env, log)
 	res, err := swap.New(env.deps).Up(ctx, req)
 	report.finish(ctx, res)
+	actionsOf(ctx).finish(outcomeOf(res, err))
 	if format == "json" {
 		return reportJSON(stdout, res, err)
 	}
@@ -197,47 +199,10 @@ func reportText(stdout, stderr io.Writer, res *swap.Result, err error) error {
 
 func secs(d time.Duration) string { return fmt.Sprintf("%.2fs", d.Seconds()) }
 
-// jsonResult is the final object of --output json.
-type jsonResult struct {
-	Result             string   `json:"result"` // swapped, noop, failed, error
-	Service            string   `json:"service,omitempty"`
-	From               string   `json:"from,omitempty"`
-	To                 string   `json:"to,omitempty"`
-	Old                []string `json:"old,omitempty"`
-	New                []string `json:"new,omitempty"`
-	HealthySeconds     float64  `json:"healthy_seconds,omitempty"`
-	RoutedAfterHealthy float64  `json:"routed_after_healthy_seconds,omitempty"`
-	TotalSeconds       float64  `json:"total_seconds,omitempty"`
-	Readiness          string   `json:"readiness,omitempty"`
-	Error              string   `json:"error,omitempty"`
-	Phase              string   `json:"failed_phase,omitempty"`
-	Kept               string   `json:"kept,omitempty"`
-	Details            string   `json:"details,omitempty"`
-}
-
+// reportJSON prints the final object of --output json (see README.md,
+// "Output"): the same object a sidecar's API answers with.
 func reportJSON(stdout io.Writer, res *swap.Result, err error) error {
-	out := jsonResult{Result: "swapped"}
-	if res != nil {
-		out.Service, out.From, out.To = res.Service, res.FromImage, res.ToImage
-		out.Old, out.New = res.Old, res.New
-		out.HealthySeconds = res.HealthyAfter.Seconds()
-		out.RoutedAfterHealthy = res.RoutedAfterHealthy.Seconds()
-		out.TotalSeconds = res.Total.Seconds()
-		out.Readiness = res.Readiness
-		if res.Noop {
-			out.Result = "noop"
-		}
-	}
-	var failed *swap.FailedError
-	switch {
-	case errors.As(err, &failed):
-		out.Result, out.Error, out.Phase, out.Kept, out.Details = "failed", failed.Error(), failed.Phase.String(), failed.Kept, failed.Details()
-		out.Service = failed.Service
-	case err != nil:
-		out.Result, out.Error = "error", err.Error()
-	}
-	enc := json.NewEncoder(stdout)
-	if encErr := enc.Encode(out); encErr != nil {
+	if encErr := json.NewEncoder(stdout).Encode(outcomeOf(res, err)); encErr != nil {
 		return encErr
 	}
 	if err != nil {

@@ -1,0 +1,118 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/dswap-dev/dswap/server"
+)
+
+func TestEscapeWorkflowCommands(t *testing.T) {
+	assert.Equal(t, "100%25 done%0Anext line%0D%0Aend", escapeData("100% done\nnext line\r\nend"))
+	assert.Equal(t, "a: b, c", escapeData("a: b, c"), "the message may hold : and ,")
+	assert.Equal(t, "dswap%3A swap of web%2C api 50%25%0A", escapeProperty("dswap: swap of web, api 50%\n"))
+	// %0A must not be read back as a newline: the % is escaped first.
+	assert.Equal(t, "%250A", escapeData("%0A"))
+}
+
+func TestNewActionsReportOnlyUnderActions(t *testing.T) {
+	env := map[string]string{}
+	getenv := func(k string) string { return env[k] }
+	assert.Nil(t, newActionsReport(getenv, &bytes.Buffer{}))
+	env["GITHUB_ACTIONS"] = "false"
+	assert.Nil(t, newActionsReport(getenv, &bytes.Buffer{}))
+	env["GITHUB_ACTIONS"] = "true"
+	assert.NotNil(t, newActionsReport(getenv, &bytes.Buffer{}))
+
+	// A nil report changes nothing and does not panic.
+	var a *actionsReport
+	log := slog.New(slog.DiscardHandler)
+	assert.Same(t, log, a.wrap(log))
+	a.finish(server.Outcome{})
+}
+
+func TestActionsGroupsPerPhaseAndAnnotatesAFailure(t *testing.T) {
+	var w bytes.Buffer
+	summary := filepath.Join(t.TempDir(), "summary.md")
+	require.NoError(t, os.WriteFile(summary, []byte("earlier step\n"), 0o644))
+	a := newActionsReport(func(k string) string {
+		return map[string]string{"GITHUB_ACTIONS": "true", "GITHUB_STEP_SUMMARY": summary}[k]
+	}, &w)
+	log := a.wrap(slog.New(newProgressHandler(&w, time.Now())))
+	log.Info("planning", "phase", "plan", "image", "myapp:v2")
+	log.Info("service", "phase", "plan", "name", "web")
+	log.Info("pulling", "layer", "abc") // no phase: stays in the open group
+	log.With("phase", "health").Info("starting")
+	log.Info("undoing the swap", "phase", "rollback", "reason", "unhealthy")
+	a.finish(server.Outcome{Result: "failed", ExitCode: 1, Service: "web", To: "myapp:v2", Phase: "health",
+		Error: "swap of web failed during health: 100% unhealthy", Kept: "myapp:v1 (web) keeps serving, unchanged", Details: "new container web-2: running\nlast log lines:\n  boom"})
+	a.finish(server.Outcome{Result: "swapped"}) // only the first counts
+
+	var commands []string
+	for _, l := range strings.Split(w.String(), "\n") {
+		if strings.HasPrefix(l, "::") {
+			commands = append(commands, l)
+		}
+	}
+	assert.Equal(t, []string{
+		"::group::dswap: plan", "::endgroup::",
+		"::group::dswap: health", "::endgroup::",
+		"::group::dswap: rollback", "::endgroup::",
+		"::error title=dswap%3A swap of web failed::swap of web failed during health: 100%25 unhealthy%0Amyapp:v1 (web) keeps serving, unchanged%0Anew container web-2: running%0Alast log lines:%0A  boom",
+	}, commands)
+	assert.Contains(t, w.String(), "::group::dswap: plan\n")
+	lines := strings.Split(w.String(), "\n")
+	assert.Contains(t, lines[1], "planning", "the record follows its group's start")
+
+	got, err := os.ReadFile(summary)
+	require.NoError(t, err)
+	assert.True(t, strings.HasPrefix(string(got), "earlier step\n### ❌ dswap: web failed during health and was rolled back"), "appended, not overwritten:\n%s", got)
+}
+
+func TestRenderSummary(t *testing.T) {
+	ok := renderSummary(server.Outcome{Result: "swapped", Service: "web", From: "myapp:v1", To: "myapp:v2", Old: []string{"web"}, New: []string{"web-2"},
+		HealthySeconds: 1.234, RoutedAfterHealthy: 0.131, TotalSeconds: 11.5, Readiness: "dswap's probe of the HEALTHCHECK test"})
+	assert.Equal(t, `### ✅ dswap: web swapped
+
+| | |
+|---|---|
+| service | web |
+| from | myapp:v1 (web) |
+| to | myapp:v2 (web-2) |
+| result | swapped |
+| exit code | 0 |
+| healthy after | 1.23s |
+| traffic moved after healthy | 0.13s |
+| total | 11.50s |
+| readiness | dswap&#39;s probe of the HEALTHCHECK test |
+
+`, ok)
+
+	failed := renderSummary(server.Outcome{Result: "failed", ExitCode: 1, Service: "web", To: "myapp:v2", Phase: "health",
+		Error: "a | b <script>", Kept: "myapp:v1 keeps serving", Details: "last log lines:\n  <html>"})
+	assert.Contains(t, failed, "### ❌ dswap: web failed during health and was rolled back: the old version keeps serving")
+	assert.Contains(t, failed, "| error | a \\| b &lt;script&gt; |", "cells are one safe line")
+	assert.NotContains(t, failed, "healthy after", "no timings for a swap that did not happen")
+	assert.Contains(t, failed, "<pre>last log lines:\n  &lt;html&gt;</pre>")
+
+	errored := renderSummary(server.Outcome{Result: "error", ExitCode: 3, Error: "another dswap is working on web"})
+	assert.Contains(t, errored, "### ❌ dswap: service did not run (exit code 3)")
+}
+
+func TestGroupHandlerKeepsOtherHandlersWorking(t *testing.T) {
+	var w bytes.Buffer
+	a := &actionsReport{w: &w}
+	log := a.wrap(slog.New(slog.NewJSONHandler(&w, nil)))
+	log.WithGroup("g").Info("x", "phase", "plan")
+	assert.Contains(t, w.String(), "::group::dswap: plan\n{")
+	assert.True(t, log.Handler().Enabled(context.Background(), slog.LevelInfo))
+}
