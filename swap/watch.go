@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"fmt"
+	"slices"
 	"strings"
 	"time"
 
@@ -27,9 +28,13 @@ const (
 	// UpkeepIdle: the service has no running container; its route file,
 	// if any, was left as it was.
 	UpkeepIdle
+	// UpkeepElsewhere: no container of the service is on a network of
+	// this Traefik; another Traefik (and its dswap) routes it, so it was
+	// not touched.
+	UpkeepElsewhere
 )
 
-var upkeepNames = [...]string{"unchanged", "routed", "waiting", "idle"}
+var upkeepNames = [...]string{"unchanged", "routed", "waiting", "idle", "elsewhere"}
 
 func (u Upkeep) String() string {
 	if u < 0 || int(u) >= len(upkeepNames) {
@@ -58,6 +63,10 @@ type Reconciled struct {
 // slots. A service with no running container is left alone, and a changed
 // route is not written while a container is still starting.
 //
+// Only services this Traefik can reach are kept: a service whose
+// containers share no network with it belongs to another Traefik, whose
+// routes (and locks) live in another directory.
+//
 // Unlike Sync it does not stop running containers the route does not name
 // unless a swap left them (dswap created them, or a routed container
 // replaced them): a container added by `docker compose up --scale` is
@@ -76,6 +85,10 @@ func (s *Swapper) Reconcile(ctx context.Context, ref string, over Overrides) (Re
 	svc, err := FindService(all, ref, "")
 	if err != nil {
 		return out, err
+	}
+	if !s.Addressing.reachesAny(svc) {
+		out.Upkeep = UpkeepElsewhere
+		return out, nil
 	}
 	release := func() {}
 	if s.Locks != nil {
@@ -208,8 +221,8 @@ func (s *Swapper) repairSwapLeftovers(ctx context.Context, svc *Service) ([]stri
 	return containerNames(gone), nil
 }
 
-// ManagedRefs lists every dswap-managed service on the Engine by the
-// reference FindService takes ("web", or "project/web" for compose).
+// ManagedRefs lists the dswap-managed services this Traefik can reach by
+// the reference FindService takes ("web", or "project/web" for compose).
 func (s *Swapper) ManagedRefs(ctx context.Context) ([]string, error) {
 	all, err := s.Docker.List(ctx, engine.ListFilter{All: true})
 	if err != nil {
@@ -217,9 +230,28 @@ func (s *Swapper) ManagedRefs(ctx context.Context) ([]string, error) {
 	}
 	var refs []string
 	for _, svc := range groupManaged(all) {
-		refs = append(refs, svc.Ref())
+		if s.Addressing.reachesAny(svc) {
+			refs = append(refs, svc.Ref())
+		}
 	}
 	return refs, nil
+}
+
+// reachesAny says whether Traefik can reach a container of the service:
+// one shares a network with it, or Traefik runs on the host (no networks
+// known), which reaches every container by IP.
+func (a Addressing) reachesAny(svc *Service) bool {
+	if len(a.TraefikNetworks) == 0 {
+		return true
+	}
+	for _, c := range append(append([]*engine.Container{}, svc.Running...), svc.Stopped...) {
+		for n := range c.Networks {
+			if slices.Contains(a.TraefikNetworks, n) {
+				return true
+			}
+		}
+	}
+	return false
 }
 
 // RefOf returns the service reference of a container from its labels and

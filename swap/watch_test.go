@@ -87,13 +87,29 @@ func TestReconcileLeavesAServiceWithNothingRunning(t *testing.T) {
 
 func TestManagedRefs(t *testing.T) {
 	w := newWorld()
-	c := ctr("proj_api_1", "api:v1", inCompose("proj", "api", "1"), withLabel("dswap.enable", "true"))
+	c := ctr("proj_api_1", "api:v1", inCompose("proj", "api", "1"), withLabel("dswap.enable", "true"), onNetworks("edge"))
 	w.containers[c.ID] = c
-	u := ctr("other", "other:v1")
+	u := ctr("other", "other:v1", onNetworks("edge"))
 	w.containers[u.ID] = u
+	far := ctr("far", "far:v1", withLabel("dswap.enable", "true"), onNetworks("another-traefiks-net"))
+	w.containers[far.ID] = far
 	refs, err := w.swapper().ManagedRefs(context.Background())
 	require.NoError(t, err)
-	assert.Equal(t, []string{"proj/api", "web"}, refs)
+	assert.Equal(t, []string{"proj/api", "web"}, refs, "only what this Traefik reaches")
+}
+
+func TestReconcileLeavesServicesOfAnotherTraefikAlone(t *testing.T) {
+	w := newWorld()
+	// Mid-swap under another Traefik (another routes directory, other
+	// locks): its new container is created but not started yet.
+	old := ctr("far", "far:v1", withLabel("dswap.service", "far"), onNetworks("another-net"))
+	fresh := ctr("far-2", "far:v2", withLabel("dswap.service", "far"), withLabel("dswap.managed-by", "dswap"), onNetworks("another-net"), stopped())
+	fresh.State.Status = "created"
+	w.containers[old.ID], w.containers[fresh.ID] = old, fresh
+	got, err := w.swapper().Reconcile(context.Background(), "far", Overrides{})
+	require.NoError(t, err)
+	assert.Equal(t, UpkeepElsewhere, got.Upkeep)
+	assert.Empty(t, w.log, "nothing routed, nothing removed")
 }
 
 func TestRefOf(t *testing.T) {
