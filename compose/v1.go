@@ -152,20 +152,27 @@ func lookup(n *yaml.Node, keys ...string) *yaml.Node {
 // was created from these files apart from its image (v1's hash of the
 // files with like's image equals like's), else nil and the reason.
 func (v *V1) HashLabels(ctx context.Context, f *File, s *ServiceSpec, like Running) (map[string]string, string, error) {
-	old, err := v.ConfigHash(ctx, f, s.Service, like.Image)
-	if err != nil {
-		return nil, "", err
-	}
-	if old != like.Labels[ConfigHashLabel] {
-		return nil, "the compose file changes more than the image of the running containers (or they were not created from it)", nil
-	}
 	image := s.Image
 	if image == s.fileImage {
 		image = "" // the files as they are: no copy needed
 	}
-	hash, err := v.ConfigHash(ctx, f, s.Service, image)
-	if err != nil {
-		return nil, "", err
+	// Each run of docker-compose costs a second or two of Python start-up;
+	// the two are independent, so they run at once.
+	type result struct {
+		hash string
+		err  error
 	}
-	return map[string]string{ConfigHashLabel: hash}, "", nil
+	oldc, newc := make(chan result, 1), make(chan result, 1)
+	go func() { h, err := v.ConfigHash(ctx, f, s.Service, like.Image); oldc <- result{h, err} }()
+	go func() { h, err := v.ConfigHash(ctx, f, s.Service, image); newc <- result{h, err} }()
+	old, hash := <-oldc, <-newc
+	switch {
+	case old.err != nil:
+		return nil, "", old.err
+	case old.hash != like.Labels[ConfigHashLabel]:
+		return nil, "the compose file changes more than the image of the running containers (or they were not created from it)", nil
+	case hash.err != nil:
+		return nil, "", hash.err
+	}
+	return map[string]string{ConfigHashLabel: hash.hash}, "", nil
 }

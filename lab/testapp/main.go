@@ -9,7 +9,8 @@
 //	testapp health    exit 0 if http://127.0.0.1:$PORT/healthz answers 200
 //
 // Environment of serve: VERSION, PORT, DELAY, READY_AFTER, NEVER_HEALTHY=1,
-// CRASH_AFTER, FAIL_AFTER (health turns 503 that long after ready), EXIT_AT_START=1, ON_SIGTERM=close|ignore|linger:DURATION.
+// CRASH_AFTER, FAIL_AFTER (health turns 503 that long after ready), EXIT_AT_START=1, ON_SIGTERM=close|ignore|linger:DURATION,
+// HEALTHY_SLOTS=N with HEALTHY_SLOTS_DIR (only N containers sharing the directory ever turn healthy).
 package main
 
 import (

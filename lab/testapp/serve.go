@@ -48,6 +48,17 @@ func runServe(getenv func(string) string, stdout, stderr io.Writer) int {
 	if err != nil {
 		hostname = "unknown"
 	}
+	slot, mayBeHealthy, err := claimHealthySlot(getenv, hostname)
+	if err != nil {
+		fmt.Fprintf(stderr, "testapp: invalid configuration: %v\n", err)
+		return exitBadConfig
+	}
+	if !mayBeHealthy {
+		fmt.Fprintln(stderr, "testapp: every HEALTHY_SLOTS slot is taken; this container never turns healthy")
+		cfg.NeverHealthy = true
+	} else if slot >= 0 {
+		fmt.Fprintf(stderr, "testapp: holding healthy slot %d\n", slot)
+	}
 	start := time.Now()
 	ln, err := net.Listen("tcp", ":"+cfg.Port)
 	if err != nil {
