@@ -4,10 +4,12 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"log/slog"
 	"reflect"
 	"strings"
 
+	"github.com/sirupsen/logrus"
 	"github.com/spf13/pflag"
 
 	"github.com/dswap-dev/dswap/compose"
@@ -37,6 +39,7 @@ type upTarget struct {
 // defines a service of that name; otherwise it is an image, so that
 // `dswap up myapp:v2` keeps working beside a compose file.
 func resolveUp(ctx context.Context, fs *pflag.FlagSet, arg string, log *slog.Logger) (*upTarget, error) {
+	composeGoLogs(log)
 	image, _ := fs.GetString("image")
 	projectName, _ := fs.GetString("project-name")
 	var files []string
@@ -227,5 +230,27 @@ func (t *upTarget) prepareBuild(ctx context.Context, fs *pflag.FlagSet, env *env
 	b := t.spec.Build
 	im.Build = &engine.BuildOptions{Context: b.Context, Dockerfile: b.Dockerfile, Args: b.Args, Target: b.Target}
 	log.Info("building the service's image from its compose build section", "image", t.image, "context", b.Context)
+	return nil
+}
+
+// composeGoLogs sends what compose-go logs (through logrus: an obsolete
+// version: key, several default files) to dswap's log, so that it reads
+// like the rest of the output and --output json stays JSON.
+func composeGoLogs(log *slog.Logger) {
+	logrus.SetOutput(io.Discard)
+	logrus.StandardLogger().ReplaceHooks(logrus.LevelHooks{})
+	logrus.AddHook(logrusHook{log})
+}
+
+type logrusHook struct{ log *slog.Logger }
+
+func (logrusHook) Levels() []logrus.Level { return logrus.AllLevels }
+
+func (h logrusHook) Fire(e *logrus.Entry) error {
+	if e.Level <= logrus.WarnLevel {
+		h.log.Warn(e.Message, "from", "compose file loader")
+	} else {
+		h.log.Debug(e.Message, "from", "compose file loader")
+	}
 	return nil
 }

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"bytes"
 	"context"
 	"io"
 	"log/slog"
@@ -155,4 +156,17 @@ func unsetenv(t *testing.T, keys ...string) {
 		t.Setenv(k, "") // restores the old value at the end
 		require.NoError(t, os.Unsetenv(k))
 	}
+}
+
+func TestComposeGoWarningsGoToTheLog(t *testing.T) {
+	dir := t.TempDir()
+	require.NoError(t, os.WriteFile(filepath.Join(dir, "compose.yaml"), []byte("version: \"3.8\"\n"+shopCompose), 0o644))
+	t.Chdir(dir)
+	unsetenv(t, "COMPOSE_FILE", "COMPOSE_PROJECT_NAME")
+	var buf bytes.Buffer
+	log := slog.New(slog.NewJSONHandler(&buf, nil))
+	_, err := resolveUp(context.Background(), upFlagsOf(t), "web", log)
+	require.NoError(t, err)
+	assert.Contains(t, buf.String(), `"msg":"`+filepath.Join(dir, "compose.yaml")+`: the attribute `+"`version`"+` is obsolete`)
+	assert.Contains(t, buf.String(), `"level":"WARN"`)
 }
