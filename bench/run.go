@@ -174,7 +174,11 @@ func runGroup(ctx context.Context, o Options, runID string, sc Scenario, st Stra
 		} else {
 			current, next = next, current
 		}
-		logf("swap %d/%d %s → %s: %s, %s (%d requests)", i+1, o.Swaps, s.From, s.To, s.Duration().Round(time.Millisecond), status, len(s.Results))
+		logf("swap %d/%d %s → %s: %s, %s", i+1, o.Swaps, s.From, s.To, s.Duration().Round(time.Millisecond), status)
+	}
+	logf("waiting for the last in-flight requests")
+	for i := range g.Swaps {
+		g.Swaps[i].Results = g.Swaps[i].collect()
 	}
 	return g, nil
 }
@@ -186,11 +190,12 @@ const preSwap = time.Second
 
 // swapUnderLoad runs one swap inside a load run of its own: the load
 // starts, reaches the current version, runs preSwap, the swap runs, the
-// load goes on for SwapSpacing and then stops, and its in-flight requests
-// finish (each is bounded by the load's request timeout). A fresh run per
+// load goes on for SwapSpacing and then stops sending. A fresh run per
 // swap means that clients a previous swap left hanging (the label baseline
-// leaves some for seconds) do not thin out the load of the next one, and
-// every request the swap caused is counted with it.
+// leaves some for up to Traefik's 30 s dial timeout) do not thin out the
+// load of the next one. The run's in-flight requests finish in the
+// background (each is bounded by the load's request timeout); collect
+// waits for them, and every request of the run counts for this swap.
 func swapUnderLoad(ctx context.Context, o Options, sc Scenario, sw swapper, i int, from, to image) (Swap, error) {
 	if err := waitRouted(ctx, o.webURL, from.Version); err != nil {
 		return Swap{}, err
@@ -199,7 +204,12 @@ func swapUnderLoad(ctx context.Context, o Options, sc Scenario, sw swapper, i in
 	if err != nil {
 		return Swap{}, err
 	}
-	defer ld.Stop()
+	stopped := false
+	defer func() {
+		if !stopped {
+			ld.Stop()
+		}
+	}()
 	if err := pause(ctx, preSwap); err != nil {
 		return Swap{}, err
 	}
@@ -216,7 +226,10 @@ func swapUnderLoad(ctx context.Context, o Options, sc Scenario, sw swapper, i in
 	default:
 	}
 	s.Load = Window{From: ld.started, To: time.Now()}
-	s.Results = ld.Stop().Results
+	report := make(chan *loadgen.Report, 1)
+	go func() { report <- ld.Stop() }()
+	stopped = true
+	s.collect = func() []loadgen.Result { return (<-report).Results }
 	return s, nil
 }
 

@@ -41,6 +41,9 @@ type Swap struct {
 	// are that run's requests.
 	Load    Window
 	Results []loadgen.Result
+	// collect waits for the load run's last requests and returns all of
+	// the run's results.
+	collect func() []loadgen.Result
 }
 
 // Duration is the whole swap, as the harness saw it.
