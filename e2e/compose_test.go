@@ -364,3 +364,35 @@ func intersect(a, b []string) []string {
 	}
 	return out
 }
+
+// TestComposeBuildSection: the file's image: gives way to a build: section
+// (no image name); `dswap up web` builds PROJECT-web as Compose v2 would,
+// swaps to it, and compose then finds the containers up to date.
+func TestComposeBuildSection(t *testing.T) {
+	p := newComposeProject(t, "v2", "cbuild", image(imgV1))
+	ctxDir := filepath.Join(p.dir, "app")
+	require.NoError(t, os.Mkdir(ctxDir, 0o755))
+	require.NoError(t, os.WriteFile(filepath.Join(ctxDir, "Dockerfile"), []byte("FROM "+image(imgV1)+"\nARG V\nENV VERSION=$V\n"), 0o644))
+	built := p.name + "-web"
+	t.Cleanup(func() { _ = exec.Command("docker", "rmi", built).Run() })
+
+	b, err := os.ReadFile(p.file)
+	require.NoError(t, err)
+	edited := strings.Replace(string(b), "    image: "+image(imgV1)+"\n", "    build:\n      context: ./app\n      args:\n        V: v2-built\n", 1)
+	require.NotEqual(t, string(b), edited)
+	require.NoError(t, os.WriteFile(p.file, []byte(edited), 0o644))
+
+	run, rep, minServers := underLoad(t, p.svc, func() dswapRun {
+		return runDswap(t, "up", "web", "-f", p.file, "--output", "json")
+	})
+	require.Equal(t, 0, run.code, run.stderr)
+	assertNoFailedRequests(t, rep)
+	assert.GreaterOrEqual(t, minServers, 3)
+	assert.Positive(t, rep.ByVersion["v2-built"], "the build argument from the file reached the image")
+	assert.Contains(t, run.stderr, "building the service's image from its compose build section")
+	after := p.ps(t)
+	assert.Equal(t, []string{built, built, built}, images(after))
+
+	p.compose(t, "up", "-d")
+	assert.Equal(t, ids(after), ids(p.ps(t)), "compose up -d finds the built containers up to date")
+}
