@@ -106,3 +106,9 @@ func TestDefinitionApply(t *testing.T) {
 	assert.False(t, disabled)
 	assert.Equal(t, map[string]string{"com.docker.compose.service": "web", "new": "y", "com.docker.compose.config-hash": "h"}, spec.Labels)
 }
+
+func TestComposeServiceWithoutContainersSaysToStartIt(t *testing.T) {
+	_, err := FindService([]*engine.Container{ctr("shop-db-1", "postgres:16", inCompose("shop", "db", "1"))}, "shop/web", "myapp:v2")
+	require.ErrorIs(t, err, ErrBadInput)
+	assert.Contains(t, err.Error(), "docker compose -p shop up -d web")
+}

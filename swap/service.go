@@ -175,5 +175,10 @@ func notFoundError(all []*engine.Container, name, image string) error {
 		hint = strings.Join(seen, ", ")
 	}
 	how := "pass --service NAME to start a new service from the image, or label the service's containers with dswap.service=NAME"
+	if project, service, ok := strings.Cut(name, "/"); ok {
+		// dswap does not create a compose service's first container: it
+		// would lack what compose sets up around it.
+		how = fmt.Sprintf("start the compose service first (docker compose -p %s up -d %s), then swap it", project, service)
+	}
 	return badInput("no container belongs to %s; running containers: %s; %s", what(name, image), hint, how)
 }
