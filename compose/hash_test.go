@@ -19,7 +19,7 @@ const (
 
 func loadHashFixture(t *testing.T, env ...string) *ServiceSpec {
 	t.Helper()
-	f, err := Load(context.Background(), LoadOptions{Files: []string{"testdata/hash/compose.yaml"}, ProjectName: "hashgolden", Env: env})
+	f, err := Load(context.Background(), LoadOptions{Files: []string{"testdata/hash/compose.yaml"}, ProjectName: "hashgolden", Env: append([]string{}, env...)})
 	require.NoError(t, err)
 	s, err := f.Service("web")
 	require.NoError(t, err)

@@ -26,7 +26,7 @@ func writeProject(t *testing.T, composeYAML, dotenv string) string {
 
 func loadService(t *testing.T, composeYAML, dotenv string, env ...string) (*ServiceSpec, error) {
 	t.Helper()
-	f, err := Load(context.Background(), LoadOptions{Files: []string{writeProject(t, composeYAML, dotenv)}, ProjectName: "p", Env: env})
+	f, err := Load(context.Background(), LoadOptions{Files: []string{writeProject(t, composeYAML, dotenv)}, ProjectName: "p", Env: append([]string{}, env...)})
 	if err != nil {
 		return nil, err
 	}
