@@ -1,14 +1,20 @@
 package e2e
 
 import (
+	"context"
+	"errors"
+	"fmt"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"regexp"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+	"gopkg.in/yaml.v3"
 )
 
 // dswap up as a GitHub Actions step: GITHUB_ACTIONS=true and a step
@@ -105,4 +111,118 @@ func TestGitHubActionsFailedSwap(t *testing.T) {
 	cs := svc.containers(t)
 	require.Len(t, cs, 1)
 	assert.Equal(t, image(imgV1), cs[0].Image)
+}
+
+// actionStep is one step of action.yml.
+type actionStep struct {
+	Name string            `yaml:"name"`
+	Run  string            `yaml:"run"`
+	Env  map[string]string `yaml:"env"`
+}
+
+// runAction runs action.yml's steps the way a runner does (bash -e -o
+// pipefail on each step's script, ${{ inputs.* }} filled in, GITHUB_ENV
+// carried between steps) and returns the last step's exit code, its
+// output and the step outputs.
+func runAction(t *testing.T, inputs map[string]string) (int, string, map[string]string) {
+	t.Helper()
+	raw, err := os.ReadFile("../action.yml")
+	require.NoError(t, err)
+	var action struct {
+		Inputs map[string]struct {
+			Default string `yaml:"default"`
+		} `yaml:"inputs"`
+		Runs struct {
+			Using string       `yaml:"using"`
+			Steps []actionStep `yaml:"steps"`
+		} `yaml:"runs"`
+	}
+	require.NoError(t, yaml.Unmarshal(raw, &action))
+	require.Equal(t, "composite", action.Runs.Using)
+	for k := range inputs {
+		require.Contains(t, action.Inputs, k, "action.yml has no input %s", k)
+	}
+	expr := regexp.MustCompile(`\$\{\{\s*inputs\.([a-z-]+)\s*\}\}`)
+	fill := func(s string) string {
+		return expr.ReplaceAllStringFunc(s, func(m string) string {
+			name := expr.FindStringSubmatch(m)[1]
+			if v, ok := inputs[name]; ok {
+				return v
+			}
+			return action.Inputs[name].Default
+		})
+	}
+
+	dir := t.TempDir()
+	files := map[string]string{}
+	for _, f := range []string{"GITHUB_ENV", "GITHUB_OUTPUT", "GITHUB_STEP_SUMMARY"} {
+		files[f] = filepath.Join(dir, f)
+		require.NoError(t, os.WriteFile(files[f], nil, 0o644))
+	}
+	root, err := filepath.Abs("..")
+	require.NoError(t, err)
+	env := withEnv(os.Environ(),
+		"PATH="+filepath.Dir(suite.dswap)+":"+os.Getenv("PATH"), // dswap on PATH, as on a prepared runner
+		"GITHUB_ACTIONS=true", "GITHUB_ACTION_PATH="+root, "RUNNER_TEMP="+dir,
+		"GITHUB_ENV="+files["GITHUB_ENV"], "GITHUB_OUTPUT="+files["GITHUB_OUTPUT"], "GITHUB_STEP_SUMMARY="+files["GITHUB_STEP_SUMMARY"],
+		"DSWAP_ROUTES_DIR="+suite.lab.RoutesDir, "DSWAP_TRAEFIK_API="+suite.lab.APIURL, "DSWAP_TRAEFIK_CONTAINER="+suite.lab.TraefikName, "DSWAP_HOST=")
+	var code int
+	var out string
+	for i, step := range action.Runs.Steps {
+		stepEnv := env
+		b, err := os.ReadFile(files["GITHUB_ENV"])
+		require.NoError(t, err)
+		stepEnv = withEnv(stepEnv, strings.Fields(string(b))...)
+		for k, v := range step.Env {
+			stepEnv = append(stepEnv, k+"="+fill(v))
+		}
+		script := filepath.Join(dir, fmt.Sprintf("step%d.sh", i))
+		require.NoError(t, os.WriteFile(script, []byte(fill(step.Run)), 0o755))
+		ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
+		cmd := exec.CommandContext(ctx, "bash", "--noprofile", "--norc", "-e", "-o", "pipefail", script)
+		cmd.Env = stepEnv
+		o, err := cmd.CombinedOutput()
+		cancel()
+		out = string(o)
+		code = 0
+		var exit *exec.ExitError
+		if errors.As(err, &exit) {
+			code = exit.ExitCode()
+		} else {
+			require.NoError(t, err)
+		}
+		t.Logf("step %q exit %d:\n%s", step.Name, code, out)
+		if code != 0 {
+			break
+		}
+	}
+	outputs := map[string]string{}
+	b, err := os.ReadFile(files["GITHUB_OUTPUT"])
+	require.NoError(t, err)
+	for _, l := range strings.Split(strings.TrimSpace(string(b)), "\n") {
+		if k, v, ok := strings.Cut(l, "="); ok {
+			outputs[k] = v
+		}
+	}
+	return code, out, outputs
+}
+
+func TestActionStep(t *testing.T) {
+	svc := startService(t, "action", serviceOpts{})
+
+	code, out, outputs := runAction(t, map[string]string{"image": image(imgNeverHealthy), "service": svc.name, "health-timeout": "5s"})
+	assert.Equal(t, 1, code, "a failed swap fails the job")
+	assert.Equal(t, map[string]string{"result": "failed", "exit-code": "1"}, outputs)
+	assert.Contains(t, out, "::error title=dswap%3A swap of "+svc.name+" failed::")
+
+	code, out, outputs = runAction(t, map[string]string{"image": image(imgV2), "service": svc.name, "drain": "2s", "output": "json"})
+	assert.Equal(t, 0, code, out)
+	assert.Equal(t, map[string]string{"result": "swapped", "exit-code": "0"}, outputs)
+	cs := svc.containers(t)
+	require.Len(t, cs, 1)
+	assert.Equal(t, image(imgV2), cs[0].Image)
+
+	code, out, _ = runAction(t, map[string]string{"service": svc.name})
+	assert.Equal(t, 2, code)
+	assert.Contains(t, out, "::error title=dswap::image is required")
 }

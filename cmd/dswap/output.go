@@ -70,7 +70,16 @@ func newLogger(format string, w io.Writer, start time.Time) (*slog.Logger, error
 	case "text":
 		return slog.New(newProgressHandler(w, start)), nil
 	case "json":
-		return slog.New(slog.NewJSONHandler(w, &slog.HandlerOptions{Level: slog.LevelInfo})), nil
+		// Durations as "1.032s", as a sidecar streams them (server.EncodeRecord),
+		// not slog's integer nanoseconds.
+		return slog.New(slog.NewJSONHandler(w, &slog.HandlerOptions{Level: slog.LevelInfo, ReplaceAttr: durationString})), nil
 	}
 	return nil, usagef("--output %q: want text or json", format)
+}
+
+func durationString(_ []string, a slog.Attr) slog.Attr {
+	if a.Value.Kind() == slog.KindDuration {
+		a.Value = slog.StringValue(a.Value.Duration().String())
+	}
+	return a
 }

@@ -192,3 +192,20 @@ type fakeExecError struct{}
 
 func (*fakeExecError) Error() string { return "exit status 2" }
 func (*fakeExecError) ExitCode() int { return 2 }
+
+func TestLocalJSONEventsWriteDurationsAsTheSidecarStreamsThem(t *testing.T) {
+	var local bytes.Buffer
+	log, err := newLogger("json", &local, time.Now())
+	require.NoError(t, err)
+	log.Info("route applied", "phase", "flip", "took", 401*time.Millisecond, "count", 1)
+	var got map[string]any
+	require.NoError(t, json.Unmarshal(local.Bytes(), &got))
+	assert.Equal(t, "401ms", got["took"])
+	assert.Equal(t, float64(1), got["count"])
+
+	r := slog.NewRecord(time.Now(), slog.LevelInfo, "route applied", 0)
+	r.AddAttrs(slog.Duration("took", 401*time.Millisecond))
+	var streamed map[string]any
+	require.NoError(t, json.Unmarshal(server.EncodeRecord(r, nil), &streamed))
+	assert.Equal(t, got["took"], streamed["took"])
+}
