@@ -209,3 +209,16 @@ func TestLocalJSONEventsWriteDurationsAsTheSidecarStreamsThem(t *testing.T) {
 	require.NoError(t, json.Unmarshal(server.EncodeRecord(r, nil), &streamed))
 	assert.Equal(t, got["took"], streamed["took"])
 }
+
+func TestSyncJSONResult(t *testing.T) {
+	var b bytes.Buffer
+	err := reportSyncJSON(&b, []swap.Synced{{Service: "web", Containers: []string{"web"}, File: "/routes/dswap-web.yml", Took: 130 * time.Millisecond}}, nil)
+	require.NoError(t, err)
+	assert.JSONEq(t, `{"result":"synced","exit_code":0,"services":[{"service":"web","containers":["web"],"file":"/routes/dswap-web.yml","took_seconds":0.13}]}`, b.String())
+
+	b.Reset()
+	err = reportSyncJSON(&b, nil, fmt.Errorf("no running container: %w", swap.ErrBadInput))
+	assert.ErrorIs(t, err, errReported)
+	assert.Equal(t, exitBadInput, exitCode(err))
+	assert.JSONEq(t, `{"result":"error","exit_code":2,"services":[],"error":"no running container: bad input"}`, b.String())
+}

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"encoding/json"
 	"fmt"
 	"io"
 	"strings"
@@ -53,8 +54,44 @@ func runSync(cmd *cobra.Command, service string, stdout, stderr io.Writer) error
 	}
 	defer env.close()
 	synced, err := swap.New(env.deps).Sync(cmd.Context(), service, over)
+	if format == "json" {
+		return reportSyncJSON(stdout, synced, err)
+	}
 	for _, s := range synced {
 		fmt.Fprintf(stdout, "dswap: %s routed to %s (%s), confirmed in %s\n", s.Service, strings.Join(s.Containers, ", "), s.File, secs(s.Took))
 	}
 	return err
+}
+
+// syncResult is the final object of `dswap sync --output json`: result,
+// exit_code and error as in a swap's, and the services routed.
+type syncResult struct {
+	Result   string       `json:"result"` // synced or error
+	ExitCode int          `json:"exit_code"`
+	Services []syncedJSON `json:"services"`
+	Error    string       `json:"error,omitempty"`
+}
+
+type syncedJSON struct {
+	Service     string   `json:"service"`
+	Containers  []string `json:"containers"`
+	File        string   `json:"file"`
+	TookSeconds float64  `json:"took_seconds"`
+}
+
+func reportSyncJSON(stdout io.Writer, synced []swap.Synced, err error) error {
+	out := syncResult{Result: "synced", ExitCode: exitCode(err), Services: []syncedJSON{}}
+	for _, s := range synced {
+		out.Services = append(out.Services, syncedJSON{Service: s.Service, Containers: s.Containers, File: s.File, TookSeconds: s.Took.Seconds()})
+	}
+	if err != nil {
+		out.Result, out.Error = "error", err.Error()
+	}
+	if encErr := json.NewEncoder(stdout).Encode(out); encErr != nil {
+		return encErr
+	}
+	if err != nil {
+		return reportedError{err}
+	}
+	return nil
 }
