@@ -79,6 +79,8 @@ type Puller interface {
 type Swapper interface {
 	Busy(service string) bool
 	Trigger(service, image string, pull engine.PullPolicy, trigger string) (string, error)
+	// Result returns a swap's outcome once it has ended.
+	Result(id string) (Outcome, bool)
 }
 
 // Poller runs one Poll until its context ends.
@@ -89,6 +91,9 @@ type Poller struct {
 	Log    *slog.Logger
 
 	lastErr string
+	// pending is the swap this poller started and its image; failedID an
+	// image whose swap failed, not tried again until the tag moves on.
+	pending, pendingID, failedID string
 }
 
 // Run checks at once, then every Poll.Every.
@@ -114,6 +119,18 @@ func (p *Poller) Run(ctx context.Context) {
 // The swap uses the image just pulled (pull never), so it deploys exactly
 // what was compared. It returns the swap's id, if one started.
 func (p *Poller) Check(ctx context.Context) string {
+	if p.pending != "" {
+		out, done := p.Swaps.Result(p.pending)
+		if !done {
+			return ""
+		}
+		if !out.Succeeded() {
+			// A broken image would fail every interval; wait for a new one.
+			p.failedID = p.pendingID
+			p.Log.Warn("the swap to the polled tag failed; this image is not tried again until the tag changes", "service", p.Poll.Service, "image", p.Poll.Image, "id", shortID(p.pendingID), "error", out.Error)
+		}
+		p.pending, p.pendingID = "", ""
+	}
 	if p.Swaps.Busy(p.Poll.Service) {
 		p.Log.Debug("a swap of the service is running; polling later", "service", p.Poll.Service)
 		return ""
@@ -140,12 +157,17 @@ func (p *Poller) Check(ctx context.Context) string {
 		p.Log.Debug("the polled tag is what the service runs", "service", p.Poll.Service, "image", p.Poll.Image, "id", shortID(img.ID))
 		return ""
 	}
+	if img.ID == p.failedID {
+		p.Log.Debug("the polled tag still names the image whose swap failed", "service", p.Poll.Service, "id", shortID(img.ID))
+		return ""
+	}
 	p.Log.Info("the polled tag changed; swapping", "service", p.Poll.Service, "image", p.Poll.Image, "new id", shortID(img.ID), "running", shortIDs(running))
 	id, err := p.Swaps.Trigger(p.Poll.Service, p.Poll.Image, engine.PullNever, "poll")
 	if err != nil {
 		p.report(ctx, "starting the swap failed", err)
 		return ""
 	}
+	p.pending, p.pendingID = id, img.ID
 	return id
 }
 

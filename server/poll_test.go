@@ -3,6 +3,7 @@ package server
 import (
 	"context"
 	"errors"
+	"fmt"
 	"log/slog"
 	"testing"
 	"time"
@@ -50,13 +51,19 @@ func (f *fakePuller) RunningImageIDs(context.Context, string) ([]string, error) 
 type fakeSwaps struct {
 	busy     bool
 	triggers []string
+	results  map[string]Outcome // by id; missing: still running
+}
+
+func (f *fakeSwaps) Result(id string) (Outcome, bool) {
+	out, ok := f.results[id]
+	return out, ok
 }
 
 func (f *fakeSwaps) Busy(string) bool { return f.busy }
 
 func (f *fakeSwaps) Trigger(service, image string, pull engine.PullPolicy, trigger string) (string, error) {
 	f.triggers = append(f.triggers, service+" "+image+" "+string(pull)+" "+trigger)
-	return "id1", nil
+	return fmt.Sprintf("id%d", len(f.triggers)), nil
 }
 
 func TestPollerSwapsOnlyWhenTheTagMoved(t *testing.T) {
@@ -84,4 +91,24 @@ func TestPollerSwapsOnlyWhenTheTagMoved(t *testing.T) {
 			}
 		})
 	}
+}
+
+func TestPollerDoesNotRetryAnImageWhoseSwapFailed(t *testing.T) {
+	puller := &fakePuller{pulled: "sha256:broken", running: []string{"sha256:a"}}
+	sw := &fakeSwaps{results: map[string]Outcome{}}
+	p := &Poller{Poll: Poll{Service: "web", Image: "app:latest", Every: time.Minute}, Puller: puller, Swaps: sw, Log: slog.New(slog.DiscardHandler)}
+
+	require.Equal(t, "id1", p.Check(context.Background()))
+	assert.Empty(t, p.Check(context.Background()), "the swap is still running")
+	sw.results["id1"] = Outcome{Result: "failed", ExitCode: ExitFailed}
+	assert.Empty(t, p.Check(context.Background()), "the same broken image is not swapped to again")
+	assert.Empty(t, p.Check(context.Background()))
+	assert.Len(t, sw.triggers, 1)
+
+	puller.pulled = "sha256:fixed" // the tag moved on
+	assert.Equal(t, "id2", p.Check(context.Background()))
+	sw.results["id2"] = Outcome{Result: "swapped"}
+	puller.running = []string{"sha256:fixed"}
+	assert.Empty(t, p.Check(context.Background()), "up to date")
+	assert.Len(t, sw.triggers, 2)
 }

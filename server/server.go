@@ -177,6 +177,19 @@ func (s *Server) Trigger(service, image string, pull engine.PullPolicy, trigger 
 	return r.ID, nil
 }
 
+// Result returns a swap's outcome if it has ended.
+func (s *Server) Result(id string) (Outcome, bool) {
+	r, ok := s.runs.get(id)
+	if !ok {
+		return Outcome{Result: resultError, ExitCode: ExitInternal, Error: "swap " + id + " is no longer known"}, true
+	}
+	_, _, out, _ := r.since(maxRecords)
+	if out == nil {
+		return Outcome{}, false
+	}
+	return *out, true
+}
+
 // Outcome waits for a swap to end and returns its outcome.
 func (s *Server) Outcome(ctx context.Context, id string) (Outcome, error) {
 	r, ok := s.runs.get(id)

@@ -113,8 +113,8 @@ func readServeConfig(fs *pflag.FlagSet, getenv func(string) string) (*serveConfi
 		}
 		c.hooks = append(c.hooks, hook)
 	}
-	if len(c.hooks) > 0 && c.registryToken == "" && c.token == "" {
-		return nil, usagef("--hook needs a token for registry notifications: set DSWAP_TOKEN or --registry-token-file")
+	if len(c.hooks) > 0 && c.registryToken == "" && c.token == "" && c.githubSecret == "" {
+		return nil, usagef("--hook needs a way to authenticate webhooks: a token for registry notifications (DSWAP_TOKEN or --registry-token-file) or a GitHub webhook secret (--github-secret-file)")
 	}
 	for _, p := range listValues(fs, "poll", getenv) {
 		poll, err := server.ParsePoll(p)
@@ -208,6 +208,9 @@ func runServe(cmd *cobra.Command, stderr io.Writer) error {
 		return err
 	}
 	defer env.close()
+	if cfg.watch && len(env.deps.Addressing.TraefikNetworks) == 0 {
+		log.Warn("Traefik's container was not found, so its networks are unknown: the route keeper looks after every dswap-managed service on this Engine. If another Traefik (and dswap) routes some of them, pass --traefik-container NAME")
+	}
 
 	base, ok := env.deps.Images.(*engine.Images)
 	if !ok {
