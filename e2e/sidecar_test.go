@@ -192,6 +192,20 @@ func sidecarScenario(t *testing.T, version string) {
 	var entries []map[string]any
 	require.NoError(t, json.Unmarshal(body, &entries))
 	assert.GreaterOrEqual(t, len(entries), 2, "the swaps are in the service's history")
+
+	// Other tests' services share the Engine but not this Traefik's
+	// network: the keeper must have left them alone, without errors.
+	var warnings, errs []string
+	for _, l := range strings.Split(s.logs(t, ""), "\n") {
+		switch {
+		case strings.Contains(l, "level=ERROR"):
+			errs = append(errs, l)
+		case strings.Contains(l, "level=WARN"):
+			warnings = append(warnings, l)
+		}
+	}
+	assert.Empty(t, errs, "the sidecar logged errors")
+	t.Logf("sidecar warnings: %d\n%s", len(warnings), strings.Join(warnings, "\n"))
 }
 
 // startSidecar brings the example project up and waits for its API.
