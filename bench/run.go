@@ -67,6 +67,9 @@ func Run(ctx context.Context, o Options) error {
 				return err
 			}
 			fmt.Fprintln(o.Out)
+			if _, err := writeCSVFile(o.OutDir, g); err != nil {
+				return err
+			}
 			path, err := writeTimeline(o.OutDir, g)
 			if err != nil {
 				return err
