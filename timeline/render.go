@@ -23,6 +23,7 @@ const (
 	maxXTicks    = 14
 	maxYTicks    = 5
 	noteWrapCols = 145
+	titleCols    = 95 // characters of 15 px bold text that fit the width
 )
 
 // Render writes t as a standalone SVG document.
@@ -145,7 +146,7 @@ func (c *canvas) draw(b *strings.Builder) {
 	fmt.Fprintf(b, `<svg xmlns="http://www.w3.org/2000/svg" width="%d" height="%.0f" viewBox="0 0 %d %.0f" font-family="DejaVu Sans, Helvetica, Arial, sans-serif" font-size="11">`+"\n",
 		svgWidth, c.height, svgWidth, c.height)
 	fmt.Fprintf(b, `<rect x="0" y="0" width="%d" height="%.0f" fill="#ffffff"/>`+"\n", svgWidth, c.height)
-	fmt.Fprintf(b, `<text x="%d" y="%d" font-size="15" font-weight="bold">%s</text>`+"\n", plotLeft, titleY, esc(c.t.Title))
+	fmt.Fprintf(b, `<text x="%d" y="%d" font-size="15" font-weight="bold">%s</text>`+"\n", plotLeft, titleY, esc(truncate(c.t.Title, titleCols)))
 	c.drawGrid(b)
 	c.drawBars(b)
 	c.drawMarks(b)
@@ -161,7 +162,7 @@ func (c *canvas) drawGrid(b *strings.Builder) {
 	for _, v := range ticks(c.yTop, c.yStep) {
 		y := c.y(v)
 		fmt.Fprintf(b, `<line x1="%d" y1="%.1f" x2="%d" y2="%.1f" stroke="#e5e5e5"/>`+"\n", plotLeft, y, plotRight, y)
-		fmt.Fprintf(b, `<text x="%d" y="%.1f" text-anchor="end" fill="#444">%s</text>`+"\n", plotLeft-6, y+4, formatNumber(v))
+		fmt.Fprintf(b, `<text x="%d" y="%.1f" text-anchor="end" fill="#444">%s</text>`+"\n", plotLeft-6, y+4, formatTick(v, c.yStep))
 	}
 	b.WriteString("</g>\n")
 }
@@ -171,7 +172,11 @@ func (c *canvas) drawGrid(b *strings.Builder) {
 func (c *canvas) drawBars(b *strings.Builder) {
 	b.WriteString(`<g class="bars">` + "\n")
 	for _, bk := range c.t.Buckets {
-		end := bk.Start.Add(c.t.Width)
+		width := c.t.Width
+		if bk.Width > 0 {
+			width = bk.Width
+		}
+		end := bk.Start.Add(width)
 		if !end.After(c.t.Start) || !bk.Start.Before(c.t.End) {
 			continue
 		}
@@ -225,7 +230,7 @@ func (c *canvas) drawAxes(b *strings.Builder) {
 	for _, v := range ticks(spanSec, step) {
 		x := c.x(c.t.Start.Add(time.Duration(v * float64(time.Second))))
 		fmt.Fprintf(b, `<line x1="%.2f" y1="%.1f" x2="%.2f" y2="%.1f" stroke="#222"/>`+"\n", x, c.plotBot, x, c.plotBot+4)
-		fmt.Fprintf(b, `<text x="%.2f" y="%.1f" text-anchor="middle" fill="#444">%ss</text>`+"\n", x, c.plotBot+16, formatNumber(v))
+		fmt.Fprintf(b, `<text x="%.2f" y="%.1f" text-anchor="middle" fill="#444">%ss</text>`+"\n", x, c.plotBot+16, formatTick(v, step))
 	}
 	fmt.Fprintf(b, `<text x="%d" y="%.1f" text-anchor="middle" fill="#444">seconds since %s (UTC)</text>`+"\n",
 		(plotLeft+plotRight)/2, c.plotBot+32, c.t.Start.UTC().Format("2006-01-02 15:04:05.000"))
@@ -245,11 +250,19 @@ func (c *canvas) drawLegend(b *strings.Builder) {
 	for _, v := range c.versions {
 		items = append(items, item{v, c.colors[v]})
 	}
-	hung := "hung (answered, but slowly)"
-	if c.t.HungAfter > 0 {
-		hung = fmt.Sprintf("hung (answered after > %s)", c.t.HungAfter)
+	// Hung requests are a notion of the load generator; a picture without
+	// a threshold and without hung requests leaves them out of the legend.
+	anyHung := false
+	for _, bk := range c.t.Buckets {
+		anyHung = anyHung || bk.Hung > 0
 	}
-	items = append(items, item{hung, HungColor}, item{"failed (non-2xx or transport error)", FailedColor})
+	switch {
+	case c.t.HungAfter > 0:
+		items = append(items, item{fmt.Sprintf("hung (answered after > %s)", c.t.HungAfter), HungColor})
+	case anyHung:
+		items = append(items, item{"hung (answered, but slowly)", HungColor})
+	}
+	items = append(items, item{"failed (non-2xx or transport error)", FailedColor})
 	b.WriteString(`<g class="legend">` + "\n")
 	x := float64(plotLeft)
 	y := c.plotBot + 52
@@ -300,6 +313,15 @@ func wrap(text string, cols int) []string {
 		}
 	}
 	return out
+}
+
+// truncate shortens s to at most cols characters, ending in an ellipsis.
+func truncate(s string, cols int) string {
+	r := []rune(s)
+	if len(r) <= cols {
+		return s
+	}
+	return string(r[:cols-1]) + "…"
 }
 
 // esc escapes text for an SVG text node or attribute value.

@@ -120,7 +120,7 @@ func TestRenderIsWellFormedWithMarksAndLegend(t *testing.T) {
 	assert.Contains(t, p.texts, "dswap <v1 → v2> & more", "the title is escaped, not mangled")
 	assert.Equal(t, []string{"created 0.20s", "healthy 1.90s", "flipped 2.00s", "SIGTERM old 2.00s", "removed 3.99s"}, p.markTexts,
 		"every mark inside the range is labelled, in time order; the one outside is left out")
-	for _, want := range []string{"v1", "v2", "hung (answered after > 5s)", "failed (non-2xx or transport error)", "0s", "4s", "requests per 100ms"} {
+	for _, want := range []string{"v1", "v2", "hung (answered after > 5s)", "failed (non-2xx or transport error)", "0.0s", "4.0s", "requests per 100ms"} {
 		assert.Contains(t, p.texts, want)
 	}
 	assert.Equal(t, 20+1, p.rectFills[palette[0]], "20 v1 segments and the legend swatch")
@@ -175,4 +175,19 @@ func TestColorsFixedFirst(t *testing.T) {
 func TestWrap(t *testing.T) {
 	assert.Equal(t, []string{"aaa bbb", "ccc", "new para"}, wrap("aaa bbb ccc\nnew para", 8))
 	assert.Empty(t, wrap("  ", 10))
+}
+
+func TestRenderTicksAndTitleStayReadable(t *testing.T) {
+	var buf bytes.Buffer
+	tl := Timeline{Title: strings.Repeat("long title ", 20), Start: at(0), End: at(2000),
+		Buckets: []Bucket{{Start: at(0), Width: 300 * time.Millisecond, ByVersion: map[string]int{"requests": 3}}}}
+	require.NoError(t, Render(&buf, tl))
+	p := parseSVG(t, buf.Bytes())
+	for _, s := range p.texts {
+		assert.NotContains(t, s, "00000000", "no float noise in labels")
+	}
+	assert.Contains(t, p.texts, "0.6s")
+	assert.True(t, strings.HasSuffix(p.texts[0], "…"), "a long title is cut: %q", p.texts[0])
+	assert.NotContains(t, p.texts, "hung (answered, but slowly)", "no hung legend without a threshold or hung requests")
+	assert.Contains(t, buf.String(), `width="129.80"`, "a bucket's own width is used (300 ms of 2 s of 872 px, less the 1 px gap)")
 }

@@ -57,3 +57,13 @@ func niceCeil(max int, maxTicks int) (top float64, step float64) {
 func formatNumber(v float64) string {
 	return strconv.FormatFloat(v, 'f', -1, 64)
 }
+
+// formatTick prints a multiple of step with as many decimals as step has,
+// so that float error (0.6000000000000001) never reaches a label.
+func formatTick(v, step float64) string {
+	decimals := 0
+	if step > 0 && step < 1 {
+		decimals = int(math.Ceil(-math.Log10(step) - 1e-9))
+	}
+	return strconv.FormatFloat(v, 'f', decimals, 64)
+}

@@ -44,3 +44,11 @@ func TestFormatNumber(t *testing.T) {
 	assert.Equal(t, "0.5", formatNumber(0.5))
 	assert.Equal(t, "2", formatNumber(2))
 }
+
+func TestFormatTick(t *testing.T) {
+	assert.Equal(t, "0.6", formatTick(0.6000000000000001, 0.2))
+	assert.Equal(t, "1.2", formatTick(1.2000000000000002, 0.2))
+	assert.Equal(t, "0.05", formatTick(0.05, 0.05))
+	assert.Equal(t, "10", formatTick(10, 5))
+	assert.Equal(t, "1.0", formatTick(1, 0.5), "every label of an axis has the same decimals")
+}

@@ -21,6 +21,9 @@ type Mark struct {
 // Bucket counts the requests of one time slice, by how they ended.
 type Bucket struct {
 	Start time.Time
+	// Width overrides Timeline.Width for this bucket, for samples taken
+	// at uneven intervals.
+	Width time.Duration
 	// ByVersion counts successful answers per version (or per series, when
 	// versions are not known, e.g. "requests").
 	ByVersion map[string]int

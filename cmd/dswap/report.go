@@ -161,6 +161,7 @@ func requestBuckets(samples []metricsSample, services []string) []timeline.Bucke
 		f := max(sum(cur.Failed)-sum(prev.Failed), 0)
 		out = append(out, timeline.Bucket{
 			Start:     prev.At,
+			Width:     cur.At.Sub(prev.At),
 			ByVersion: map[string]int{requestsSeries: int(n - f)},
 			Failed:    int(f),
 		})
@@ -184,7 +185,7 @@ func reportTimeline(res *swap.Result, samples []metricsSample, services []string
 		}
 	}
 	tl := timeline.Timeline{
-		Title: fmt.Sprintf("dswap up %s: service %s, %s → %s", res.ToImage, res.Service, orNothing(res.FromImage), res.ToImage),
+		Title: fmt.Sprintf("dswap up: service %s, %s → %s", res.Service, orNothing(res.FromImage), res.ToImage),
 		// The axis starts with the swap so that labels read as seconds
 		// since `dswap up`; the end gets a margin for the last label.
 		Start: from,
@@ -199,7 +200,7 @@ func reportTimeline(res *swap.Result, samples []metricsSample, services []string
 		tl.Note = "Phases from dswap's own record. No request rate: no Traefik service of this swap showed up in Traefik's metrics (traefik_service_requests_total)."
 	default:
 		tl.Buckets = requestBuckets(samples, services)
-		tl.YLabel = "requests per ~100 ms"
+		tl.YLabel = "requests per sample (~100 ms)"
 		tl.Colors = map[string]string{requestsSeries: "#4e79a7"}
 		tl.Note = fmt.Sprintf("Phases from dswap's own record. Bars: requests Traefik completed for %s, from traefik_service_requests_total sampled every %s (red: 5xx). Traefik counts requests per service, not per server, so old and new versions cannot be told apart here.",
 			strings.Join(services, ", "), sampleEvery)

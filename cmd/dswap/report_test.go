@@ -56,6 +56,7 @@ func TestRequestBuckets(t *testing.T) {
 	got := requestBuckets(samples, []string{"web@file"})
 	require.Len(t, got, 3)
 	assert.Equal(t, rat(0), got[0].Start)
+	assert.Equal(t, 100*time.Millisecond, got[0].Width, "each bar is as wide as its sample interval")
 	assert.Equal(t, 16, got[0].ByVersion[requestsSeries])
 	assert.Equal(t, 14, got[1].ByVersion[requestsSeries], "16 more requests, 2 of them 5xx")
 	assert.Equal(t, 2, got[1].Failed)
@@ -66,7 +67,7 @@ func TestReportTimeline(t *testing.T) {
 	res := finishedSwap()
 	samples := []metricsSample{sample(-100, 100, 0), sample(0, 110, 0), sample(100, 125, 0)}
 	tl := reportTimeline(res, samples, []string{"web@file"}, nil, rat(-150), rat(1100))
-	assert.Equal(t, "dswap up app:v2: service web, app:v1 → app:v2", tl.Title)
+	assert.Equal(t, "dswap up: service web, app:v1 → app:v2", tl.Title)
 	assert.Equal(t, rat(-150), tl.Start)
 	assert.True(t, tl.End.After(rat(1100)))
 	assert.Len(t, tl.Buckets, 2)
