@@ -33,13 +33,7 @@ route files, because Docker forgets a container once it is removed.`,
 }
 
 func runHistory(cmd *cobra.Command, service string, stdout, stderr io.Writer) error {
-	fs := cmd.Flags()
-	format, _ := layeredString(fs, "output")
-	log, err := newLogger(format, stderr, time.Now())
-	if err != nil {
-		return err
-	}
-	env, err := setup(cmd.Context(), fs, log)
+	format, env, err := commandEnv(cmd, stderr)
 	if err != nil {
 		return err
 	}

@@ -2,7 +2,6 @@ package main
 
 import (
 	"io"
-	"time"
 
 	"github.com/spf13/cobra"
 
@@ -29,17 +28,11 @@ its history), through the same zero-downtime path as "dswap up".`,
 }
 
 func runRollback(cmd *cobra.Command, service string, stdout, stderr io.Writer) error {
-	fs := cmd.Flags()
-	format, _ := layeredString(fs, "output")
-	log, err := newLogger(format, stderr, time.Now())
+	over, err := swapOverrides(cmd.Flags())
 	if err != nil {
 		return err
 	}
-	over, err := swapOverrides(fs)
-	if err != nil {
-		return err
-	}
-	env, err := setup(cmd.Context(), fs, log)
+	format, env, err := commandEnv(cmd, stderr)
 	if err != nil {
 		return err
 	}

@@ -2,12 +2,14 @@ package main
 
 import (
 	"context"
+	"io"
 	"log/slog"
 	"os"
 	"sort"
 	"strings"
 	"time"
 
+	"github.com/spf13/cobra"
 	"github.com/spf13/pflag"
 
 	"github.com/dswap-dev/dswap/engine"
@@ -135,4 +137,20 @@ func setup(ctx context.Context, fs *pflag.FlagSet, log *slog.Logger) (*environme
 	}
 	env.dir = dir
 	return env, nil
+}
+
+// commandEnv is what the commands other than up start with: the --output
+// format, the logger for it, and the environment.
+func commandEnv(cmd *cobra.Command, stderr io.Writer) (string, *environment, error) {
+	fs := cmd.Flags()
+	format, _ := layeredString(fs, "output")
+	log, err := newLogger(format, stderr, time.Now())
+	if err != nil {
+		return "", nil, err
+	}
+	env, err := setup(cmd.Context(), fs, log)
+	if err != nil {
+		return "", nil, err
+	}
+	return format, env, nil
 }

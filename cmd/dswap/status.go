@@ -7,10 +7,10 @@ import (
 	"slices"
 	"strings"
 	"text/tabwriter"
-	"time"
 
 	"github.com/spf13/cobra"
 
+	"github.com/dswap-dev/dswap/server"
 	"github.com/dswap-dev/dswap/swap"
 )
 
@@ -33,32 +33,8 @@ func newStatusCommand(stdout, stderr io.Writer) *cobra.Command {
 	return cmd
 }
 
-// statusJSON is one service in `dswap status --output json`.
-type statusJSON struct {
-	Service     string            `json:"service"`
-	RouteFile   string            `json:"route_file"`
-	Routed      []string          `json:"routed"`
-	Containers  []containerStatus `json:"containers"`
-	Interrupted string            `json:"interrupted,omitempty"`
-}
-
-type containerStatus struct {
-	Name    string `json:"name"`
-	Image   string `json:"image"`
-	ImageID string `json:"image_id"`
-	State   string `json:"state"`
-	Health  string `json:"health,omitempty"`
-	Routed  bool   `json:"routed"`
-}
-
 func runStatus(cmd *cobra.Command, service string, stdout, stderr io.Writer) error {
-	fs := cmd.Flags()
-	format, _ := layeredString(fs, "output")
-	log, err := newLogger(format, stderr, time.Now())
-	if err != nil {
-		return err
-	}
-	env, err := setup(cmd.Context(), fs, log)
+	format, env, err := commandEnv(cmd, stderr)
 	if err != nil {
 		return err
 	}
@@ -67,22 +43,9 @@ func runStatus(cmd *cobra.Command, service string, stdout, stderr io.Writer) err
 	if err != nil {
 		return err
 	}
-	var out []statusJSON
+	out := make([]server.ServiceStatus, 0, len(statuses))
 	for _, st := range statuses {
-		sj := statusJSON{Service: st.Service, RouteFile: st.RouteFile, Routed: st.Routed}
-		routed := map[string]bool{}
-		for _, c := range st.Damage.Routed {
-			routed[c.ID] = true
-		}
-		for _, c := range st.Containers {
-			sj.Containers = append(sj.Containers, containerStatus{Name: c.Name, Image: c.Image, ImageID: shortID(c.ImageID), State: c.State.Status, Health: c.State.Health, Routed: routed[c.ID]})
-		}
-		if st.Damage.Interrupted() {
-			sj.Interrupted = st.Damage.String() + "; the next dswap up or sync of this service finishes it"
-		} else if st.Damage.NoRoute {
-			sj.Interrupted = "not routed by dswap yet; run dswap sync " + st.Service
-		}
-		out = append(out, sj)
+		out = append(out, server.StatusOf(st))
 	}
 	if format == "json" {
 		return json.NewEncoder(stdout).Encode(out)
@@ -94,7 +57,7 @@ func runStatus(cmd *cobra.Command, service string, stdout, stderr io.Writer) err
 	tw := tabwriter.NewWriter(stdout, 0, 4, 2, ' ', 0)
 	fmt.Fprintln(tw, "SERVICE\tCONTAINER\tIMAGE\tSTATE\tHEALTH\tROUTED")
 	for _, s := range out {
-		slices.SortFunc(s.Containers, func(a, b containerStatus) int { return strings.Compare(a.Name, b.Name) })
+		slices.SortFunc(s.Containers, func(a, b server.ContainerStatus) int { return strings.Compare(a.Name, b.Name) })
 		for _, c := range s.Containers {
 			fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\n", s.Service, c.Name, c.Image, c.State, dash(c.Health), yesNo(c.Routed))
 		}

@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"io"
 	"strings"
-	"time"
 
 	"github.com/spf13/cobra"
 
@@ -38,17 +37,12 @@ A service is managed when its containers carry dswap.enable=true or dswap.servic
 }
 
 func runSync(cmd *cobra.Command, service string, stdout, stderr io.Writer) error {
-	fs := cmd.Flags()
-	format, _ := layeredString(fs, "output")
-	log, err := newLogger(format, stderr, time.Now())
-	if err != nil {
-		return err
-	}
 	var over swap.Overrides
-	if over.FlipTimeout, err = layeredDuration(fs, "flip-timeout"); err != nil {
+	var err error
+	if over.FlipTimeout, err = layeredDuration(cmd.Flags(), "flip-timeout"); err != nil {
 		return err
 	}
-	env, err := setup(cmd.Context(), fs, log)
+	format, env, err := commandEnv(cmd, stderr)
 	if err != nil {
 		return err
 	}
