@@ -7,9 +7,9 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"os"
 	"os/exec"
 	"strings"
-	"syscall"
 	"time"
 
 	"github.com/dswap-dev/dswap/timeline"
@@ -57,11 +57,21 @@ type dswapRun struct {
 // ExitCode and Result.
 func runDswap(ctx context.Context, bin string, env []string, wantResult bool, args ...string) (*dswapRun, error) {
 	var stdout, stderr bytes.Buffer
-	cmd := exec.CommandContext(ctx, bin, args...)
+	self, err := os.Executable()
+	if err != nil {
+		return nil, fmt.Errorf("finding the benchmark's own binary: %w", err)
+	}
+	usageFile, err := os.CreateTemp("", "dswap-usage-*.json")
+	if err != nil {
+		return nil, err
+	}
+	usageFile.Close()
+	defer os.Remove(usageFile.Name())
+	cmd := exec.CommandContext(ctx, self, append([]string{SpawnArg, usageFile.Name(), bin}, args...)...)
 	cmd.Env = env
 	cmd.Stdout, cmd.Stderr = &stdout, &stderr
 	run := &dswapRun{Start: time.Now()}
-	err := cmd.Run()
+	err = cmd.Run()
 	run.End = time.Now()
 	run.Stderr = stderr.String()
 	var exitErr *exec.ExitError
@@ -70,10 +80,8 @@ func runDswap(ctx context.Context, bin string, env []string, wantResult bool, ar
 	}
 	if cmd.ProcessState != nil {
 		run.ExitCode = cmd.ProcessState.ExitCode()
-		if ru, ok := cmd.ProcessState.SysUsage().(*syscall.Rusage); ok {
-			// Linux reports ru_maxrss in KiB.
-			run.MaxRSS = ru.Maxrss * 1024
-			run.CPU = time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
+		if u, err := readUsage(usageFile.Name()); err == nil {
+			run.MaxRSS, run.CPU = u.MaxRSS, u.CPU
 		}
 	}
 	run.Result, run.Events, err = parseDswapOutput(stdout.Bytes(), stderr.Bytes())
