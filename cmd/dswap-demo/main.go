@@ -120,7 +120,10 @@ func run(ctx context.Context) error {
 	if err := ld.WaitVersion(waitCtx, "v1"); err != nil {
 		return fmt.Errorf("load never reached v1: %w", err)
 	}
-	sleepCtx(ctx, time.Second) // a second of steady state before the swap, for the counts
+	// Steady load before the swap, for the counts. It also lets Traefik's
+	// 2 s reload throttle (providersThrottleDuration) pass after the sync's
+	// route change, so the flip shows its own speed.
+	sleepCtx(ctx, 2500*time.Millisecond)
 
 	step("dswap up " + v2 + " --service " + service)
 	swapErr := runDswap(ctx, dswap, dswapEnv, "up", v2, "--service", service)
