@@ -68,7 +68,7 @@ func (d *dswapSwapper) swap(ctx context.Context, index int, from, to image) (Swa
 		}
 	}
 	if run.ExitCode != 0 || run.Result.Result != "swapped" || len(run.Result.New) == 0 {
-		sw.Err = fmt.Errorf("dswap up %s: exit code %d, result %q, failed in phase %q: %s", to.Tag, run.ExitCode, run.Result.Result, run.Result.FailedPhase, firstLine(run.Result.Error))
+		sw.Err = fmt.Errorf("dswap up %s: exit code %d, result %q, failed in phase %q: %s", to.Tag, run.ExitCode, run.Result.Result, run.Result.Phase, firstLine(run.Result.Error))
 		return sw, nil
 	}
 	sw.StartedAt, err = startedAt(ctx, d.l, run.Result.New[0])

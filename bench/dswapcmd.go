@@ -12,24 +12,9 @@ import (
 	"strings"
 	"time"
 
+	"github.com/dswap-dev/dswap/server"
 	"github.com/dswap-dev/dswap/timeline"
 )
-
-// dswapResult is the final JSON object of `dswap up --output json`.
-type dswapResult struct {
-	Result             string   `json:"result"`
-	Service            string   `json:"service"`
-	From               string   `json:"from"`
-	To                 string   `json:"to"`
-	Old                []string `json:"old"`
-	New                []string `json:"new"`
-	HealthySeconds     float64  `json:"healthy_seconds"`
-	RoutedAfterHealthy float64  `json:"routed_after_healthy_seconds"`
-	TotalSeconds       float64  `json:"total_seconds"`
-	Readiness          string   `json:"readiness"`
-	Error              string   `json:"error"`
-	FailedPhase        string   `json:"failed_phase"`
-}
 
 // logEvent is one JSON log line dswap writes to stderr.
 type logEvent struct {
@@ -42,7 +27,7 @@ type logEvent struct {
 // dswapRun is one finished run of the dswap binary.
 type dswapRun struct {
 	Start, End time.Time
-	Result     dswapResult
+	Result     server.Outcome
 	Events     []logEvent
 	ExitCode   int
 	MaxRSS     int64 // bytes
@@ -93,8 +78,8 @@ func runDswap(ctx context.Context, bin string, env []string, wantResult bool, ar
 
 // parseDswapOutput reads the last JSON object on stdout as the result and
 // every JSON line on stderr as an event; other stderr lines are skipped.
-func parseDswapOutput(stdout, stderr []byte) (dswapResult, []logEvent, error) {
-	var res dswapResult
+func parseDswapOutput(stdout, stderr []byte) (server.Outcome, []logEvent, error) {
+	var res server.Outcome
 	lines := strings.Split(strings.TrimSpace(string(stdout)), "\n")
 	last := strings.TrimSpace(lines[len(lines)-1])
 	if last == "" {
