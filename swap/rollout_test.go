@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/docker/docker/api/types/container"
+	"github.com/docker/go-connections/nat"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
@@ -188,4 +189,25 @@ func TestStopFirstOrder(t *testing.T) {
 		"create shop-web-2 myapp:v2", "start id-shop-web-2",
 		"route shop-web http://shop-web-2:8080", "confirm [http://shop-web-2:8080] err=<nil>",
 	}, w.log, "the old container leaves before the new one starts")
+}
+
+func TestStopFirstAllowsFixedHostPorts(t *testing.T) {
+	w := replicaWorld(t, 1)
+	old := w.containers["id-shop-web-1"]
+	w.containers[old.ID] = inspected("shop-web-1", "myapp:v1", func(r *container.InspectResponse) {
+		for k, v := range old.Labels {
+			r.Config.Labels[k] = v
+		}
+		r.HostConfig.PortBindings = nat.PortMap{"8080/tcp": {{HostIP: "127.0.0.1", HostPort: "8080"}}}
+	})
+
+	_, err := w.swapper().Up(context.Background(), Request{Image: "myapp:v2", Service: "shop/web"})
+	require.Error(t, err, "start-first cannot hold a fixed host port twice")
+	assert.Contains(t, err.Error(), "publishes host port(s) 127.0.0.1:8080->8080/tcp")
+	assert.Empty(t, w.log, "refused while planning")
+
+	order := "stop-first"
+	_, err = w.swapper().Up(context.Background(), Request{Image: "myapp:v2", Service: "shop/web", Overrides: Overrides{Order: &order}})
+	require.NoError(t, err)
+	assert.Equal(t, []string{"shop-web-2=myapp:v2"}, w.running())
 }

@@ -409,7 +409,10 @@ func (s *Swapper) predictLabels(p *plan) (map[string]string, []int, error) {
 	}
 	ports := append([]int{}, p.image.ExposedPorts...)
 	if t := p.svc.Template(); t != nil {
-		spec, err := engine.Clone(t, p.oldImages[t.ImageID], p.image.ID)
+		// The same spec the swap will create, so that planning refuses
+		// exactly what creating would (and no more: stop-first allows
+		// fixed host ports).
+		spec, err := s.specFor(p, target{ref: p.image.ID, image: p.image, like: t})
 		if err != nil {
 			return nil, nil, asBadInput(err)
 		}
