@@ -84,21 +84,11 @@ func runRemoteUp(cmd *cobra.Command, host string, args []string, stdout, stderr 
 	if len(refused) > 0 {
 		return usagef("%s cannot be used with DSWAP_HOST=%s: the sidecar there runs the swap with its own setup; unset DSWAP_HOST to swap on this machine", strings.Join(refused, ", "), host)
 	}
-	format, _ := layeredString(fs, "output")
-	log, err := newLogger(format, stderr, start)
+	in, err := readUpInputs(cmd, stderr, start)
 	if err != nil {
 		return err
 	}
-	log = actionsOf(cmd.Context()).wrap(log)
-	over, err := swapOverrides(fs)
-	if err != nil {
-		return err
-	}
-	service, _ := layeredString(fs, "service")
-	force, err := layeredBool(fs, "force")
-	if err != nil {
-		return err
-	}
+	format, log, over, service := in.format, in.log, in.over, in.service
 	pull, pullSet := layeredString(fs, "pull")
 	if !pullSet {
 		pull = "" // the sidecar's default
@@ -119,7 +109,7 @@ func runRemoteUp(cmd *cobra.Command, host string, args []string, stdout, stderr 
 	}
 
 	ctx := cmd.Context()
-	req := server.NewSwapRequest(image, service, over, pull, force != nil && *force, lockWait)
+	req := server.NewSwapRequest(image, service, over, pull, in.force, lockWait)
 	handler := log.Handler()
 	out, err := client.Up(ctx, req,
 		func(id string) {

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"log/slog"
 	"strings"
 	"time"
 
@@ -60,21 +61,11 @@ labels), then dswap.* labels on the running service, then defaults.`,
 func runUp(cmd *cobra.Command, arg string, stdout, stderr io.Writer) error {
 	start := time.Now()
 	fs := cmd.Flags()
-	format, _ := layeredString(fs, "output")
-	log, err := newLogger(format, stderr, start)
+	in, err := readUpInputs(cmd, stderr, start)
 	if err != nil {
 		return err
 	}
-	log = actionsOf(cmd.Context()).wrap(log)
-	over, err := swapOverrides(fs)
-	if err != nil {
-		return err
-	}
-	service, _ := layeredString(fs, "service")
-	force, err := layeredBool(fs, "force")
-	if err != nil {
-		return err
-	}
+	format, log, over, service := in.format, in.log, in.over, in.service
 
 	ctx := cmd.Context()
 	target, err := resolveUp(ctx, fs, arg, log)
@@ -96,7 +87,7 @@ func runUp(cmd *cobra.Command, arg string, stdout, stderr io.Writer) error {
 		return err
 	}
 
-	req := swap.Request{Image: target.image, Service: service, Overrides: over, Force: force != nil && *force}
+	req := swap.Request{Image: target.image, Service: service, Overrides: over, Force: in.force}
 	target.request(&req, log)
 	report := startReport(ctx, fs, env, log)
 	res, err := swap.New(env.deps).Up(ctx, req)
@@ -106,6 +97,36 @@ func runUp(cmd *cobra.Command, arg string, stdout, stderr io.Writer) error {
 		return reportJSON(stdout, res, err)
 	}
 	return reportText(stdout, stderr, res, err)
+}
+
+// upInputs are what a local and a remote `dswap up` read the same way.
+type upInputs struct {
+	format  string
+	log     *slog.Logger
+	over    swap.Overrides
+	service string
+	force   bool
+}
+
+func readUpInputs(cmd *cobra.Command, stderr io.Writer, start time.Time) (upInputs, error) {
+	fs := cmd.Flags()
+	var in upInputs
+	in.format, _ = layeredString(fs, "output")
+	log, err := newLogger(in.format, stderr, start)
+	if err != nil {
+		return in, err
+	}
+	in.log = actionsOf(cmd.Context()).wrap(log)
+	if in.over, err = swapOverrides(fs); err != nil {
+		return in, err
+	}
+	in.service, _ = layeredString(fs, "service")
+	force, err := layeredBool(fs, "force")
+	if err != nil {
+		return in, err
+	}
+	in.force = force != nil && *force
+	return in, nil
 }
 
 // swapFlags are the settings of a swap, shared by up and rollback.
