@@ -1,24 +1,79 @@
 #!/usr/bin/env bash
-# Runs every test: formatting and vet, unit tests, and the end-to-end tests
-# against the local Docker Engine and a Traefik built from its Go module.
+# Runs every test: formatting and vet, unit tests, short fuzz runs, and the
+# end-to-end tests against the local Docker Engine and Traefik built from
+# its Go module (v3, and v2.11 where the suite has it).
 # Under CI=true the end-to-end tests fail (never skip) when Docker or Traefik
 # is missing.
+#
+# Each phase prints its duration when it ends, and a summary of all phases
+# closes the run, so a slow phase shows in CI's output.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-echo "== gofmt, go vet"
-unformatted=$(gofmt -l $(git ls-files '*.go'))
-if [ -n "$unformatted" ]; then
-  echo "gofmt would change: $unformatted" >&2
-  exit 1
-fi
-go vet ./...
+timings=()
+phase() { # name command...
+  local name=$1 start=$SECONDS
+  shift
+  echo "== $name"
+  "$@"
+  local took=$((SECONDS - start))
+  echo "== $name: ${took}s"
+  timings+=("$(printf '%-44s %5ss' "$name" "$took")")
+}
+summary() {
+  echo "== phase timings"
+  local t
+  for t in "${timings[@]}"; do echo "   $t"; done
+}
+trap summary EXIT
 
-echo "== tools"
-eval "$(scripts/tools.sh --env)"
+check_format() {
+  local unformatted
+  unformatted=$(gofmt -l $(git ls-files '*.go'))
+  if [ -n "$unformatted" ]; then
+    echo "gofmt would change: $unformatted" >&2
+    return 1
+  fi
+  go vet ./...
+}
 
-echo "== unit tests"
-go test -count=1 $(go list ./... | grep -v /e2e)
+tools() {
+  # The exports must reach this shell, so the output is evaluated here.
+  local env
+  env=$(scripts/tools.sh --env)
+  eval "$env"
+}
 
-echo "== end-to-end tests (real Docker Engine, real Traefik)"
-go test -count=1 -timeout 60m -v ./e2e/
+unit() {
+  go test -count=1 $(go list ./... | grep -v /e2e)
+}
+
+# fuzz runs each fuzz target briefly; the corpus under testdata/fuzz runs
+# as ordinary test cases in the unit phase too.
+fuzz() {
+  local fuzztime=${DSWAP_FUZZTIME:-10s} pkg target
+  while read -r pkg target; do
+    [ -n "$pkg" ] || continue
+    echo "-- $pkg $target ($fuzztime)"
+    go test -run '^$' -fuzz "^${target}\$" -fuzztime "$fuzztime" "$pkg"
+  done < <(fuzz_targets)
+}
+
+# fuzz_targets lists "package target" for every Fuzz function in the tree.
+fuzz_targets() {
+  git ls-files '*_test.go' | xargs grep -l '^func Fuzz' 2>/dev/null | while read -r file; do
+    grep -o '^func Fuzz[A-Za-z0-9_]*' "$file" | sed 's/^func //' | while read -r target; do
+      echo "./$(dirname "$file") $target"
+    done
+  done
+}
+
+e2e() {
+  go test -count=1 -timeout 60m -v ./e2e/
+}
+
+phase "gofmt, go vet" check_format
+phase "tools (Traefik, registry, Compose v2)" tools
+phase "unit tests" unit
+phase "fuzz (short runs)" fuzz
+phase "end-to-end tests (real Engine, real Traefik)" e2e
