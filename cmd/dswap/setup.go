@@ -4,7 +4,6 @@ import (
 	"context"
 	"io"
 	"log/slog"
-	"os"
 	"sort"
 	"strings"
 	"time"
@@ -37,8 +36,12 @@ func connectionFlags(fs *pflag.FlagSet) {
 // enough for a swap with a 30 s drain and a slow health check.
 const defaultLockWait = 2 * time.Minute
 
-func commandLine() string {
-	return "dswap " + strings.Join(os.Args[1:], " ")
+// holderCommand is what a lock records about this dswap: the command and
+// its arguments (the image), never its flags, whose values can be
+// secrets (--registry-auth u:pass, --build-arg TOKEN=...). Another dswap
+// prints the record while it waits, and a sidecar logs it.
+func holderCommand(fs *pflag.FlagSet) string {
+	return strings.Join(append([]string{"dswap", fs.Name()}, fs.Args()...), " ")
 }
 
 // environment is what every command needs, made once.
@@ -130,7 +133,7 @@ func setup(ctx context.Context, fs *pflag.FlagSet, log *slog.Logger) (*environme
 		Traefik:    confirm,
 		Addressing: addressing,
 		Log:        log,
-		Locks: lock.Dir{Path: dir.StagingPath(), Wait: lockWait, Command: commandLine(), OnWait: func(key string, h lock.Holder) {
+		Locks: lock.Dir{Path: dir.StagingPath(), Wait: lockWait, Command: holderCommand(fs), OnWait: func(key string, h lock.Holder) {
 			log.Warn("waiting for another dswap to finish with this service", "service", key, "holder", h.String(), "up to", lockWait)
 		}},
 		History: history.Store{Dir: dir.StagingPath()},
