@@ -3,7 +3,6 @@ package server
 import (
 	"encoding/json"
 	"fmt"
-	"io"
 	"net/http"
 	"strings"
 
@@ -53,12 +52,19 @@ func (s *Server) githubHook(w http.ResponseWriter, req *http.Request) {
 		writeError(w, http.StatusNotFound, "GitHub webhooks are off: start dswap serve with --github-secret-file (or DSWAP_GITHUB_SECRET)")
 		return
 	}
-	body, err := io.ReadAll(io.LimitReader(req.Body, maxHookBody))
+	// A delivery without a well-formed signature is refused before its
+	// body is read: an unauthenticated sender gets no time and no memory.
+	signature := req.Header.Get("X-Hub-Signature-256")
+	if !wellFormedGitHubSignature(signature) {
+		writeError(w, http.StatusUnauthorized, "missing or malformed X-Hub-Signature-256: the webhook must have a secret, the sidecar's --github-secret-file")
+		return
+	}
+	body, err := s.readBody(w, req, maxHookBody)
 	if err != nil {
 		writeError(w, http.StatusBadRequest, "reading the delivery: "+err.Error())
 		return
 	}
-	if !validGitHubSignature([]byte(s.opts.GitHubSecret), body, req.Header.Get("X-Hub-Signature-256")) {
+	if !validGitHubSignature([]byte(s.opts.GitHubSecret), body, signature) {
 		writeError(w, http.StatusUnauthorized, "missing or wrong X-Hub-Signature-256: the webhook's secret must be the sidecar's --github-secret-file")
 		return
 	}

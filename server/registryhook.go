@@ -3,7 +3,6 @@ package server
 import (
 	"encoding/json"
 	"fmt"
-	"io"
 	"net/http"
 
 	"github.com/distribution/reference"
@@ -54,7 +53,7 @@ func (s *Server) registryHook(w http.ResponseWriter, req *http.Request) {
 		writeError(w, http.StatusUnauthorized, "missing or wrong token: configure the registry to send Authorization: Bearer <token> (or ?token=<token>)")
 		return
 	}
-	body, err := io.ReadAll(io.LimitReader(req.Body, maxHookBody))
+	body, err := s.readBody(w, req, maxHookBody)
 	if err != nil {
 		writeError(w, http.StatusBadRequest, "reading the notification: "+err.Error())
 		return

@@ -33,7 +33,10 @@ type Options struct {
 	DefaultPull engine.PullPolicy
 	// MaxRunning bounds the swaps running at once (default 16).
 	MaxRunning int
-	Log        *slog.Logger
+	// BodyTimeout bounds the reading of a request's body (default 10 s);
+	// the answer may take longer (?wait=true, event streams).
+	BodyTimeout time.Duration
+	Log         *slog.Logger
 }
 
 // Server is the sidecar's API.
@@ -59,6 +62,9 @@ func New(ctx context.Context, opts Options) (*Server, error) {
 	}
 	if opts.MaxRunning <= 0 {
 		opts.MaxRunning = 16
+	}
+	if opts.BodyTimeout <= 0 {
+		opts.BodyTimeout = defaultBodyTimeout
 	}
 	if opts.RegistryToken == "" {
 		opts.RegistryToken = opts.Token
@@ -90,9 +96,9 @@ func (s *Server) Handler() http.Handler {
 	mux.HandleFunc("POST /v1/hooks/github", s.githubHook)
 	mux.HandleFunc("POST /v1/hooks/registry", s.registryHook)
 	if s.opts.Token == "" && s.opts.AllowWithoutToken {
-		mux.Handle("/v1/", api)
+		mux.Handle("/v1/", s.boundedBodies(api))
 	} else {
-		mux.Handle("/v1/", requireToken(s.opts.Token, api))
+		mux.Handle("/v1/", requireToken(s.opts.Token, s.boundedBodies(api)))
 	}
 	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
 		writeError(w, http.StatusNotFound, "no such endpoint; the API is under /v1/")
