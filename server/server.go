@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net/http"
+	"path/filepath"
 	"time"
 
 	"github.com/dswap-dev/dswap/engine"
@@ -29,6 +30,10 @@ type Options struct {
 	GitHubSecret string
 	// Hooks map pushed images and GitHub events to services.
 	Hooks []Hook
+	// StateDir is where the webhooks keep the events they acted on and
+	// the workflow runs services got, across restarts; empty keeps them
+	// in memory only.
+	StateDir string
 	// DefaultPull is the pull policy of an API swap that names none.
 	DefaultPull engine.PullPolicy
 	// MaxRunning bounds the swaps running at once (default 16).
@@ -46,10 +51,10 @@ type Server struct {
 	// base is the context every swap runs under: a swap outlives the
 	// request that started it, and ends (rolling back before its flip)
 	// only when the sidecar stops.
-	base  context.Context
-	runs  *runs
-	seen  *seenIDs
-	hooks []Hook
+	base       context.Context
+	runs       *runs
+	hooksState *hookState
+	hooks      []Hook
 }
 
 // New returns a server whose swaps run under ctx.
@@ -73,7 +78,11 @@ func New(ctx context.Context, opts Options) (*Server, error) {
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
-	return &Server{opts: opts, log: log, base: ctx, runs: newRuns(), seen: newSeenIDs(512), hooks: opts.Hooks}, nil
+	statePath := ""
+	if opts.StateDir != "" {
+		statePath = filepath.Join(opts.StateDir, hookStateFile)
+	}
+	return &Server{opts: opts, log: log, base: ctx, runs: newRuns(), hooksState: loadHookState(statePath, maxSeenEvents, log), hooks: opts.Hooks}, nil
 }
 
 // Handler routes the API.

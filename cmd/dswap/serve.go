@@ -227,7 +227,7 @@ func runServe(cmd *cobra.Command, stderr io.Writer) error {
 	}
 	srv, err := server.New(ctx, server.Options{
 		Backend: backend, Token: cfg.token, RegistryToken: cfg.registryToken, GitHubSecret: cfg.githubSecret,
-		Hooks: cfg.hooks, DefaultPull: cfg.pull, Log: log,
+		Hooks: cfg.hooks, DefaultPull: cfg.pull, Log: log, StateDir: env.dir.StagingPath(),
 		AllowWithoutToken: cfg.listen.Network == "unix" && cfg.token == "",
 	})
 	if err != nil {
