@@ -47,6 +47,15 @@ func (s *Server) registryHook(w http.ResponseWriter, req *http.Request) {
 	presented, ok := bearer(req)
 	if !ok {
 		presented = req.URL.Query().Get("token")
+		// A token in a URL ends up in the registry's configuration and
+		// logs. That is acceptable for a token that can do nothing but
+		// announce pushes, not for the API token, which can swap and
+		// roll back anything: the query form wants a registry token of
+		// its own.
+		if presented != "" && s.opts.RegistryToken == s.opts.Token {
+			writeError(w, http.StatusUnauthorized, "?token= is refused while registry notifications share the API token: give them their own with --registry-token-file (or DSWAP_REGISTRY_TOKEN), or send Authorization: Bearer <token>")
+			return
+		}
 	}
 	if !tokensMatch(presented, s.opts.RegistryToken) {
 		w.Header().Set("WWW-Authenticate", `Bearer realm="dswap"`)

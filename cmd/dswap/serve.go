@@ -56,7 +56,7 @@ could find from Traefik's container are paths and ports of the host.`,
 	fs.String("listen", "127.0.0.1:7070", "where the API listens: HOST:PORT, or unix:///PATH for a Unix socket")
 	fs.String("token-file", "", "file holding the API's bearer token (or set DSWAP_TOKEN); required on a TCP address")
 	fs.String("github-secret-file", "", "file holding the GitHub webhook secret (or set DSWAP_GITHUB_SECRET); turns on POST /v1/hooks/github")
-	fs.String("registry-token-file", "", "file holding the token registry notifications must present (or set DSWAP_REGISTRY_TOKEN; default: the API token)")
+	fs.String("registry-token-file", "", "file holding the token registry notifications must present (or set DSWAP_REGISTRY_TOKEN; default: the API token, then only in the Authorization header, never as ?token=)")
 	fs.StringArray("hook", nil, "map pushed images or GitHub workflow runs to a service: 'service=web,image=REPO,tags=GLOB' (repeatable; DSWAP_HOOK takes several separated by ;)")
 	fs.StringArray("poll", nil, "swap a service when a tag's image changes in its registry: 'service=web,image=REPO:TAG,every=1m' (repeatable; DSWAP_POLL takes several separated by ;)")
 	fs.String("pull", "missing", "pull policy of an API swap that names none: missing, always or never")
@@ -245,6 +245,9 @@ func runServe(cmd *cobra.Command, stderr io.Writer) error {
 	for _, p := range cfg.polls {
 		poller := &server.Poller{Poll: p, Puller: backend, Swaps: srv, Log: log}
 		go poller.Run(ctx)
+	}
+	if len(cfg.hooks) > 0 && cfg.token != "" && (cfg.registryToken == "" || cfg.registryToken == cfg.token) {
+		log.Warn("registry notifications share the API token, so whoever configures the registry can call the whole API; ?token= is refused for that reason. Give them their own with --registry-token-file (or DSWAP_REGISTRY_TOKEN)")
 	}
 	var hooks []string
 	for _, h := range cfg.hooks {
