@@ -6,7 +6,6 @@ import (
 	"io"
 	"log/slog"
 	"os"
-	"path/filepath"
 	"strings"
 	"time"
 
@@ -18,6 +17,7 @@ import (
 	"github.com/dswap-dev/dswap/lock"
 	"github.com/dswap-dev/dswap/server"
 	"github.com/dswap-dev/dswap/swap"
+	"github.com/dswap-dev/dswap/traefik"
 )
 
 func newServeCommand(stdout, stderr io.Writer) *cobra.Command {
@@ -380,7 +380,7 @@ func traefikOfProject(ctx context.Context, eng *engine.Engine) string {
 	}
 	var found []string
 	for _, c := range cs {
-		if c.ID != self.ID && looksLikeTraefik(c) {
+		if c.ID != self.ID && traefik.LooksLikeTraefik(c) {
 			found = append(found, c.Name)
 		}
 	}
@@ -388,16 +388,4 @@ func traefikOfProject(ctx context.Context, eng *engine.Engine) string {
 		return ""
 	}
 	return found[0]
-}
-
-// looksLikeTraefik is how traefik.Find recognises Traefik: a dswap.traefik
-// label, or traefik in its image or command.
-func looksLikeTraefik(c *engine.Container) bool {
-	if c.Labels["dswap.traefik"] == "true" {
-		return true
-	}
-	if strings.Contains(strings.ToLower(c.Image), "traefik") {
-		return true
-	}
-	return len(c.Args) > 0 && filepath.Base(c.Args[0]) == "traefik"
 }

@@ -71,9 +71,17 @@ func setup(ctx context.Context, fs *pflag.FlagSet, log *slog.Logger) (*environme
 	routesDir, _ := layeredString(fs, "routes-dir")
 	containerName, _ := layeredString(fs, "traefik-container")
 
-	inst, err := traefik.Find(ctx, eng, containerName)
-	if err != nil {
-		return fail(badInput(err))
+	// What was given wins. With the routes directory and the API both
+	// given (and no container named), dswap looks for no Traefik at all:
+	// containers that look like one cannot make it refuse. Without
+	// Traefik's container its networks are unknown, so containers are
+	// addressed by IP, as for a Traefik on the host.
+	var inst *traefik.Instance
+	if containerName != "" || routesDir == "" || apiAddr == "" {
+		inst, err = traefik.Discover(ctx, eng, traefik.Query{Container: containerName, RoutesDir: routesDir, APIURL: apiAddr})
+		if err != nil {
+			return fail(badInput(err))
+		}
 	}
 	if inst != nil {
 		log.Debug("found Traefik", "container", inst.Container.Name, "file directory", inst.HostDir, "api", inst.APIURL)
