@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/distribution/reference"
+	"github.com/opencontainers/go-digest"
 
 	"github.com/dswap-dev/dswap/engine"
 )
@@ -234,9 +235,10 @@ func (h Hook) matchesPush(p push) bool {
 }
 
 // imageFor is what a matching push deploys: the hook's repository (as the
-// Engine pulls it) with the pushed tag, or its digest.
+// Engine pulls it) with the pushed tag, or its digest. A digest that is
+// not one (an event can say anything) is not used.
 func (h Hook) imageFor(p push) string {
-	if h.ByDigest && p.Digest != "" {
+	if _, err := digest.Parse(p.Digest); h.ByDigest && err == nil {
 		return reference.FamiliarString(h.Repo) + "@" + p.Digest
 	}
 	return reference.FamiliarString(h.Repo) + ":" + p.Tag
