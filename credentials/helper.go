@@ -6,8 +6,10 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"os"
 	"os/exec"
 	"strings"
+	"syscall"
 	"time"
 )
 
@@ -17,6 +19,10 @@ const HelperPrefix = "docker-credential-"
 // defaultHelperTimeout bounds one helper call. A helper that waits for a
 // keychain prompt nobody answers must not hang a deploy.
 const defaultHelperTimeout = 30 * time.Second
+
+// helperWaitDelay is how long dswap waits for a helper's output to close
+// after the helper was killed or has exited.
+const helperWaitDelay = time.Second
 
 // notFoundMessage is what helpers print when they hold nothing for the
 // server (docker-credential-helpers' credentials.ErrCredentialsNotFound).
@@ -51,6 +57,14 @@ func runHelper(ctx context.Context, name, serverURL string, timeout time.Duratio
 	ctx, cancel := context.WithTimeout(ctx, timeout)
 	defer cancel()
 	cmd := exec.CommandContext(ctx, path, "get")
+	cmd.Env = helperEnv(os.Environ())
+	// The helper runs in a process group of its own, and the timeout
+	// kills the whole group: a helper that leaves a child holding its
+	// stdout would otherwise keep the wait for its output open after the
+	// helper itself was killed. WaitDelay bounds that wait in any case.
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
+	cmd.Cancel = func() error { return syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL) }
+	cmd.WaitDelay = helperWaitDelay
 	cmd.Stdin = strings.NewReader(serverURL)
 	var stdout bytes.Buffer
 	cmd.Stdout = &stdout
@@ -58,9 +72,25 @@ func runHelper(ctx context.Context, name, serverURL string, timeout time.Duratio
 	// nothing guarantees it is free of secrets.
 	err = cmd.Run()
 	if ctx.Err() == context.DeadlineExceeded {
-		return Credential{}, fmt.Errorf("%s get did not answer within %s", program, timeout)
+		return Credential{}, fmt.Errorf("%s get did not answer within %s; it and its children were killed", program, timeout)
+	}
+	if errors.Is(err, exec.ErrWaitDelay) {
+		return Credential{}, fmt.Errorf("%s get exited but left a process holding its output open; fix the helper", program)
 	}
 	return parseHelperAnswer(program, stdout.Bytes(), err)
+}
+
+// helperEnv is dswap's environment without dswap's own settings: a
+// helper is another program and has no business with the sidecar's API
+// token, webhook secrets or registry password (every DSWAP_* variable).
+func helperEnv(environ []string) []string {
+	out := make([]string, 0, len(environ))
+	for _, kv := range environ {
+		if !strings.HasPrefix(kv, "DSWAP_") {
+			out = append(out, kv)
+		}
+	}
+	return out
 }
 
 // parseHelperAnswer turns a helper's output and exit status into a

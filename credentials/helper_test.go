@@ -89,3 +89,25 @@ func TestRunHelperTimeout(t *testing.T) {
 	assert.Contains(t, err.Error(), "did not answer within 200ms")
 	assert.Less(t, time.Since(start), 4*time.Second)
 }
+
+func TestRunHelperTimeoutKillsTheHelpersChildrenToo(t *testing.T) {
+	// The helper leaves a child that holds its stdout: killing the helper
+	// alone leaves the pipe open, and the wait for its output with it.
+	fakeHelper(t, "forks", "sleep 8 &\nsleep 8")
+	start := time.Now()
+	_, err := runHelper(context.Background(), "forks", "x", 300*time.Millisecond)
+	require.Error(t, err)
+	assert.Contains(t, err.Error(), "did not answer within 300ms")
+	assert.Less(t, time.Since(start), 3*time.Second, "the timeout bounds the whole call")
+}
+
+func TestRunHelperDoesNotPassDswapSecrets(t *testing.T) {
+	t.Setenv("DSWAP_TOKEN", "api-token")
+	t.Setenv("DSWAP_GITHUB_SECRET", "hook-secret")
+	t.Setenv("DSWAP_REGISTRY_PASSWORD", "registry-pw")
+	t.Setenv("HOME_FOR_HELPER", "kept")
+	fakeHelper(t, "env", `printf '{"Username":"u","Secret":"%s|%s|%s|%s"}' "$DSWAP_TOKEN" "$DSWAP_GITHUB_SECRET" "$DSWAP_REGISTRY_PASSWORD" "$HOME_FOR_HELPER"`)
+	c, err := runHelper(context.Background(), "env", "x", 10*time.Second)
+	require.NoError(t, err)
+	assert.Equal(t, "|||kept", c.Password, "a helper sees the environment without dswap's own secrets")
+}

@@ -10,6 +10,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"os"
 	"path/filepath"
 	"strings"
@@ -17,7 +18,9 @@ import (
 	"time"
 )
 
-// Holder describes who holds a lock, for the message a waiter shows.
+// Holder describes who holds a lock, for the message a waiter shows. It
+// names the command and its image, never the full command line, whose
+// flags may hold secrets (--registry-auth, --build-arg).
 type Holder struct {
 	Host    string    `json:"host"`
 	PID     int       `json:"pid"`
@@ -68,12 +71,14 @@ const pollInterval = 100 * time.Millisecond
 // Acquire takes the lock file at path, waiting up to wait (0: try once).
 // While it waits it reports the holder once through onWait, if not nil.
 func Acquire(ctx context.Context, path string, self Holder, wait time.Duration, onWait func(Holder)) (*Lock, error) {
-	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
+	// The directory and the files are dswap's alone: a holder record says
+	// who works on which service, which is nobody else's business.
+	if err := os.MkdirAll(filepath.Dir(path), 0o700); err != nil {
 		return nil, fmt.Errorf("creating lock directory: %w", err)
 	}
-	f, err := os.OpenFile(path, os.O_RDWR|os.O_CREATE, 0o644)
+	f, err := openLockFile(path)
 	if err != nil {
-		return nil, fmt.Errorf("opening lock file %s: %w", path, err)
+		return nil, err
 	}
 	name := strings.TrimSuffix(filepath.Base(path), ".lock")
 	start := time.Now()
@@ -96,7 +101,7 @@ func Acquire(ctx context.Context, path string, self Holder, wait time.Duration, 
 			f.Close()
 			return nil, fmt.Errorf("locking %s: %w", path, err)
 		}
-		holder := readHolder(path)
+		holder := readHolder(f)
 		if !reported && onWait != nil {
 			onWait(holder)
 			reported = true
@@ -140,9 +145,39 @@ func (l *Lock) Release() {
 	l.f = nil
 }
 
-func readHolder(path string) Holder {
+// openLockFile opens (or creates) a lock file without following a
+// symlink: whoever can write the directory must not make dswap truncate
+// and write a file elsewhere. A file left readable by an older dswap is
+// made private.
+func openLockFile(path string) (*os.File, error) {
+	f, err := os.OpenFile(path, os.O_RDWR|os.O_CREATE|syscall.O_NOFOLLOW|syscall.O_CLOEXEC, 0o600)
+	if errors.Is(err, syscall.ELOOP) {
+		return nil, fmt.Errorf("lock file %s is a symbolic link; dswap does not follow it: remove it (nothing was locked or written)", path)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("opening lock file %s: %w", path, err)
+	}
+	st, err := f.Stat()
+	if err != nil {
+		f.Close()
+		return nil, fmt.Errorf("opening lock file %s: %w", path, err)
+	}
+	if !st.Mode().IsRegular() {
+		f.Close()
+		return nil, fmt.Errorf("lock file %s is not a regular file (%s); remove it (nothing was locked or written)", path, st.Mode().Type())
+	}
+	if st.Mode().Perm() != 0o600 {
+		_ = f.Chmod(0o600)
+	}
+	return f, nil
+}
+
+// readHolder reads the holder record through the open lock file, so that
+// it is the locked inode's record and never another file's.
+func readHolder(f *os.File) Holder {
 	var h Holder
-	if b, err := os.ReadFile(path); err == nil {
+	b, err := io.ReadAll(io.LimitReader(io.NewSectionReader(f, 0, 1<<16), 1<<16))
+	if err == nil {
 		_ = json.Unmarshal(b, &h)
 	}
 	return h

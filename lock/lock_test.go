@@ -100,3 +100,39 @@ func TestAcquireHonoursContext(t *testing.T) {
 	_, err = Acquire(ctx, path, Self("second"), time.Minute, nil)
 	assert.ErrorIs(t, err, context.DeadlineExceeded)
 }
+
+func TestLockFileIsPrivateAndNeverFollowsASymlink(t *testing.T) {
+	dir := filepath.Join(t.TempDir(), ".dswap")
+	path := filepath.Join(dir, "web.lock")
+	l, err := Acquire(context.Background(), path, Self("dswap up myapp:v2"), 0, nil)
+	require.NoError(t, err)
+	st, err := os.Stat(path)
+	require.NoError(t, err)
+	assert.Equal(t, os.FileMode(0o600), st.Mode().Perm(), "the holder record is for dswap, not for every user")
+	st, err = os.Stat(dir)
+	require.NoError(t, err)
+	assert.Equal(t, os.FileMode(0o700), st.Mode().Perm())
+	l.Release()
+
+	// A lock file that was created readable by all is made private.
+	require.NoError(t, os.Chmod(path, 0o644))
+	l, err = Acquire(context.Background(), path, Self("dswap up"), 0, nil)
+	require.NoError(t, err)
+	st, err = os.Stat(path)
+	require.NoError(t, err)
+	assert.Equal(t, os.FileMode(0o600), st.Mode().Perm())
+	l.Release()
+
+	// A symlink planted where a lock goes is refused, and what it points
+	// to is neither truncated nor written.
+	target := filepath.Join(t.TempDir(), "precious")
+	require.NoError(t, os.WriteFile(target, []byte("keep me"), 0o644))
+	link := filepath.Join(dir, "api.lock")
+	require.NoError(t, os.Symlink(target, link))
+	_, err = Acquire(context.Background(), link, Self("dswap up"), 0, nil)
+	require.Error(t, err)
+	assert.Contains(t, err.Error(), "symbolic link")
+	b, err := os.ReadFile(target)
+	require.NoError(t, err)
+	assert.Equal(t, "keep me", string(b))
+}

@@ -68,6 +68,18 @@ func validGitHubSignature(secret []byte, body []byte, header string) bool {
 	return hmac.Equal(got, mac.Sum(nil))
 }
 
+// wellFormedGitHubSignature says whether an X-Hub-Signature-256 header
+// has the shape of one ("sha256=" and 64 hex digits), which can be told
+// before the body arrives.
+func wellFormedGitHubSignature(header string) bool {
+	hexSig, ok := strings.CutPrefix(header, "sha256=")
+	if !ok || len(hexSig) != 2*sha256.Size {
+		return false
+	}
+	_, err := hex.DecodeString(hexSig)
+	return err == nil
+}
+
 // signGitHub computes the X-Hub-Signature-256 value GitHub would send;
 // tests and the e2e use it to play GitHub.
 func signGitHub(secret, body []byte) string {

@@ -73,7 +73,8 @@ func TestGitHubHookIsOffWithoutASecret(t *testing.T) {
 
 func TestGitHubTriggers(t *testing.T) {
 	push, _ := ParseHook("service=web,image=ghcr.io/acme/app,tags=v*")
-	release, _ := ParseHook("service=api,image=ghcr.io/acme/api,workflow=release*,branches=main|release/*,tag=sha-{short_sha}")
+	release, err := ParseHook("service=api,image=ghcr.io/acme/api,repo=acme/api,workflow=release*,branches=main|release/*,tag=sha-{short_sha}")
+	require.NoError(t, err)
 	hooks := []Hook{push, release}
 	decode := func(s string) githubEvent {
 		var ev githubEvent
@@ -81,7 +82,7 @@ func TestGitHubTriggers(t *testing.T) {
 		return ev
 	}
 	run := func(name, branch, conclusion, action string) githubEvent {
-		return decode(`{"action":"` + action + `","workflow_run":{"name":"` + name + `","head_branch":"` + branch + `","head_sha":"0123456789abcdef","conclusion":"` + conclusion + `"}}`)
+		return decode(`{"action":"` + action + `","repository":{"full_name":"acme/api"},"workflow_run":{"name":"` + name + `","head_branch":"` + branch + `","head_sha":"0123456789abcdef","conclusion":"` + conclusion + `","head_repository":{"full_name":"acme/api"}}}`)
 	}
 	for _, tc := range []struct {
 		name, kind string
@@ -100,6 +101,8 @@ func TestGitHubTriggers(t *testing.T) {
 		{"other workflow", "workflow_run", run("test", "main", "success", "completed"), nil},
 		{"other branch", "workflow_run", run("release", "feature", "success", "completed"), nil},
 		{"push event", "push", decode(`{}`), nil},
+		{"workflow of another repository", "workflow_run", decode(`{"action":"completed","repository":{"full_name":"mallory/api"},"workflow_run":{"name":"release","head_branch":"main","head_sha":"0123456789abcdef","conclusion":"success"}}`), nil},
+		{"workflow run of a fork's pull request", "workflow_run", decode(`{"action":"completed","repository":{"full_name":"acme/api"},"workflow_run":{"name":"release","head_branch":"main","head_sha":"0123456789abcdef","conclusion":"success","head_repository":{"full_name":"mallory/api"}}}`), nil},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			got, err := githubTriggers(hooks, tc.kind, tc.ev)

@@ -5,10 +5,10 @@ import (
 	"path"
 	"sort"
 	"strings"
-	"sync"
 	"time"
 
 	"github.com/distribution/reference"
+	"github.com/opencontainers/go-digest"
 
 	"github.com/dswap-dev/dswap/engine"
 )
@@ -26,8 +26,17 @@ type Hook struct {
 	// Tags are globs (path.Match) on the pushed tag; default "*".
 	Tags []string
 	// Workflow is a glob on a GitHub workflow's name: a successful run of
-	// it swaps to Repo:Tag. Empty: the hook reacts to pushes only.
+	// it swaps to Repo:Tag. Empty (and no WorkflowPath): the hook reacts
+	// to pushes only.
 	Workflow string
+	// WorkflowPath is the workflow's file in its repository
+	// (.github/workflows/release.yml): a name can be given to any
+	// workflow, a path names one file.
+	WorkflowPath string
+	// GitHubRepo is the GitHub repository (owner/name) whose events the
+	// hook takes; required for workflow runs, which any repository
+	// sending to the same webhook could otherwise claim.
+	GitHubRepo string
 	// Branches are globs on the workflow run's head branch; default "*".
 	Branches []string
 	// Tag is the tag a workflow run deploys, with {sha}, {short_sha} and
@@ -75,6 +84,17 @@ func ParseHook(s string) (Hook, error) {
 				return h, fmt.Errorf("--hook %q: workflow %q is not a glob: %w", s, v, err)
 			}
 			h.Workflow = v
+		case "workflow_path":
+			if strings.Contains(v, "..") || !strings.HasPrefix(v, ".github/workflows/") {
+				return h, fmt.Errorf("--hook %q: workflow_path=%s: want the workflow's file in its repository, e.g. .github/workflows/release.yml", s, v)
+			}
+			h.WorkflowPath = v
+		case "repo":
+			owner, name, ok := strings.Cut(v, "/")
+			if !ok || owner == "" || name == "" || strings.Contains(name, "/") {
+				return h, fmt.Errorf("--hook %q: repo=%s: want the GitHub repository as owner/name", s, v)
+			}
+			h.GitHubRepo = v
 		case "branches":
 			if h.Branches, err = globs(v); err != nil {
 				return h, fmt.Errorf("--hook %q: branches: %w", s, err)
@@ -100,7 +120,7 @@ func ParseHook(s string) (Hook, error) {
 			}
 			h.Drain = &d
 		default:
-			return h, fmt.Errorf("--hook %q: unknown key %q (want service, image, tags, workflow, branches, tag, ref, pull, drain)", s, k)
+			return h, fmt.Errorf("--hook %q: unknown key %q (want service, image, tags, repo, workflow, workflow_path, branches, tag, ref, pull, drain)", s, k)
 		}
 	}
 	switch {
@@ -109,7 +129,10 @@ func ParseHook(s string) (Hook, error) {
 	case h.Repo == nil:
 		return h, fmt.Errorf("--hook %q: image= is required (the repository, e.g. registry.example.com/acme/app)", s)
 	}
-	if _, err := reference.WithTag(h.Repo, h.expand("0000000", "main")); err != nil && h.Workflow != "" {
+	if h.forRuns() && h.GitHubRepo == "" {
+		return h, fmt.Errorf("--hook %q: a workflow hook needs repo=OWNER/NAME, the repository whose runs deploy; a webhook on an organisation receives every repository's runs", s)
+	}
+	if _, err := reference.WithTag(h.Repo, h.expand("0000000", "main")); err != nil && h.forRuns() {
 		return h, fmt.Errorf("--hook %q: tag=%s does not make a valid tag: %w", s, h.Tag, err)
 	}
 	return h, nil
@@ -169,11 +192,23 @@ func matchAny(patterns []string, s string) bool {
 // String renders the hook as it would be given.
 func (h Hook) String() string {
 	s := fmt.Sprintf("service=%s,image=%s", h.Service, reference.FamiliarString(h.Repo))
-	if h.Workflow != "" {
-		return s + fmt.Sprintf(",workflow=%s,branches=%s,tag=%s", h.Workflow, strings.Join(h.Branches, "|"), h.Tag)
+	if h.GitHubRepo != "" {
+		s += ",repo=" + h.GitHubRepo
+	}
+	if h.forRuns() {
+		if h.Workflow != "" {
+			s += ",workflow=" + h.Workflow
+		}
+		if h.WorkflowPath != "" {
+			s += ",workflow_path=" + h.WorkflowPath
+		}
+		return s + fmt.Sprintf(",branches=%s,tag=%s", strings.Join(h.Branches, "|"), h.Tag)
 	}
 	return s + ",tags=" + strings.Join(h.Tags, "|")
 }
+
+// forRuns says whether the hook reacts to workflow runs (not pushes).
+func (h Hook) forRuns() bool { return h.Workflow != "" || h.WorkflowPath != "" }
 
 // push is an image that was pushed: a repository, its new tag and the
 // manifest digest.
@@ -187,7 +222,7 @@ type push struct {
 // registry host counts when both sides name one, so that the same path in
 // two registries is told apart.
 func (h Hook) matchesPush(p push) bool {
-	if h.Workflow != "" || p.Tag == "" {
+	if h.forRuns() || p.Tag == "" {
 		return false
 	}
 	if reference.Path(h.Repo) != reference.Path(p.Repo) {
@@ -200,9 +235,10 @@ func (h Hook) matchesPush(p push) bool {
 }
 
 // imageFor is what a matching push deploys: the hook's repository (as the
-// Engine pulls it) with the pushed tag, or its digest.
+// Engine pulls it) with the pushed tag, or its digest. A digest that is
+// not one (an event can say anything) is not used.
 func (h Hook) imageFor(p push) string {
-	if h.ByDigest && p.Digest != "" {
+	if _, err := digest.Parse(p.Digest); h.ByDigest && err == nil {
 		return reference.FamiliarString(h.Repo) + "@" + p.Digest
 	}
 	return reference.FamiliarString(h.Repo) + ":" + p.Tag
@@ -243,34 +279,4 @@ func pushTriggers(hooks []Hook, pushes []push) []trigger {
 		}
 	}
 	return out
-}
-
-// seenIDs remembers recent delivery and event IDs, so that a webhook sent
-// again (registries and GitHub retry) does not swap twice.
-type seenIDs struct {
-	mu    sync.Mutex
-	max   int
-	order []string
-	set   map[string]bool
-}
-
-func newSeenIDs(max int) *seenIDs { return &seenIDs{max: max, set: map[string]bool{}} }
-
-// first reports whether id is new, remembering it.
-func (s *seenIDs) first(id string) bool {
-	if id == "" {
-		return true
-	}
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	if s.set[id] {
-		return false
-	}
-	s.set[id] = true
-	s.order = append(s.order, id)
-	if len(s.order) > s.max {
-		delete(s.set, s.order[0])
-		s.order = s.order[1:]
-	}
-	return true
 }

@@ -22,7 +22,7 @@ func TestParseHook(t *testing.T) {
 	require.NotNil(t, h.Drain)
 	assert.Equal(t, 5*time.Second, *h.Drain)
 
-	h, err = ParseHook("service=web,image=ghcr.io/acme/app,workflow=release*,branches=main,tag=sha-{short_sha}")
+	h, err = ParseHook("service=web,image=ghcr.io/acme/app,repo=acme/app,workflow=release*,branches=main,tag=sha-{short_sha}")
 	require.NoError(t, err)
 	assert.Equal(t, engine.PullAlways, h.Pull, "a pushed tag may have moved: pull it again by default")
 	assert.Equal(t, "sha-0123456", h.expand("0123456789", "main"))
@@ -31,7 +31,9 @@ func TestParseHook(t *testing.T) {
 		"", "service=web", "image=app", "service=web,image=app:v1", "service=web,image=app@sha256:" + sixtyFour,
 		"service=web,image=app,tags=[", "service=web,image=app,colour=red", "service=web,image=app,service=api",
 		"service=web,image=app,drain=soon", "service=web,image=app,ref=branch", "service=web,image=app,pull=sometimes",
-		"service=web,image=UPPER", "service=web,image=app,tags", "service=web,image=app,workflow=x,tag=a b",
+		"service=web,image=UPPER", "service=web,image=app,tags", "service=web,image=app,repo=a/b,workflow=x,tag=a b",
+		"service=web,image=app,workflow=release", "service=web,image=app,repo=acme,workflow=x",
+		"service=web,image=app,repo=a/b,workflow_path=../x.yml", "service=web,image=app,repo=a/b,workflow_path=release.yml",
 	} {
 		_, err := ParseHook(bad)
 		assert.Error(t, err, bad)
@@ -65,7 +67,7 @@ func TestHookMatchesPush(t *testing.T) {
 	} {
 		assert.Equal(t, tc.want, h.matchesPush(push{Repo: named(t, tc.repo), Tag: tc.tag}), "%s:%s", tc.repo, tc.tag)
 	}
-	wf, err := ParseHook("service=web,image=127.0.0.1:5000/acme/app,workflow=build")
+	wf, err := ParseHook("service=web,image=127.0.0.1:5000/acme/app,repo=acme/app,workflow=build")
 	require.NoError(t, err)
 	assert.False(t, wf.matchesPush(push{Repo: named(t, "127.0.0.1:5000/acme/app"), Tag: "v2"}), "a workflow hook reacts to workflow runs only")
 }
@@ -85,13 +87,19 @@ func TestPushTriggers(t *testing.T) {
 	assert.Equal(t, "127.0.0.1:5000/app@sha256:"+sixtyFour[:63]+"0", got[1].Image)
 }
 
-func TestSeenIDs(t *testing.T) {
-	s := newSeenIDs(2)
-	assert.True(t, s.first("a"))
-	assert.False(t, s.first("a"))
-	assert.True(t, s.first("b"))
-	assert.True(t, s.first("c")) // evicts a
-	assert.True(t, s.first("a"))
-	assert.True(t, s.first(""), "no id: cannot tell, so never a duplicate")
-	assert.True(t, s.first(""))
+func TestHookStateReservesUntilCommitted(t *testing.T) {
+	s := loadHookState("", 2, nil)
+	assert.True(t, s.reserve("a"))
+	assert.False(t, s.reserve("a"), "held while its swaps start")
+	s.release([]string{"a"})
+	assert.True(t, s.reserve("a"), "released: a retry is taken")
+	s.commit([]string{"a"}, nil)
+	assert.False(t, s.reserve("a"))
+	assert.True(t, s.reserve("b"))
+	s.commit([]string{"b"}, nil)
+	assert.True(t, s.reserve("c"))
+	s.commit([]string{"c"}, nil) // evicts a
+	assert.True(t, s.reserve("a"))
+	assert.True(t, s.reserve(""), "no id: cannot tell, so never a duplicate")
+	assert.True(t, s.reserve(""))
 }

@@ -78,10 +78,14 @@ func Listen(a Address) (net.Listener, error) {
 // Serve answers on l until ctx ends, then stops taking requests and gives
 // those in flight a moment to finish.
 func Serve(ctx context.Context, l net.Listener, h http.Handler) error {
+	l = limitConnections(l, maxConnections)
 	srv := &http.Server{
 		Handler: h,
-		// No write timeout: event streams last as long as their swap.
+		// No write timeout and no server-wide read timeout: event streams
+		// and swaps with ?wait=true last as long as their swap. Bodies are
+		// read within their own deadline (Server.readBody).
 		ReadHeaderTimeout: 10 * time.Second,
+		MaxHeaderBytes:    maxHeaderBytes,
 		IdleTimeout:       2 * time.Minute,
 		BaseContext:       func(net.Listener) context.Context { return context.WithoutCancel(ctx) },
 	}

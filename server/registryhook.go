@@ -3,7 +3,6 @@ package server
 import (
 	"encoding/json"
 	"fmt"
-	"io"
 	"net/http"
 
 	"github.com/distribution/reference"
@@ -48,13 +47,22 @@ func (s *Server) registryHook(w http.ResponseWriter, req *http.Request) {
 	presented, ok := bearer(req)
 	if !ok {
 		presented = req.URL.Query().Get("token")
+		// A token in a URL ends up in the registry's configuration and
+		// logs. That is acceptable for a token that can do nothing but
+		// announce pushes, not for the API token, which can swap and
+		// roll back anything: the query form wants a registry token of
+		// its own.
+		if presented != "" && s.opts.RegistryToken == s.opts.Token {
+			writeError(w, http.StatusUnauthorized, "?token= is refused while registry notifications share the API token: give them their own with --registry-token-file (or DSWAP_REGISTRY_TOKEN), or send Authorization: Bearer <token>")
+			return
+		}
 	}
 	if !tokensMatch(presented, s.opts.RegistryToken) {
 		w.Header().Set("WWW-Authenticate", `Bearer realm="dswap"`)
 		writeError(w, http.StatusUnauthorized, "missing or wrong token: configure the registry to send Authorization: Bearer <token> (or ?token=<token>)")
 		return
 	}
-	body, err := io.ReadAll(io.LimitReader(req.Body, maxHookBody))
+	body, err := s.readBody(w, req, maxHookBody)
 	if err != nil {
 		writeError(w, http.StatusBadRequest, "reading the notification: "+err.Error())
 		return
@@ -64,25 +72,39 @@ func (s *Server) registryHook(w http.ResponseWriter, req *http.Request) {
 		writeError(w, http.StatusBadRequest, "the body is not a registry notification envelope: "+err.Error())
 		return
 	}
-	pushes, err := registryPushes(env, s.seen)
+	all, ids, err := registryPushes(env)
 	if err != nil {
 		writeError(w, http.StatusBadRequest, err.Error())
 		return
 	}
-	s.startTriggers(w, "registry", pushTriggers(s.hooks, pushes))
+	var pushes []push
+	var reserved []string
+	for i, p := range all {
+		if s.hooksState.reserve(ids[i]) {
+			pushes = append(pushes, p)
+			reserved = append(reserved, ids[i])
+		}
+	}
+	if len(all) > 0 && len(pushes) == 0 {
+		writeJSON(w, http.StatusOK, hookAnswer{Swaps: []accepted{}, Ignored: "events seen before"})
+		return
+	}
+	if s.startTriggers(w, "registry", pushTriggers(s.hooks, pushes)) {
+		s.hooksState.commit(reserved, nil)
+	} else {
+		s.hooksState.release(reserved)
+	}
 }
 
-// registryPushes picks the tag pushes out of an envelope: manifest pushes
-// by digest alone (the platform manifests of a multi-platform image) and
-// blob pushes carry no tag and deploy nothing. Events seen before are
-// skipped.
-func registryPushes(env registryEnvelope, seen *seenIDs) ([]push, error) {
+// registryPushes picks the tag pushes out of an envelope, with the key
+// each is remembered by: manifest pushes by digest alone (the platform
+// manifests of a multi-platform image) and blob pushes carry no tag and
+// deploy nothing.
+func registryPushes(env registryEnvelope) ([]push, []string, error) {
 	var out []push
+	var ids []string
 	for _, ev := range env.Events {
 		if ev.Action != "push" || ev.Target.Tag == "" || ev.Target.Repository == "" {
-			continue
-		}
-		if !seen.first("registry/" + ev.ID) {
 			continue
 		}
 		name := ev.Target.Repository
@@ -91,21 +113,24 @@ func registryPushes(env registryEnvelope, seen *seenIDs) ([]push, error) {
 		}
 		repo, err := reference.ParseNormalizedNamed(name)
 		if err != nil {
-			return nil, fmt.Errorf("event %s: repository %q: %w", ev.ID, name, err)
+			return nil, nil, fmt.Errorf("event %s: repository %q: %w", ev.ID, name, err)
 		}
 		out = append(out, push{Repo: repo, Tag: ev.Target.Tag, Digest: ev.Target.Digest})
+		ids = append(ids, "registry/"+ev.ID)
 	}
-	return out, nil
+	return out, ids, nil
 }
 
 // startTriggers starts the swaps webhooks asked for and answers 202 with
-// them (200 when nothing matched, so the sender does not retry).
-func (s *Server) startTriggers(w http.ResponseWriter, source string, triggers []trigger) {
+// them (200 when nothing matched, so the sender does not retry). It
+// reports false when it answered 503 because a swap could not start: the
+// event is then not seen, and the sender's retry is taken.
+func (s *Server) startTriggers(w http.ResponseWriter, source string, triggers []trigger) bool {
 	ans := hookAnswer{Swaps: []accepted{}}
 	if len(triggers) == 0 {
 		ans.Ignored = "no --hook matches"
 		writeJSON(w, http.StatusOK, ans)
-		return
+		return true
 	}
 	for _, t := range triggers {
 		spec := runSpec{kind: "swap", service: t.Hook.Service, image: t.Image, pull: t.Hook.Pull, trigger: source}
@@ -113,10 +138,11 @@ func (s *Server) startTriggers(w http.ResponseWriter, source string, triggers []
 		r, err := s.start(spec)
 		if err != nil {
 			writeError(w, http.StatusServiceUnavailable, err.Error())
-			return
+			return false
 		}
 		s.log.Info("webhook triggered a swap", "source", source, "hook", t.Hook.String(), "image", t.Image, "swap", r.ID)
 		ans.Swaps = append(ans.Swaps, acceptedOf(r))
 	}
 	writeJSON(w, http.StatusAccepted, ans)
+	return true
 }

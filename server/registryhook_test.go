@@ -65,3 +65,19 @@ func TestRegistryHook(t *testing.T) {
 	status, _ = call(t, http.MethodPost, url+"?token=registry-token", `not json`, map[string]string{"Authorization": ""})
 	assert.Equal(t, http.StatusBadRequest, status)
 }
+
+func TestRegistryHookRefusesTheAPITokenInAQueryString(t *testing.T) {
+	hook, err := ParseHook("service=web,image=127.0.0.1:5000/app,tags=v*")
+	require.NoError(t, err)
+	// No registry token of its own: the hook shares the API token, which
+	// must never travel in a URL that registries log.
+	_, hs, fb := testServer(t, Options{Hooks: []Hook{hook}})
+	url := hs.URL + "/v1/hooks/registry"
+	status, body := call(t, http.MethodPost, url+"?token="+testToken, envelope("e1", "v2"), map[string]string{"Authorization": ""})
+	assert.Equal(t, http.StatusUnauthorized, status)
+	assert.Contains(t, string(body), "--registry-token-file")
+	assert.Empty(t, fb.recorded())
+	// In the Authorization header it is accepted.
+	status, body = call(t, http.MethodPost, url, envelope("e1", "v2"), nil)
+	assert.Equal(t, http.StatusAccepted, status, string(body))
+}

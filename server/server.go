@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net/http"
+	"path/filepath"
 	"time"
 
 	"github.com/dswap-dev/dswap/engine"
@@ -29,11 +30,18 @@ type Options struct {
 	GitHubSecret string
 	// Hooks map pushed images and GitHub events to services.
 	Hooks []Hook
+	// StateDir is where the webhooks keep the events they acted on and
+	// the workflow runs services got, across restarts; empty keeps them
+	// in memory only.
+	StateDir string
 	// DefaultPull is the pull policy of an API swap that names none.
 	DefaultPull engine.PullPolicy
 	// MaxRunning bounds the swaps running at once (default 16).
 	MaxRunning int
-	Log        *slog.Logger
+	// BodyTimeout bounds the reading of a request's body (default 10 s);
+	// the answer may take longer (?wait=true, event streams).
+	BodyTimeout time.Duration
+	Log         *slog.Logger
 }
 
 // Server is the sidecar's API.
@@ -43,10 +51,10 @@ type Server struct {
 	// base is the context every swap runs under: a swap outlives the
 	// request that started it, and ends (rolling back before its flip)
 	// only when the sidecar stops.
-	base  context.Context
-	runs  *runs
-	seen  *seenIDs
-	hooks []Hook
+	base       context.Context
+	runs       *runs
+	hooksState *hookState
+	hooks      []Hook
 }
 
 // New returns a server whose swaps run under ctx.
@@ -60,6 +68,9 @@ func New(ctx context.Context, opts Options) (*Server, error) {
 	if opts.MaxRunning <= 0 {
 		opts.MaxRunning = 16
 	}
+	if opts.BodyTimeout <= 0 {
+		opts.BodyTimeout = defaultBodyTimeout
+	}
 	if opts.RegistryToken == "" {
 		opts.RegistryToken = opts.Token
 	}
@@ -67,7 +78,11 @@ func New(ctx context.Context, opts Options) (*Server, error) {
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
-	return &Server{opts: opts, log: log, base: ctx, runs: newRuns(), seen: newSeenIDs(512), hooks: opts.Hooks}, nil
+	statePath := ""
+	if opts.StateDir != "" {
+		statePath = filepath.Join(opts.StateDir, hookStateFile)
+	}
+	return &Server{opts: opts, log: log, base: ctx, runs: newRuns(), hooksState: loadHookState(statePath, maxSeenEvents, log), hooks: opts.Hooks}, nil
 }
 
 // Handler routes the API.
@@ -90,9 +105,9 @@ func (s *Server) Handler() http.Handler {
 	mux.HandleFunc("POST /v1/hooks/github", s.githubHook)
 	mux.HandleFunc("POST /v1/hooks/registry", s.registryHook)
 	if s.opts.Token == "" && s.opts.AllowWithoutToken {
-		mux.Handle("/v1/", api)
+		mux.Handle("/v1/", s.boundedBodies(api))
 	} else {
-		mux.Handle("/v1/", requireToken(s.opts.Token, api))
+		mux.Handle("/v1/", requireToken(s.opts.Token, s.boundedBodies(api)))
 	}
 	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
 		writeError(w, http.StatusNotFound, "no such endpoint; the API is under /v1/")

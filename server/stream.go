@@ -55,18 +55,14 @@ func (s *Server) streamSwap(w http.ResponseWriter, req *http.Request) {
 		writeError(w, http.StatusBadRequest, err.Error())
 		return
 	}
-	next := 0
 	resume := req.Header.Get("Last-Event-ID")
 	if resume == "" {
 		resume = req.URL.Query().Get("after")
 	}
-	if resume != "" {
-		n, err := strconv.Atoi(resume)
-		if err != nil || n < 0 {
-			writeError(w, http.StatusBadRequest, "Last-Event-ID / ?after= must be the number of a record")
-			return
-		}
-		next = n + 1
+	next, err := resumePoint(resume)
+	if err != nil {
+		writeError(w, http.StatusBadRequest, err.Error())
+		return
 	}
 
 	rc := http.NewResponseController(w)
@@ -114,6 +110,25 @@ func (s *Server) streamSwap(w http.ResponseWriter, req *http.Request) {
 			}
 		}
 	}
+}
+
+// resumePoint reads Last-Event-ID or ?after=N, the number of the last
+// record a client has, and returns the index of the next record to send.
+// A run never holds more than maxRecords records, so any larger number
+// means "nothing more but the outcome"; clamping it keeps the index from
+// overflowing.
+func resumePoint(after string) (int, error) {
+	if after == "" {
+		return 0, nil
+	}
+	n, err := strconv.ParseUint(after, 10, 63)
+	if err != nil {
+		return 0, fmt.Errorf("Last-Event-ID / ?after= %q must be the number of a record (0 or more)", after)
+	}
+	if n >= maxRecords {
+		return maxRecords, nil
+	}
+	return int(n) + 1, nil
 }
 
 func writeEvent(w http.ResponseWriter, format streamFormat, event, id string, data []byte) error {

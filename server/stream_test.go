@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"log/slog"
 	"net/http"
+	"net/url"
 	"strings"
 	"testing"
 
@@ -118,4 +119,28 @@ func TestStreamOfAnUnknownSwap(t *testing.T) {
 	assert.Equal(t, http.StatusNotFound, status)
 	status, _ = call(t, http.MethodGet, hs.URL+"/v1/swaps/nope/events?format=xml", nil, nil)
 	assert.Equal(t, http.StatusNotFound, status)
+}
+
+func TestStreamResumeFromAHugeOrBadRecordNumber(t *testing.T) {
+	release := make(chan struct{})
+	close(release)
+	s, hs, _ := testServer(t, Options{Backend: gatedBackend(release)})
+	r, err := s.start(runSpec{kind: "swap", service: "web", image: "myapp:v2", trigger: "api"})
+	require.NoError(t, err)
+	_, err = s.Outcome(context.Background(), r.ID)
+	require.NoError(t, err)
+
+	// A resume point past every record sends only the outcome; the
+	// largest int64 once overflowed to a negative index and panicked.
+	for _, after := range []string{"9223372036854775807", "9223372036854775806", "4999", "5000"} {
+		status, body := call(t, http.MethodGet, hs.URL+"/v1/swaps/"+r.ID+"/events", nil, map[string]string{"Last-Event-ID": after})
+		require.Equal(t, http.StatusOK, status, after)
+		lines := strings.Split(strings.TrimSpace(string(body)), "\n")
+		require.Len(t, lines, 1, after)
+		assert.Contains(t, lines[0], `"result":"swapped"`, after)
+	}
+	for _, after := range []string{"-1", "x", "99999999999999999999", "+1", " 1"} {
+		status, _ := call(t, http.MethodGet, hs.URL+"/v1/swaps/"+r.ID+"/events?after="+url.QueryEscape(after), nil, nil)
+		assert.Equal(t, http.StatusBadRequest, status, after)
+	}
 }

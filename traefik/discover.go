@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"os"
+	"path"
 	"path/filepath"
 	"strings"
 
@@ -31,49 +32,128 @@ type Lister interface {
 	List(ctx context.Context, f engine.ListFilter) ([]*engine.Container, error)
 }
 
+// Query is what dswap was told about Traefik. What was given explicitly
+// wins: discovery only fills in what is missing, and never refuses because
+// of containers that merely look like Traefik.
+type Query struct {
+	// Container names the Traefik container (--traefik-container).
+	Container string
+	// RoutesDir and APIURL are the routes directory and the API given
+	// with --routes-dir and --traefik-api.
+	RoutesDir string
+	APIURL    string
+}
+
 // Find returns the running Traefik container: the one named (or with that
-// ID) if name is set, else the only running container whose image or
-// command is Traefik's. None or several is an error saying what to pass.
+// ID) if name is set, else the only running container that is Traefik.
+// None is (nil, nil); several is an error saying what to pass.
 func Find(ctx context.Context, docker Lister, name string) (*Instance, error) {
+	return Discover(ctx, docker, Query{Container: name})
+}
+
+// Discover finds the Traefik container for what q leaves open. A named
+// container is read (for its networks), and its file directory is not
+// needed when q gives the routes directory. Otherwise, with neither the
+// routes directory nor the API given, the only Traefik is the one, and
+// several are an error; with one of them given, the Traefik it belongs to
+// (or the only one) fills in the other, and when none can be told apart
+// the result is nil, for the caller to ask for what is still missing.
+func Discover(ctx context.Context, docker Lister, q Query) (*Instance, error) {
 	all, err := docker.List(ctx, engine.ListFilter{})
 	if err != nil {
 		return nil, err
 	}
+	if q.Container != "" {
+		for _, c := range all {
+			if c.Name == q.Container || strings.HasPrefix(c.ID, q.Container) {
+				inst, err := inspectInstance(c)
+				if err != nil && q.RoutesDir != "" {
+					inst, err = &Instance{Container: c}, nil
+				}
+				return inst, err
+			}
+		}
+		return nil, fmt.Errorf("no running container named %s (from --traefik-container / DSWAP_TRAEFIK_CONTAINER)", q.Container)
+	}
 	var found []*engine.Container
 	for _, c := range all {
-		switch {
-		case name != "":
-			if c.Name == name || strings.HasPrefix(c.ID, name) {
-				found = append(found, c)
-			}
-		case looksLikeTraefik(c):
+		if LooksLikeTraefik(c) {
 			found = append(found, c)
 		}
 	}
-	switch {
-	case len(found) == 0 && name != "":
-		return nil, fmt.Errorf("no running container named %s (from --traefik-container / DSWAP_TRAEFIK_CONTAINER)", name)
-	case len(found) == 0:
-		return nil, nil
-	case len(found) > 1:
+	if q.RoutesDir == "" && q.APIURL == "" {
+		switch len(found) {
+		case 0:
+			return nil, nil
+		case 1:
+			return inspectInstance(found[0])
+		}
 		var names []string
 		for _, c := range found {
 			names = append(names, c.Name)
 		}
-		return nil, fmt.Errorf("several running containers look like Traefik (%s); say which with --traefik-container NAME", strings.Join(names, ", "))
+		return nil, fmt.Errorf("several running containers look like Traefik (%s); say which with --traefik-container NAME, or give --routes-dir and --traefik-api", strings.Join(names, ", "))
 	}
-	return inspectInstance(found[0])
+	var readable, matching []*Instance
+	for _, c := range found {
+		inst, err := inspectInstance(c)
+		if err != nil {
+			continue // a Traefik dswap cannot read is not the one it was pointed at
+		}
+		readable = append(readable, inst)
+		if (q.RoutesDir != "" && inst.HostDir != "" && filepath.Clean(inst.HostDir) == filepath.Clean(q.RoutesDir)) ||
+			(q.APIURL != "" && inst.APIURL != "" && strings.TrimRight(inst.APIURL, "/") == strings.TrimRight(q.APIURL, "/")) {
+			matching = append(matching, inst)
+		}
+	}
+	switch {
+	case len(matching) == 1:
+		return matching[0], nil
+	case len(matching) == 0 && len(readable) == 1 && len(found) == 1:
+		return readable[0], nil
+	}
+	return nil, nil
 }
 
-func looksLikeTraefik(c *engine.Container) bool {
-	if c.Labels["dswap.traefik"] == "true" {
+// LooksLikeTraefik says whether a container is a Traefik: labelled
+// dswap.traefik=true, or running an image whose repository's last path
+// element is traefik (traefik:v3.6, registry.example.com/proxy/traefik),
+// or a command named traefik. An image of Traefik's organisation
+// (traefik/whoami) is not Traefik, and dswap.traefik=false rules a
+// container out.
+func LooksLikeTraefik(c *engine.Container) bool {
+	switch c.Labels["dswap.traefik"] {
+	case "true":
+		return true
+	case "false":
+		return false
+	}
+	if imageName(c.Image) == "traefik" {
 		return true
 	}
-	image := strings.ToLower(c.Image)
-	if strings.Contains(image, "traefik") {
+	// A binary image runs /traefik or traefik directly; the official
+	// image runs /entrypoint.sh traefik ...
+	switch {
+	case len(c.Args) > 0 && filepath.Base(c.Args[0]) == "traefik":
+		return true
+	case len(c.Args) > 1 && strings.HasSuffix(c.Args[0], "entrypoint.sh") && filepath.Base(c.Args[1]) == "traefik":
 		return true
 	}
-	return len(c.Args) > 0 && filepath.Base(c.Args[0]) == "traefik"
+	return false
+}
+
+// imageName is the last path element of an image reference's repository,
+// without tag or digest, lower-cased.
+func imageName(ref string) string {
+	ref = strings.ToLower(ref)
+	if i := strings.Index(ref, "@"); i >= 0 {
+		ref = ref[:i]
+	}
+	last := ref[strings.LastIndex(ref, "/")+1:]
+	if i := strings.Index(last, ":"); i >= 0 {
+		last = last[:i]
+	}
+	return last
 }
 
 // inspectInstance reads Traefik's static configuration from its command
@@ -193,8 +273,15 @@ func (s *staticConfig) fromFile(c *engine.Container) {
 }
 
 // hostPath maps a path inside the container to this host through the
-// container's mounts.
+// container's mounts. The path is cleaned first, so that a ".." in it is
+// resolved as Traefik would, and the result stays inside the mount that
+// holds it; a relative path (resolved from Traefik's working directory)
+// is refused.
 func hostPath(c *engine.Container, inContainer string) (string, error) {
+	if !path.IsAbs(inContainer) {
+		return "", fmt.Errorf("Traefik container %s reads %s, a relative path, which dswap does not resolve; pass --routes-dir with the directory on this host", c.Name, inContainer)
+	}
+	inContainer = path.Clean(inContainer)
 	best := engine.Mount{}
 	for _, m := range c.Mounts {
 		if (inContainer == m.Destination || strings.HasPrefix(inContainer, strings.TrimRight(m.Destination, "/")+"/")) && len(m.Destination) > len(best.Destination) {
@@ -204,8 +291,12 @@ func hostPath(c *engine.Container, inContainer string) (string, error) {
 	if best.Destination == "" {
 		return "", fmt.Errorf("Traefik container %s reads %s, which is not mounted from the host, so dswap cannot write routes there; mount a host directory or a volume at %s", c.Name, inContainer, inContainer)
 	}
-	rest := strings.TrimPrefix(inContainer, best.Destination)
-	return filepath.Join(best.Source, rest), nil
+	rest := strings.TrimPrefix(inContainer, strings.TrimRight(best.Destination, "/"))
+	host := filepath.Join(best.Source, rest)
+	if rel, err := filepath.Rel(best.Source, host); err != nil || rel == ".." || strings.HasPrefix(rel, "../") {
+		return "", fmt.Errorf("Traefik container %s reads %s, which leaves its mount %s; pass --routes-dir with the directory on this host", c.Name, inContainer, best.Destination)
+	}
+	return host, nil
 }
 
 // apiURL finds where this host reaches the traefik entrypoint: a published

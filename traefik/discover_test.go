@@ -80,3 +80,77 @@ func TestFindErrors(t *testing.T) {
 	_, err = Find(context.Background(), fakeLister{unmounted}, "")
 	assert.ErrorContains(t, err, "not mounted from the host")
 }
+
+func TestLooksLikeTraefik(t *testing.T) {
+	for _, tc := range []struct {
+		image string
+		args  []string
+		want  bool
+	}{
+		{"traefik:v3.6", []string{"/entrypoint.sh", "traefik"}, true},
+		{"docker.io/library/traefik:v3.6", nil, true},
+		{"registry.example.com/proxy/traefik@sha256:" + "0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef", nil, true},
+		{"dswap-lab/proxy:abc", []string{"/traefik", "--api.insecure=true"}, true},
+		{"traefik/whoami", []string{"/whoami"}, false},
+		{"traefik/whoami:v1.10", []string{"/whoami", "--port", "80"}, false},
+		{"ghcr.io/acme/traefik-dashboard-exporter:1", []string{"/exporter"}, false},
+		{"myapp:v1", []string{"/app", "traefik"}, false},
+	} {
+		c := &engine.Container{Name: "c", Image: tc.image, Args: tc.args}
+		assert.Equal(t, tc.want, LooksLikeTraefik(c), "%s %v", tc.image, tc.args)
+	}
+	assert.True(t, LooksLikeTraefik(&engine.Container{Image: "edge:1", Labels: map[string]string{"dswap.traefik": "true"}}))
+	assert.False(t, LooksLikeTraefik(&engine.Container{Image: "traefik:v3", Labels: map[string]string{"dswap.traefik": "false"}}))
+}
+
+func TestDiscoverNeverRefusesBecauseOfUnrelatedContainers(t *testing.T) {
+	whoami := &engine.Container{Name: "whoami", Image: "traefik/whoami", Args: []string{"/whoami"}}
+	real := traefikContainer("--providers.file.directory=/etc/traefik/dynamic", "--api.insecure=true")
+	inst, err := Discover(context.Background(), fakeLister{whoami, real}, Query{})
+	require.NoError(t, err)
+	require.NotNil(t, inst)
+	assert.Equal(t, "proxy", inst.Container.Name)
+
+	other := traefikContainer("--providers.file.directory=/etc/traefik/dynamic", "--api.insecure=true")
+	other.Name, other.Mounts[0].Source, other.PublishedPorts[0].HostPort = "proxy2", "/srv/other", "9001"
+	// With the routes directory given, the Traefik that reads it is the one.
+	inst, err = Discover(context.Background(), fakeLister{real, other}, Query{RoutesDir: "/srv/other/"})
+	require.NoError(t, err)
+	require.NotNil(t, inst)
+	assert.Equal(t, "proxy2", inst.Container.Name)
+	// With the API given, the Traefik that serves it.
+	inst, err = Discover(context.Background(), fakeLister{real, other}, Query{APIURL: "http://127.0.0.1:9000/"})
+	require.NoError(t, err)
+	require.NotNil(t, inst)
+	assert.Equal(t, "proxy", inst.Container.Name)
+	// Neither matches: nothing found, and no refusal.
+	inst, err = Discover(context.Background(), fakeLister{real, other}, Query{RoutesDir: "/srv/elsewhere"})
+	require.NoError(t, err)
+	assert.Nil(t, inst)
+	// A Traefik whose directory is not mounted does not stop a swap
+	// whose routes directory is given.
+	unmounted := traefikContainer("--providers.file.directory=/dynamic")
+	inst, err = Discover(context.Background(), fakeLister{unmounted}, Query{RoutesDir: "/srv/routes"})
+	require.NoError(t, err)
+	assert.Nil(t, inst)
+	inst, err = Discover(context.Background(), fakeLister{unmounted}, Query{Container: "proxy", RoutesDir: "/srv/routes"})
+	require.NoError(t, err)
+	require.NotNil(t, inst, "a named Traefik is still read, for its networks")
+	assert.Empty(t, inst.HostDir)
+}
+
+func TestFileDirectoryCannotLeaveItsMount(t *testing.T) {
+	for _, dir := range []string{
+		"/etc/traefik/dynamic/../../../etc/cron.d",
+		"/etc/traefik/dynamic/../../..",
+		"dynamic",
+	} {
+		c := traefikContainer("--providers.file.directory=" + dir)
+		_, err := Find(context.Background(), fakeLister{c}, "")
+		assert.Error(t, err, dir)
+	}
+	c := traefikContainer("--providers.file.directory=/etc/traefik/dynamic/sub/../other/")
+	inst, err := Find(context.Background(), fakeLister{c}, "")
+	require.NoError(t, err)
+	assert.Equal(t, "/srv/routes/other", inst.HostDir, "a .. that stays inside the mount is cleaned")
+}

@@ -41,7 +41,7 @@ func OpenDir(path string) (*Dir, error) {
 	if !info.IsDir() {
 		return nil, fmt.Errorf("routes directory %s is a file; Traefik must watch a directory (providers.file.directory), because a single mounted file does not see renames", abs)
 	}
-	if err := os.MkdirAll(filepath.Join(abs, stagingDir), 0o755); err != nil {
+	if err := os.MkdirAll(filepath.Join(abs, stagingDir), 0o700); err != nil {
 		return nil, fmt.Errorf("routes directory %s is not writable: %w; run dswap as a user that can write there", abs, err)
 	}
 	return &Dir{Path: abs}, nil

@@ -6,7 +6,6 @@ import (
 	"io"
 	"log/slog"
 	"os"
-	"path/filepath"
 	"strings"
 	"time"
 
@@ -18,6 +17,7 @@ import (
 	"github.com/dswap-dev/dswap/lock"
 	"github.com/dswap-dev/dswap/server"
 	"github.com/dswap-dev/dswap/swap"
+	"github.com/dswap-dev/dswap/traefik"
 )
 
 func newServeCommand(stdout, stderr io.Writer) *cobra.Command {
@@ -56,7 +56,7 @@ could find from Traefik's container are paths and ports of the host.`,
 	fs.String("listen", "127.0.0.1:7070", "where the API listens: HOST:PORT, or unix:///PATH for a Unix socket")
 	fs.String("token-file", "", "file holding the API's bearer token (or set DSWAP_TOKEN); required on a TCP address")
 	fs.String("github-secret-file", "", "file holding the GitHub webhook secret (or set DSWAP_GITHUB_SECRET); turns on POST /v1/hooks/github")
-	fs.String("registry-token-file", "", "file holding the token registry notifications must present (or set DSWAP_REGISTRY_TOKEN; default: the API token)")
+	fs.String("registry-token-file", "", "file holding the token registry notifications must present (or set DSWAP_REGISTRY_TOKEN; default: the API token, then only in the Authorization header, never as ?token=)")
 	fs.StringArray("hook", nil, "map pushed images or GitHub workflow runs to a service: 'service=web,image=REPO,tags=GLOB' (repeatable; DSWAP_HOOK takes several separated by ;)")
 	fs.StringArray("poll", nil, "swap a service when a tag's image changes in its registry: 'service=web,image=REPO:TAG,every=1m' (repeatable; DSWAP_POLL takes several separated by ;)")
 	fs.String("pull", "missing", "pull policy of an API swap that names none: missing, always or never")
@@ -227,7 +227,7 @@ func runServe(cmd *cobra.Command, stderr io.Writer) error {
 	}
 	srv, err := server.New(ctx, server.Options{
 		Backend: backend, Token: cfg.token, RegistryToken: cfg.registryToken, GitHubSecret: cfg.githubSecret,
-		Hooks: cfg.hooks, DefaultPull: cfg.pull, Log: log,
+		Hooks: cfg.hooks, DefaultPull: cfg.pull, Log: log, StateDir: env.dir.StagingPath(),
 		AllowWithoutToken: cfg.listen.Network == "unix" && cfg.token == "",
 	})
 	if err != nil {
@@ -245,6 +245,9 @@ func runServe(cmd *cobra.Command, stderr io.Writer) error {
 	for _, p := range cfg.polls {
 		poller := &server.Poller{Poll: p, Puller: backend, Swaps: srv, Log: log}
 		go poller.Run(ctx)
+	}
+	if len(cfg.hooks) > 0 && cfg.token != "" && (cfg.registryToken == "" || cfg.registryToken == cfg.token) {
+		log.Warn("registry notifications share the API token, so whoever configures the registry can call the whole API; ?token= is refused for that reason. Give them their own with --registry-token-file (or DSWAP_REGISTRY_TOKEN)")
 	}
 	var hooks []string
 	for _, h := range cfg.hooks {
@@ -377,7 +380,7 @@ func traefikOfProject(ctx context.Context, eng *engine.Engine) string {
 	}
 	var found []string
 	for _, c := range cs {
-		if c.ID != self.ID && looksLikeTraefik(c) {
+		if c.ID != self.ID && traefik.LooksLikeTraefik(c) {
 			found = append(found, c.Name)
 		}
 	}
@@ -385,16 +388,4 @@ func traefikOfProject(ctx context.Context, eng *engine.Engine) string {
 		return ""
 	}
 	return found[0]
-}
-
-// looksLikeTraefik is how traefik.Find recognises Traefik: a dswap.traefik
-// label, or traefik in its image or command.
-func looksLikeTraefik(c *engine.Container) bool {
-	if c.Labels["dswap.traefik"] == "true" {
-		return true
-	}
-	if strings.Contains(strings.ToLower(c.Image), "traefik") {
-		return true
-	}
-	return len(c.Args) > 0 && filepath.Base(c.Args[0]) == "traefik"
 }

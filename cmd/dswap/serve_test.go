@@ -44,7 +44,7 @@ func TestReadServeConfig(t *testing.T) {
 			assert.Equal(t, "unix", c.listen.Network)
 			assert.Empty(t, c.token)
 		}},
-		{name: "hooks and polls", args: []string{"--hook", "service=web,image=127.0.0.1:5000/app,tags=v*", "--hook", "service=api,image=ghcr.io/acme/api,workflow=release",
+		{name: "hooks and polls", args: []string{"--hook", "service=web,image=127.0.0.1:5000/app,tags=v*", "--hook", "service=api,image=ghcr.io/acme/api,repo=acme/api,workflow=release",
 			"--poll", "service=web,image=127.0.0.1:5000/app:latest,every=30s", "--github-secret-file", tokenFile},
 			env: map[string]string{"DSWAP_TOKEN": "t"}, check: func(t *testing.T, c *serveConfig) {
 				require.Len(t, c.hooks, 2)

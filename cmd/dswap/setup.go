@@ -4,7 +4,6 @@ import (
 	"context"
 	"io"
 	"log/slog"
-	"os"
 	"sort"
 	"strings"
 	"time"
@@ -37,8 +36,12 @@ func connectionFlags(fs *pflag.FlagSet) {
 // enough for a swap with a 30 s drain and a slow health check.
 const defaultLockWait = 2 * time.Minute
 
-func commandLine() string {
-	return "dswap " + strings.Join(os.Args[1:], " ")
+// holderCommand is what a lock records about this dswap: the command and
+// its arguments (the image), never its flags, whose values can be
+// secrets (--registry-auth u:pass, --build-arg TOKEN=...). Another dswap
+// prints the record while it waits, and a sidecar logs it.
+func holderCommand(fs *pflag.FlagSet) string {
+	return strings.Join(append([]string{"dswap", fs.Name()}, fs.Args()...), " ")
 }
 
 // environment is what every command needs, made once.
@@ -68,9 +71,17 @@ func setup(ctx context.Context, fs *pflag.FlagSet, log *slog.Logger) (*environme
 	routesDir, _ := layeredString(fs, "routes-dir")
 	containerName, _ := layeredString(fs, "traefik-container")
 
-	inst, err := traefik.Find(ctx, eng, containerName)
-	if err != nil {
-		return fail(badInput(err))
+	// What was given wins. With the routes directory and the API both
+	// given (and no container named), dswap looks for no Traefik at all:
+	// containers that look like one cannot make it refuse. Without
+	// Traefik's container its networks are unknown, so containers are
+	// addressed by IP, as for a Traefik on the host.
+	var inst *traefik.Instance
+	if containerName != "" || routesDir == "" || apiAddr == "" {
+		inst, err = traefik.Discover(ctx, eng, traefik.Query{Container: containerName, RoutesDir: routesDir, APIURL: apiAddr})
+		if err != nil {
+			return fail(badInput(err))
+		}
 	}
 	if inst != nil {
 		log.Debug("found Traefik", "container", inst.Container.Name, "file directory", inst.HostDir, "api", inst.APIURL)
@@ -130,7 +141,7 @@ func setup(ctx context.Context, fs *pflag.FlagSet, log *slog.Logger) (*environme
 		Traefik:    confirm,
 		Addressing: addressing,
 		Log:        log,
-		Locks: lock.Dir{Path: dir.StagingPath(), Wait: lockWait, Command: commandLine(), OnWait: func(key string, h lock.Holder) {
+		Locks: lock.Dir{Path: dir.StagingPath(), Wait: lockWait, Command: holderCommand(fs), OnWait: func(key string, h lock.Holder) {
 			log.Warn("waiting for another dswap to finish with this service", "service", key, "holder", h.String(), "up to", lockWait)
 		}},
 		History: history.Store{Dir: dir.StagingPath()},
