@@ -71,9 +71,12 @@ const pollInterval = 100 * time.Millisecond
 // Acquire takes the lock file at path, waiting up to wait (0: try once).
 // While it waits it reports the holder once through onWait, if not nil.
 func Acquire(ctx context.Context, path string, self Holder, wait time.Duration, onWait func(Holder)) (*Lock, error) {
-	// The directory and the files are dswap's alone: a holder record says
-	// who works on which service, which is nobody else's business.
-	if err := os.MkdirAll(filepath.Dir(path), 0o700); err != nil {
+	// The files are dswap's alone: a holder record says who works on which
+	// service, which is nobody else's business. The directory stays
+	// listable (0755) because it lies inside Traefik's routes directory,
+	// and Traefik refuses the whole directory when a subdirectory cannot
+	// be read (see traefik.OpenDir).
+	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
 		return nil, fmt.Errorf("creating lock directory: %w", err)
 	}
 	f, err := openLockFile(path)

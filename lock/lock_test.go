@@ -111,7 +111,7 @@ func TestLockFileIsPrivateAndNeverFollowsASymlink(t *testing.T) {
 	assert.Equal(t, os.FileMode(0o600), st.Mode().Perm(), "the holder record is for dswap, not for every user")
 	st, err = os.Stat(dir)
 	require.NoError(t, err)
-	assert.Equal(t, os.FileMode(0o700), st.Mode().Perm())
+	assert.Equal(t, os.FileMode(0o755), st.Mode().Perm(), "Traefik must be able to list the directory, or it refuses every route file")
 	l.Release()
 
 	// A lock file that was created readable by all is made private.

@@ -41,7 +41,13 @@ func OpenDir(path string) (*Dir, error) {
 	if !info.IsDir() {
 		return nil, fmt.Errorf("routes directory %s is a file; Traefik must watch a directory (providers.file.directory), because a single mounted file does not see renames", abs)
 	}
-	if err := os.MkdirAll(filepath.Join(abs, stagingDir), 0o700); err != nil {
+	// 0755, not 0700: Traefik's file provider lists every subdirectory of
+	// the watched directory, and one it cannot read makes it refuse the
+	// whole directory ("unable to load content configuration from
+	// subdirectory"), so a Traefik running as another user than dswap
+	// would stop applying every route. The files inside are private
+	// instead (locks and hook state 0600, opened without following links).
+	if err := os.MkdirAll(filepath.Join(abs, stagingDir), 0o755); err != nil {
 		return nil, fmt.Errorf("routes directory %s is not writable: %w; run dswap as a user that can write there", abs, err)
 	}
 	return &Dir{Path: abs}, nil
