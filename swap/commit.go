@@ -57,35 +57,37 @@ func (s *Swapper) commitRoute(ctx context.Context, key string, content []byte, e
 	}
 	cause := fmt.Errorf("route file %s (generation %d): %w", s.Routes.FileFor(key), gen, err)
 	s.log.Warn("Traefik did not confirm the route file; putting back the file it replaced", "phase", s.phase.String(), "file", s.Routes.FileFor(key), "generation", gen.String(), "reason", err)
-	undone, putErr := s.putBack(ctx, key, w, gen, content)
+	undone, restored, putErr := s.putBack(ctx, key, w, gen, content)
+	// Once the replaced file is back in the directory, confirmed or not,
+	// there is nothing left for a rollback to restore.
+	w.written = !restored
 	if putErr != nil {
 		return w, fmt.Errorf("%w; %w", cause, putErr)
 	}
-	w.written = false
 	return w, fmt.Errorf("%w; %s", cause, undone)
 }
 
 // putBack undoes a write Traefik did not confirm: the file it replaced is
 // written again (with a newer generation, so that its own confirmation is
 // exact) or, if there was none, the new file is removed. It runs even when
-// ctx was cancelled. It returns what it did, or an error saying what the
-// directory holds now.
-func (s *Swapper) putBack(ctx context.Context, key string, w routeWrite, failed labels.Generation, content []byte) (string, error) {
+// ctx was cancelled. It returns what it did and whether the directory
+// holds the replaced file again, or an error saying what it holds now.
+func (s *Swapper) putBack(ctx context.Context, key string, w routeWrite, failed labels.Generation, content []byte) (done string, restored bool, err error) {
 	ctx = context.WithoutCancel(ctx)
 	file := s.Routes.FileFor(key)
 	marker := labels.GenerationMarker(key)
 	if !w.hadPrevious {
 		if err := s.Routes.Remove(key); err != nil {
-			return "", fmt.Errorf("removing it failed too, so the unconfirmed file is still in place: %w; remove %s by hand", err, file)
+			return "", false, fmt.Errorf("removing it failed too, so the unconfirmed file is still in place: %w; remove %s by hand", err, file)
 		}
 		var absent []string
 		if rf, err := labels.ReadRouteFile(content); err == nil {
 			absent = rf.Services
 		}
 		if _, err := s.Traefik.WaitApplied(ctx, traefik.Expectation{Absent: absent, Marker: marker}, s.cfg.FlipTimeout); err != nil {
-			return "", fmt.Errorf("the file was removed (there was none before), but Traefik did not show that either: %w", err)
+			return "", true, fmt.Errorf("the file was removed (there was none before), but Traefik did not show that either: %w", err)
 		}
-		return "the file was removed (there was none before) and Traefik shows it gone", nil
+		return "the file was removed (there was none before) and Traefik shows it gone", true, nil
 	}
 	rf, readErr := labels.ReadRouteFile(w.previous)
 	restamped, stampErr := labels.Stamp(w.previous, key, labels.NextGeneration(failed, time.Now()))
@@ -93,18 +95,18 @@ func (s *Swapper) putBack(ctx context.Context, key string, w routeWrite, failed 
 		// Not a file dswap can read: put it back byte for byte; there is
 		// nothing to ask Traefik about.
 		if err := s.Routes.Write(key, w.previous); err != nil {
-			return "", fmt.Errorf("putting back the file it replaced failed, so the unconfirmed file is still in place: %w", err)
+			return "", false, fmt.Errorf("putting back the file it replaced failed, so the unconfirmed file is still in place: %w", err)
 		}
-		return "the file it replaced was put back as it was (dswap cannot read it, so Traefik was not asked whether it shows it)", nil
+		return "the file it replaced was put back as it was (dswap cannot read it, so Traefik was not asked whether it shows it)", true, nil
 	}
 	if err := s.Routes.Write(key, restamped); err != nil {
-		return "", fmt.Errorf("putting back the file it replaced failed, so the unconfirmed file is still in place: %w", err)
+		return "", false, fmt.Errorf("putting back the file it replaced failed, so the unconfirmed file is still in place: %w", err)
 	}
 	exp := traefik.Expectation{Servers: rf.Servers, Marker: marker, Generation: int64(labels.GenerationOf(restamped))}
 	if _, err := s.Traefik.WaitApplied(ctx, exp, s.cfg.FlipTimeout); err != nil {
-		return "", fmt.Errorf("the file it replaced was put back, but Traefik did not show it either: %w", err)
+		return "", true, fmt.Errorf("the file it replaced was put back, but Traefik did not show it either: %w", err)
 	}
-	return "the file it replaced was put back and Traefik shows it", nil
+	return "the file it replaced was put back and Traefik shows it", true, nil
 }
 
 // removeRoute removes the service's route file and waits until Traefik no
