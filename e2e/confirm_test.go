@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"sync"
 	"testing"
 	"time"
 
@@ -88,32 +89,50 @@ func TestSyncInsideTheThrottleWindowWaitsForItsOwnWrite(t *testing.T) {
 
 	// Two pacer steps: the second is applied when the throttle window of
 	// the first ends, so right after it is seen the next window has just
-	// begun and lasts about 2 s from then.
-	p.step(t)
-	windowStart := p.step(t)
-
-	routeFile := filepath.Join(suite.lab.RoutesDir, "dswap-"+svc.name+".yml")
-	require.NoError(t, os.Remove(routeFile))
-	run := runDswap(t, "sync", svc.name, "--output", "json")
-	exited := time.Now()
-	require.Equal(t, 0, run.code, "dswap sync:\n%s%s", run.stdout, run.stderr)
-	var out struct {
-		Services []struct {
-			TookSeconds float64 `json:"took_seconds"`
-		} `json:"services"`
+	// begun and lasts about 2 s from then. On a busy machine dswap may
+	// take longer than the window to start and write; that attempt proves
+	// nothing, so it is tried again (at most three times).
+	var windowStart, exited time.Time
+	var took float64
+	seen := watchGenerations(t, labels.GenerationMarker(svc.name))
+	for attempt := 1; ; attempt++ {
+		p.step(t)
+		windowStart = p.step(t)
+		routeFile := filepath.Join(suite.lab.RoutesDir, "dswap-"+svc.name+".yml")
+		require.NoError(t, os.Remove(routeFile))
+		run := runDswap(t, "sync", svc.name, "--output", "json")
+		exited = time.Now()
+		require.Equal(t, 0, run.code, "dswap sync:\n%s%s", run.stdout, run.stderr)
+		var out struct {
+			Services []struct {
+				TookSeconds float64 `json:"took_seconds"`
+			} `json:"services"`
+		}
+		require.NoError(t, json.Unmarshal([]byte(lastLine(run.stdout)), &out))
+		require.Len(t, out.Services, 1)
+		took = out.Services[0].TookSeconds
+		// The write came before the confirmation began.
+		writtenBy := exited.Add(-time.Duration(took * float64(time.Second)))
+		t.Logf("attempt %d: window began %s; dswap wrote by +%.2fs, reported confirmation after %.2fs, exited +%.2fs",
+			attempt, windowStart.Format("15:04:05.000"), writtenBy.Sub(windowStart).Seconds(), took, exited.Sub(windowStart).Seconds())
+		if writtenBy.Sub(windowStart) < 1500*time.Millisecond {
+			break
+		}
+		require.Less(t, attempt, 3, "dswap never wrote inside the throttle window; the machine is too busy for this test")
 	}
-	require.NoError(t, json.Unmarshal([]byte(lastLine(run.stdout)), &out))
-	require.Len(t, out.Services, 1)
-	writtenBy := exited.Add(-time.Duration(out.Services[0].TookSeconds * float64(time.Second)))
-	t.Logf("window began %s; dswap wrote by +%.2fs, reported confirmation after %.2fs, exited +%.2fs",
-		windowStart.Format("15:04:05.000"), writtenBy.Sub(windowStart).Seconds(), out.Services[0].TookSeconds, exited.Sub(windowStart).Seconds())
-	require.Less(t, writtenBy.Sub(windowStart), 1500*time.Millisecond, "precondition: dswap wrote inside the throttle window")
 
-	// Traefik applies what waited in the throttle about 2 s after the
-	// window began (less the few ms between that and the test seeing the
-	// pacer step). dswap may not report the route applied before then.
-	assert.GreaterOrEqual(t, exited.Sub(windowStart), 1800*time.Millisecond, "dswap confirmed before Traefik applied anything it wrote")
-	assert.Greater(t, out.Services[0].TookSeconds, 0.3, "dswap reported the route applied almost at once, from the configuration before its write")
+	// dswap may not report the route applied before Traefik shows its
+	// write. Traefik applies what waited in the throttle at the end of the
+	// window (about 2 s after it began; the test sees the window's start a
+	// little late, as it polls), so a confirmation right away is wrong.
+	assert.Greater(t, took, 0.3, "dswap reported the route applied almost at once, from the configuration before its write")
+	gen := labels.GenerationOf([]byte(svc.routeFile(t)))
+	require.NotZero(t, gen, "the route file records its generation")
+	shown, ok := seen(int64(gen))
+	require.True(t, ok, "Traefik showed generation %d of the route file", gen)
+	t.Logf("Traefik showed dswap's write at +%.2fs; dswap exited at +%.2fs", shown.Sub(windowStart).Seconds(), exited.Sub(windowStart).Seconds())
+	// The test's poller may see the write a poll later than dswap did.
+	assert.False(t, exited.Before(shown.Add(-100*time.Millisecond)), "dswap exited before Traefik showed its write")
 
 	// Keep the load on past the end of the window, then check that no
 	// request sent after dswap said the route was applied failed.
@@ -128,10 +147,47 @@ func TestSyncInsideTheThrottleWindowWaitsForItsOwnWrite(t *testing.T) {
 		}
 	}
 	assert.Empty(t, failedAfter, "requests failed after dswap reported the route applied")
+}
 
-	rf, err := labels.ReadRouteFile([]byte(svc.routeFile(t)))
-	require.NoError(t, err)
-	assert.NotZero(t, rf.Generation, "the route file records its generation")
+// watchGenerations polls Traefik's API in the background for the test's
+// duration and records when each generation of a route file's marker was
+// first shown; seen looks one up.
+func watchGenerations(t *testing.T, marker string) (seen func(gen int64) (time.Time, bool)) {
+	t.Helper()
+	api := labAPI(t)
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	var mu sync.Mutex
+	first := map[int64]time.Time{}
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		ticker := time.NewTicker(5 * time.Millisecond)
+		defer ticker.Stop()
+		for {
+			if rt, err := api.Runtime(ctx); err == nil {
+				if g, ok := rt.Generation(marker); ok {
+					now := time.Now()
+					mu.Lock()
+					if _, had := first[g]; !had {
+						first[g] = now
+					}
+					mu.Unlock()
+				}
+			}
+			select {
+			case <-ctx.Done():
+				return
+			case <-ticker.C:
+			}
+		}
+	}()
+	t.Cleanup(func() { cancel(); <-done })
+	return func(gen int64) (time.Time, bool) {
+		mu.Lock()
+		defer mu.Unlock()
+		at, ok := first[gen]
+		return at, ok
+	}
 }
 
 // TestRouteFileTraefikRefusesIsPutBack: when Traefik does not apply a
