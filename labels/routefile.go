@@ -19,6 +19,9 @@ type RouteFile struct {
 	Middlewares []string
 	// Servers maps each service to its server URLs.
 	Servers map[string][]string
+	// Generation is the write the file records (0 when it has no marker);
+	// its marker middleware is not listed in Middlewares.
+	Generation Generation
 }
 
 // ReadRouteFile parses a file-provider YAML file. Keys are matched without
@@ -31,7 +34,12 @@ func ReadRouteFile(content []byte) (*RouteFile, error) {
 	rf := &RouteFile{Servers: map[string][]string{}}
 	http := child(doc, "http")
 	rf.Routers = keys(child(http, "routers"))
-	rf.Middlewares = keys(child(http, "middlewares"))
+	for _, name := range keys(child(http, "middlewares")) {
+		if !IsGenerationMarker(name) {
+			rf.Middlewares = append(rf.Middlewares, name)
+		}
+	}
+	rf.Generation = GenerationOf(content)
 	services := child(http, "services")
 	rf.Services = keys(services)
 	for name, v := range services {

@@ -63,22 +63,15 @@ func (s *Swapper) route(ctx context.Context, svc *Service, routing *labels.Routi
 	if err != nil {
 		return change, err
 	}
-	change.previous, change.hadPrevious, err = s.Routes.Read(svc.Key())
-	if err != nil {
-		return change, err
-	}
 	if since := time.Since(s.Routes.LastChange()); since < throttle {
 		s.log.Info("Traefik applies file changes at most every 2s (providers.providersThrottleDuration); the last change was recent, so this one may wait", "phase", s.phase.String(), "last change", round(since), "may wait up to", round(throttle-since))
 	}
-	if err := s.Routes.Write(svc.Key(), content); err != nil {
-		return change, asBadInput(err)
-	}
-	change.written = true
 	exp := traefik.Expectation{Servers: routing.ServerURLs(targets), Routers: routing.RouterNames(), Absent: absent}
-	change.took, err = s.Traefik.WaitApplied(ctx, exp, s.cfg.FlipTimeout)
+	w, err := s.commitRoute(ctx, svc.Key(), content, exp)
+	change.previous, change.hadPrevious, change.written, change.took = w.previous, w.hadPrevious, w.written, w.took
 	change.confirmedBy = confirmedBy(s.Traefik)
 	if err != nil {
-		return change, fmt.Errorf("route file %s: %w", s.Routes.FileFor(svc.Key()), err)
+		return change, err
 	}
 	s.log.Info("route applied", "phase", s.phase.String(), "file", s.Routes.FileFor(svc.Key()), "servers", strings.Join(flatten(exp.Servers), ","), "took", round(change.took))
 	return change, nil
@@ -141,24 +134,25 @@ func (s *Swapper) lastWorkPhase() Phase {
 	return PhasePlan
 }
 
+// restoreRoute puts back the route file a swap replaced, confirmed as any
+// write; if Traefik does not confirm it, the swap's file stays (see
+// commitRoute), and the error says so.
 func (s *Swapper) restoreRoute(ctx context.Context, p *plan, change routeChange) error {
 	key := p.svc.Key()
 	if !change.hadPrevious {
-		if err := s.Routes.Remove(key); err != nil {
-			return err
-		}
-		_, err := s.Traefik.WaitApplied(ctx, traefik.Expectation{Absent: p.routing.ServiceNames()}, s.cfg.FlipTimeout)
-		return err
-	}
-	if err := s.Routes.Write(key, change.previous); err != nil {
-		return fmt.Errorf("restoring route file %s: %w", s.Routes.FileFor(key), err)
+		return s.removeRoute(ctx, key, p.routing.ServiceNames())
 	}
 	rf, err := labels.ReadRouteFile(change.previous)
 	if err != nil {
-		return nil // the restored file is what Traefik had; nothing to compare with
+		// Not a file dswap can read: put it back byte for byte; it is what
+		// Traefik had, and there is nothing to compare with.
+		if err := s.Routes.Write(key, change.previous); err != nil {
+			return fmt.Errorf("restoring route file %s: %w", s.Routes.FileFor(key), err)
+		}
+		return nil
 	}
-	if _, err := s.Traefik.WaitApplied(ctx, traefik.Expectation{Servers: rf.Servers}, s.cfg.FlipTimeout); err != nil {
-		return fmt.Errorf("the previous route file was restored but Traefik did not show it: %w", err)
+	if _, err := s.commitRoute(ctx, key, change.previous, traefik.Expectation{Servers: rf.Servers}); err != nil {
+		return fmt.Errorf("restoring the previous route file: %w", err)
 	}
 	return nil
 }

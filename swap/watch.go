@@ -1,7 +1,6 @@
 package swap
 
 import (
-	"bytes"
 	"context"
 	"fmt"
 	"slices"
@@ -145,7 +144,8 @@ func (s *Swapper) Reconcile(ctx context.Context, ref string, over Overrides) (Re
 	if err != nil {
 		return out, err
 	}
-	if ok && bytes.Equal(current, content) {
+	// The generation marker differs on every write; only the routes count.
+	if ok && labels.SameRoute(current, content) {
 		out.Upkeep = UpkeepUnchanged
 		return out, nil
 	}

@@ -43,6 +43,9 @@ func (a *API) String() string { return a.base.String() }
 type Runtime struct {
 	Routers  map[string]RouterStatus  `json:"routers"`
 	Services map[string]ServiceStatus `json:"services"`
+	// Middlewares are listed whether or not a router uses them; dswap
+	// reads its route files' generation markers here.
+	Middlewares map[string]MiddlewareStatus `json:"middlewares"`
 }
 
 // RouterStatus is one router as Traefik runs it.

@@ -17,6 +17,15 @@ type Expectation struct {
 	Routers []string
 	// Absent are service names (without @file) that must no longer exist.
 	Absent []string
+	// Marker is the route file's generation marker middleware (without
+	// @file), and Generation the value this write gave it. With a marker,
+	// a write counts as applied only when the API shows this generation:
+	// Traefik's API shows the configuration it runs, and a change still
+	// waiting in its reload throttle (an earlier write of the directory)
+	// may yet replace it; the servers alone cannot tell. Generation 0
+	// means the file was removed: the marker must be gone.
+	Marker     string
+	Generation int64
 }
 
 // pollInterval is how often the API is read while waiting. Reading the
@@ -33,10 +42,15 @@ func (a *API) WaitApplied(ctx context.Context, exp Expectation, timeout time.Dur
 	ticker := time.NewTicker(pollInterval)
 	defer ticker.Stop()
 	var lastMismatch string
+	var seen bool // the API has shown this write's generation
 	for {
 		rt, err := a.Runtime(ctx)
 		if err == nil {
-			mismatch, fatal := exp.check(rt)
+			mismatch, ours, fatal := exp.check(rt)
+			if seen && !ours && fatal == nil {
+				fatal = fmt.Errorf("Traefik showed this write (generation %d) and then no longer: %s; something else changed the routes directory", exp.Generation, mismatch)
+			}
+			seen = seen || (ours && exp.Generation != 0)
 			if fatal != nil {
 				return time.Since(start), fatal
 			}
@@ -52,15 +66,41 @@ func (a *API) WaitApplied(ctx context.Context, exp Expectation, timeout time.Dur
 			if lastMismatch == "" {
 				lastMismatch = ctx.Err().Error()
 			}
-			return time.Since(start), fmt.Errorf("Traefik did not apply the route within %s: %s. Traefik ignores a whole file-provider update when any file in the directory fails to parse; look for \"error while building configuration\" in Traefik's log", timeout, lastMismatch)
+			return time.Since(start), fmt.Errorf("Traefik did not apply the route within %s: %s. %s", timeout, lastMismatch, RejectedHint)
 		case <-ticker.C:
 		}
 	}
 }
 
+// RejectedHint says where Traefik tells why it did not apply a change of
+// its file-provider directory. Both v3.6 and v2.11 log a watched change
+// they cannot load as "Error occurred during watcher callback" (and at
+// start "Error while building configuration (for the first time)"),
+// naming the file and the field.
+const RejectedHint = "Traefik ignores a whole file-provider update when any file in the directory fails to load; look in Traefik's log for \"Error occurred during watcher callback\", which names the file and why"
+
 // check returns a description of the first difference between rt and exp,
-// or a fatal error when Traefik has the route but refuses it.
-func (exp Expectation) check(rt *Runtime) (mismatch string, fatal error) {
+// or a fatal error when Traefik has the route but refuses it. ours says
+// whether Traefik runs the configuration built from this write (always
+// true without a marker, when nothing tells the writes apart).
+func (exp Expectation) check(rt *Runtime) (mismatch string, ours bool, fatal error) {
+	ours = true
+	if exp.Marker != "" {
+		if mismatch, ours, fatal = exp.checkGeneration(rt); mismatch != "" || fatal != nil {
+			return mismatch, ours, fatal
+		}
+	}
+	mismatch, fatal = exp.checkRoutes(rt)
+	if mismatch != "" && exp.Marker != "" && exp.Generation != 0 {
+		// The configuration comes from this very write, so what it shows
+		// will not change by waiting.
+		return "", ours, fmt.Errorf("Traefik applied this write (generation %d) but %s: another file in the routes directory may define the same name, and Traefik keeps only one definition", exp.Generation, mismatch)
+	}
+	return mismatch, ours, fatal
+}
+
+// checkRoutes compares the servers, routers and absent services.
+func (exp Expectation) checkRoutes(rt *Runtime) (mismatch string, fatal error) {
 	for _, name := range sortedKeys(exp.Servers) {
 		svc, ok := rt.Services[name+"@file"]
 		if !ok {

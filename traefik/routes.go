@@ -9,6 +9,7 @@ import (
 	"regexp"
 	"sort"
 	"strings"
+	"syscall"
 	"time"
 )
 
@@ -103,7 +104,12 @@ func (d *Dir) Write(service string, content []byte) error {
 	if err := os.Rename(tmp.Name(), target); err != nil {
 		return fmt.Errorf("moving route file for %s into %s: %w", service, d.Path, err)
 	}
-	syncDir(d.Path)
+	// A write is acknowledged only once it is durable: the rename must
+	// survive a crash, or the route Traefik shows could come back as the
+	// old file after a reboot.
+	if err := syncDir(d.Path); err != nil {
+		return fmt.Errorf("route file for %s is in place, but syncing %s failed, so it may not survive a crash: %w", service, d.Path, err)
+	}
 	return nil
 }
 
@@ -113,7 +119,9 @@ func (d *Dir) Remove(service string) error {
 	if err != nil && !errors.Is(err, fs.ErrNotExist) {
 		return fmt.Errorf("removing route file for %s: %w", service, err)
 	}
-	syncDir(d.Path)
+	if err := syncDir(d.Path); err != nil {
+		return fmt.Errorf("route file for %s is removed, but syncing %s failed, so it may come back after a crash: %w", service, d.Path, err)
+	}
 	return nil
 }
 
@@ -135,12 +143,18 @@ func (d *Dir) Services() ([]string, error) {
 	return out, nil
 }
 
-// syncDir makes a rename durable; failure only weakens crash safety.
-func syncDir(path string) {
-	if f, err := os.Open(path); err == nil {
-		_ = f.Sync()
-		_ = f.Close()
+// syncDir makes a rename or removal durable. A filesystem that cannot
+// sync a directory (EINVAL, ENOTSUP) offers nothing more to wait for.
+func syncDir(path string) error {
+	f, err := os.Open(path)
+	if err != nil {
+		return err
 	}
+	defer f.Close()
+	if err := f.Sync(); err != nil && !errors.Is(err, syscall.EINVAL) && !errors.Is(err, syscall.ENOTSUP) {
+		return err
+	}
+	return nil
 }
 
 // LastChange is when the watched directory last changed: a route file
