@@ -69,11 +69,14 @@ func traefikServers(t *testing.T, service string) []string {
 	return out
 }
 
-// squatterShare runs 8 clients through Traefik for a while and returns how
-// many answers came from the squatter and how many in all.
+// squatterShare runs 32 clients through Traefik, each request taking 20
+// ms, and returns how many answers came from the squatter and how many in
+// all. That many requests at once make Traefik open as many connections,
+// each to an address Docker's DNS answered in its own order, so a name
+// the squatter shares is all but sure to reach it.
 func (s *service) squatterShare(t *testing.T, requests int) (squatted, all int) {
 	t.Helper()
-	ld := s.load(t, 8, "")
+	ld := s.load(t, 32, "delay=20ms")
 	require.Eventually(t, func() bool { return ld.Count() >= requests }, time.Minute, 10*time.Millisecond, "load did not get going")
 	rep := ld.Stop()
 	t.Logf("load: %s", rep.Summary())
