@@ -24,15 +24,25 @@ func TestWriteCSV(t *testing.T) {
 	rows, err := csv.NewReader(strings.NewReader(b.String())).ReadAll()
 	require.NoError(t, err)
 	require.Len(t, rows, 2)
-	assert.Equal(t, csvHeader, rows[0])
+	// The columns are an interface (spreadsheets, scripts), so they are
+	// spelled out here rather than read from csvHeader: a column removed
+	// or renamed must fail this test.
+	assert.Equal(t, []string{
+		"swap", "from", "to", "ok", "start", "whole_swap_s", "requests", "failed", "hung",
+		"p50_s", "p99_s", "max_s", "mixed_by_answer_s", "mixed_by_send_s",
+		"healthy_to_traffic_s", "ready_to_noticed_s", "max_rss_bytes", "cpu_s",
+	}, rows[0])
+	require.Len(t, rows[1], len(rows[0]), "one value per column")
 	row := map[string]string{}
 	for i, k := range rows[0] {
 		row[k] = rows[1][i]
 	}
-	assert.Equal(t, "1.5000", row["whole_swap_s"])
-	assert.Equal(t, "2", row["requests"])
-	assert.Equal(t, "1", row["failed"])
-	assert.Equal(t, "0.1000", row["healthy_to_traffic_s"])
-	assert.Equal(t, "", row["ready_to_noticed_s"], "no ready time recorded: empty, not zero")
-	assert.Equal(t, "24000000", row["max_rss_bytes"])
+	assert.Equal(t, map[string]string{
+		"swap": "1", "from": "v1", "to": "v2", "ok": "true", "start": ms(0).UTC().Format(time.RFC3339Nano),
+		"whole_swap_s": "1.5000", "requests": "2", "failed": "1", "hung": "0",
+		"p50_s": "0.0200", "p99_s": "0.0500", "max_s": "0.0500", "mixed_by_answer_s": "0.0000", "mixed_by_send_s": "0.0000",
+		"healthy_to_traffic_s": "0.1000",
+		"ready_to_noticed_s":   "", // no ready time recorded: empty, not zero
+		"max_rss_bytes":        "24000000", "cpu_s": "0.0500",
+	}, row)
 }

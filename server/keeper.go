@@ -44,6 +44,9 @@ type Keeper struct {
 	// failure, doubled each time, at most MaxFailures tries.
 	RetryLocked, RetryFailed time.Duration
 	MaxFailures              int
+
+	// clock is the wall clock unless a test drives it.
+	clock clock
 }
 
 func (k *Keeper) defaults() {
@@ -65,6 +68,9 @@ func (k *Keeper) defaults() {
 	if k.Log == nil {
 		k.Log = slog.New(slog.DiscardHandler)
 	}
+	if k.clock == nil {
+		k.clock = wallClock{}
+	}
 }
 
 // relevantRef returns the service an event concerns, if the keeper cares.
@@ -82,7 +88,7 @@ func (k *Keeper) Run(ctx context.Context) error {
 	deb := newDebouncer(k.Quiet, k.MaxWait)
 	failures := map[string]int{}
 	reported := map[string]string{}
-	timer := time.NewTimer(time.Hour)
+	timer := k.clock.NewTimer(time.Hour)
 	defer timer.Stop()
 	var resync <-chan time.Time
 	if k.Resync > 0 {
@@ -112,39 +118,47 @@ func (k *Keeper) Run(ctx context.Context) error {
 				backoff = time.Second
 				if ref, ok := relevantRef(ev); ok {
 					k.Log.Debug("container event", "service", ref, "action", ev.Action, "container", ev.Attributes["name"])
-					deb.add(ref, time.Now())
+					deb.add(ref, k.clock.Now())
+				} else if ev.Action == "start" {
+					// A container dswap does not manage may answer to a
+					// routed container's name (a network alias): every
+					// service is looked at again, so that a route moves
+					// off a name that is taken (swap.Addressing).
+					k.Log.Debug("container event", "action", ev.Action, "container", ev.Attributes["name"])
+					k.addAll(ctx, deb)
 				}
 			case err := <-errs:
 				k.Log.Warn("the Docker event stream broke; subscribing again", "error", err, "in", backoff)
 				broken = true
 			case <-resync:
 				k.addAll(ctx, deb)
-			case <-timer.C:
-				for _, ref := range deb.due(time.Now()) {
+			case <-timer.C():
+				for _, ref := range deb.due(k.clock.Now()) {
 					k.reconcile(ctx, ref, deb, failures, reported)
 				}
 			}
 		}
 		unsubscribe()
-		wait := time.NewTimer(backoff)
+		wait := k.clock.NewTimer(backoff)
 		select {
 		case <-ctx.Done():
 			wait.Stop()
 			return nil
-		case <-wait.C:
+		case <-wait.C():
 		}
 		backoff = min(2*backoff, 30*time.Second)
 	}
 }
 
-// arm sets the timer to the next due key.
-func (k *Keeper) arm(timer *time.Timer, deb *debouncer) {
-	timer.Stop()
+// arm sets the timer to the next due key, or stops it when nothing is
+// pending. Since Go 1.23 a Reset timer never delivers a stale tick.
+func (k *Keeper) arm(timer timer, deb *debouncer) {
 	at, ok := deb.next()
 	if !ok {
+		timer.Stop()
 		return
 	}
-	timer.Reset(max(time.Until(at), 0))
+	timer.Reset(max(at.Sub(k.clock.Now()), 0))
 }
 
 func (k *Keeper) addAll(ctx context.Context, deb *debouncer) {
@@ -155,7 +169,7 @@ func (k *Keeper) addAll(ctx context.Context, deb *debouncer) {
 		}
 		return
 	}
-	now := time.Now()
+	now := k.clock.Now()
 	for _, ref := range refs {
 		deb.add(ref, now)
 	}
@@ -181,7 +195,7 @@ func (k *Keeper) reconcile(ctx context.Context, ref string, deb *debouncer, fail
 	case errors.Is(err, lock.ErrHeld):
 		// A swap is on; by the time it ends the route is usually right.
 		k.Log.Debug("a swap holds the service's lock; looking again later", "service", ref, "in", k.RetryLocked)
-		deb.retry(ref, time.Now().Add(k.RetryLocked))
+		deb.retry(ref, k.clock.Now().Add(k.RetryLocked))
 	case errors.Is(err, swap.ErrBadInput):
 		// The user's to fix (labels, names); said once, until it changes.
 		if reported[ref] != err.Error() {
@@ -198,6 +212,6 @@ func (k *Keeper) reconcile(ctx context.Context, ref string, deb *debouncer, fail
 		}
 		in := k.RetryFailed << (n - 1)
 		k.Log.Warn("keeping the service's route failed; trying again", "service", ref, "error", err, "in", in)
-		deb.retry(ref, time.Now().Add(in))
+		deb.retry(ref, k.clock.Now().Add(in))
 	}
 }

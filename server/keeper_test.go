@@ -58,13 +58,16 @@ func (f *fakeUpkeeper) reconciled() []string {
 	return append([]string(nil), f.calls...)
 }
 
-func runKeeper(t *testing.T, f *fakeUpkeeper, k *Keeper) {
+// runKeeper runs k against f on a fake clock, and returns the clock.
+func runKeeper(t *testing.T, f *fakeUpkeeper, k *Keeper) *fakeClock {
 	t.Helper()
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan struct{})
-	k.Upkeeper = f
+	clk := newFakeClock()
+	k.Upkeeper, k.clock = f, clk
 	go func() { defer close(done); _ = k.Run(ctx) }()
-	t.Cleanup(func() { cancel(); <-done })
+	t.Cleanup(func() { cancel(); close(clk.done); <-done })
+	return clk
 }
 
 func event(action string, labels map[string]string) engine.Event {
@@ -75,22 +78,62 @@ func event(action string, labels map[string]string) engine.Event {
 	return engine.Event{Action: action, Attributes: attrs, Time: time.Now()}
 }
 
+// count is how often ref was reconciled.
+func (f *fakeUpkeeper) count(ref string) int {
+	n := 0
+	for _, c := range f.reconciled() {
+		if c == ref {
+			n++
+		}
+	}
+	return n
+}
+
 func TestKeeperLooksAtEveryServiceAtStartAndOnceAfterABurst(t *testing.T) {
 	f := &fakeUpkeeper{managed: []string{"proj/web"}, events: make(chan engine.Event)}
-	runKeeper(t, f, &Keeper{Quiet: 50 * time.Millisecond})
-	require.Eventually(t, func() bool { return len(f.reconciled()) == 1 }, 5*time.Second, 5*time.Millisecond, "adopted at start")
+	clk := runKeeper(t, f, &Keeper{Quiet: 50 * time.Millisecond})
+	start := clk.Now()
+	assert.Equal(t, armed{at: start.Add(50 * time.Millisecond)}, clk.next(t), "adopting every service after a quiet period")
+	clk.advance(50 * time.Millisecond)
+	assert.Equal(t, armed{idle: true}, clk.next(t), "nothing left to do once adopted")
+	assert.Equal(t, []string{"proj/web"}, f.reconciled())
 
+	// An action that changes nothing is ignored.
 	web := map[string]string{"dswap.enable": "true", "com.docker.compose.project": "proj", "com.docker.compose.service": "web"}
-	for _, a := range []string{"die", "start", "health_status: healthy"} {
-		f.events <- event(a, web)
-	}
-	// Not managed, or an action that changes nothing: ignored.
-	f.events <- event("start", map[string]string{"com.docker.compose.project": "proj", "com.docker.compose.service": "db"})
 	f.events <- event("exec_start: sh", web)
-	require.Eventually(t, func() bool { return len(f.reconciled()) == 2 }, 5*time.Second, 5*time.Millisecond)
-	// Nothing more comes: a few quiet periods pass without a reconcile.
-	time.Sleep(200 * time.Millisecond)
+	assert.Equal(t, armed{idle: true}, clk.next(t), "exec_start changes no route")
+
+	// A burst, 10 ms apart: one look, a quiet period after the last.
+	for _, a := range []string{"die", "start", "health_status: healthy"} {
+		clk.advance(10 * time.Millisecond)
+		f.events <- event(a, web)
+		assert.Equal(t, armed{at: clk.Now().Add(50 * time.Millisecond)}, clk.next(t), "%s postpones the look", a)
+	}
+	clk.advance(49 * time.Millisecond)
+	assert.Len(t, f.reconciled(), 1, "not before the quiet period ends")
+	clk.advance(time.Millisecond)
+	assert.Equal(t, armed{idle: true}, clk.next(t), "one look for the burst, then nothing until the next event")
 	assert.Equal(t, []string{"proj/web", "proj/web"}, f.reconciled())
+}
+
+func TestKeeperLooksAtEveryServiceWhenAnotherContainerStarts(t *testing.T) {
+	f := &fakeUpkeeper{managed: []string{"proj/web", "api"}, events: make(chan engine.Event)}
+	clk := runKeeper(t, f, &Keeper{Quiet: 50 * time.Millisecond})
+	clk.next(t)
+	clk.advance(50 * time.Millisecond)
+	require.Equal(t, armed{idle: true}, clk.next(t))
+	require.Len(t, f.reconciled(), 2)
+
+	// A container dswap does not manage may carry a routed container's
+	// name as a network alias: every service is looked at again.
+	other := map[string]string{"com.docker.compose.project": "proj", "com.docker.compose.service": "db"}
+	f.events <- event("die", other)
+	assert.Equal(t, armed{idle: true}, clk.next(t), "another container stopping takes no name")
+	f.events <- event("start", other)
+	assert.Equal(t, armed{at: clk.Now().Add(50 * time.Millisecond)}, clk.next(t))
+	clk.advance(50 * time.Millisecond)
+	assert.Equal(t, armed{idle: true}, clk.next(t))
+	assert.Equal(t, []string{"api", "proj/web", "api", "proj/web"}, f.reconciled())
 }
 
 func TestKeeperRetriesWhileASwapHoldsTheLock(t *testing.T) {
@@ -101,10 +144,16 @@ func TestKeeperRetriesWhileASwapHoldsTheLock(t *testing.T) {
 		}
 		return swap.Reconciled{Service: ref, Upkeep: swap.UpkeepUnchanged}, nil
 	}
-	runKeeper(t, f, &Keeper{Quiet: 10 * time.Millisecond, RetryLocked: 30 * time.Millisecond})
-	require.Eventually(t, func() bool { return len(f.reconciled()) == 3 }, 5*time.Second, 5*time.Millisecond)
-	time.Sleep(150 * time.Millisecond)
-	assert.Len(t, f.reconciled(), 3, "no more tries once it got the lock")
+	clk := runKeeper(t, f, &Keeper{Quiet: 10 * time.Millisecond, RetryLocked: 30 * time.Millisecond})
+	clk.next(t)
+	clk.advance(10 * time.Millisecond)
+	for try := 1; try <= 2; try++ {
+		assert.Equal(t, armed{at: clk.Now().Add(30 * time.Millisecond)}, clk.next(t), "try %d found the lock held: again after RetryLocked", try)
+		assert.Equal(t, try, f.count("web"))
+		clk.advance(30 * time.Millisecond)
+	}
+	assert.Equal(t, armed{idle: true}, clk.next(t), "no more tries once it got the lock")
+	assert.Equal(t, 3, f.count("web"))
 }
 
 func TestKeeperDoesNotRetryBadInputButGivesUpOnFailuresAfterMaxTries(t *testing.T) {
@@ -115,25 +164,14 @@ func TestKeeperDoesNotRetryBadInputButGivesUpOnFailuresAfterMaxTries(t *testing.
 		}
 		return swap.Reconciled{}, fmt.Errorf("Traefik API did not answer")
 	}
-	runKeeper(t, f, &Keeper{Quiet: 10 * time.Millisecond, RetryFailed: 10 * time.Millisecond, MaxFailures: 3})
-	require.Eventually(t, func() bool {
-		n := 0
-		for _, c := range f.reconciled() {
-			if c == "flaky" {
-				n++
-			}
-		}
-		return n == 3
-	}, 5*time.Second, 5*time.Millisecond)
-	time.Sleep(150 * time.Millisecond)
-	var bad, flaky int
-	for _, c := range f.reconciled() {
-		if c == "bad" {
-			bad++
-		} else {
-			flaky++
-		}
+	clk := runKeeper(t, f, &Keeper{Quiet: 10 * time.Millisecond, RetryFailed: 10 * time.Millisecond, MaxFailures: 3})
+	clk.next(t)
+	clk.advance(10 * time.Millisecond)
+	for try, backoff := 1, 10*time.Millisecond; try <= 2; try, backoff = try+1, 2*backoff {
+		assert.Equal(t, armed{at: clk.Now().Add(backoff)}, clk.next(t), "failure %d: tried again after %s", try, backoff)
+		clk.advance(backoff)
 	}
-	assert.Equal(t, 1, bad, "bad labels are the user's to fix: no retry until an event")
-	assert.Equal(t, 3, flaky, "retried, then given up until the next event")
+	assert.Equal(t, armed{idle: true}, clk.next(t), "given up until the next event")
+	assert.Equal(t, 1, f.count("bad"), "bad labels are the user's to fix: no retry until an event")
+	assert.Equal(t, 3, f.count("flaky"), "retried, then given up until the next event")
 }

@@ -3,7 +3,6 @@ package swap
 import (
 	"context"
 	"fmt"
-	"slices"
 	"strings"
 
 	"github.com/dswap-dev/dswap/engine"
@@ -71,8 +70,7 @@ func (s *Swapper) Inspect(svc *Service) (Damage, error) {
 		hosts = rf.Hosts()
 	}
 	for _, c := range svc.Running {
-		t, err := s.Addressing.Target(c)
-		if err == nil && slices.Contains(hosts, t.Host) {
+		if _, ok := s.Addressing.Routes(c, hosts); ok {
 			d.Routed = append(d.Routed, c)
 		} else {
 			d.Unrouted = append(d.Unrouted, c)

@@ -93,9 +93,10 @@ func (s *Swapper) StatusOf(ctx context.Context, service string) ([]Status, error
 		if st.Damage, err = s.Inspect(svc); err != nil {
 			return nil, fmt.Errorf("service %s: %w", svc.Name, err)
 		}
+		hosts := s.routeHosts(svc)
 		for _, c := range st.Damage.Routed {
-			if t, err := s.Addressing.Target(c); err == nil {
-				st.Routed = append(st.Routed, t.Host)
+			if host, ok := s.Addressing.Routes(c, hosts); ok {
+				st.Routed = append(st.Routed, host)
 			}
 		}
 		out = append(out, st)

@@ -51,13 +51,9 @@ func (s *Swapper) flip(ctx context.Context, p *plan, news, keep []*engine.Contai
 // these containers, and waits until Traefik shows it.
 func (s *Swapper) route(ctx context.Context, svc *Service, routing *labels.Routing, containers []*engine.Container, absent []string) (routeChange, error) {
 	var change routeChange
-	targets := make([]labels.Target, 0, len(containers))
-	for _, c := range containers {
-		t, err := s.Addressing.Target(c)
-		if err != nil {
-			return change, asBadInput(err)
-		}
-		targets = append(targets, t)
+	targets, err := s.targets(ctx, containers)
+	if err != nil {
+		return change, err
 	}
 	content, err := routing.File(svc.Name, targets)
 	if err != nil {

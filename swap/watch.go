@@ -128,13 +128,9 @@ func (s *Swapper) Reconcile(ctx context.Context, ref string, over Overrides) (Re
 	if err != nil {
 		return out, asBadInput(fmt.Errorf("service %s (container %s): %w", svc.Name, newest.Name, err))
 	}
-	targets := make([]labels.Target, 0, len(svc.Running))
-	for _, c := range svc.Running {
-		t, err := s.Addressing.Target(c)
-		if err != nil {
-			return out, asBadInput(err)
-		}
-		targets = append(targets, t)
+	targets, err := s.targets(ctx, svc.Running)
+	if err != nil {
+		return out, err
 	}
 	content, err := routing.File(svc.Name, targets)
 	if err != nil {

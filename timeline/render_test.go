@@ -139,17 +139,25 @@ func TestRenderIsWellFormedWithMarksAndLegend(t *testing.T) {
 
 func TestRenderSeparatesCloseMarks(t *testing.T) {
 	c := newCanvas(sample())
-	rows := map[string]int{}
+	// A label that is not there must fail the test, not read as row 0.
+	byName := map[string]placedLabel{}
 	for _, l := range c.labels {
-		rows[l.Name] = l.row
+		byName[l.Name] = l
 	}
-	assert.NotEqual(t, rows["flipped"], rows["SIGTERM old"], "labels 1 ms apart go to different rows")
-	assert.Equal(t, 0, rows["created"])
-	for _, l := range c.labels {
-		if l.Name == "removed" {
-			assert.Equal(t, "end", l.anchor, "a label at the right edge is drawn to the left of its line")
-		}
+	require.ElementsMatch(t, []string{"created", "healthy", "flipped", "SIGTERM old", "removed"}, keys(byName),
+		"every mark inside the range gets a label, the one outside none")
+	assert.NotEqual(t, byName["flipped"].row, byName["SIGTERM old"].row, "labels 1 ms apart go to different rows")
+	assert.Equal(t, 0, byName["created"].row, "a label with room goes to the first row")
+	assert.Equal(t, "end", byName["removed"].anchor, "a label at the right edge is drawn to the left of its line")
+	assert.Equal(t, "start", byName["created"].anchor)
+}
+
+func keys[V any](m map[string]V) []string {
+	out := make([]string, 0, len(m))
+	for k := range m {
+		out = append(out, k)
 	}
+	return out
 }
 
 func TestRenderWithoutBuckets(t *testing.T) {

@@ -27,7 +27,7 @@ func connectionFlags(fs *pflag.FlagSet) {
 	fs.String("traefik-api", "", "Traefik API address, e.g. http://127.0.0.1:8080, or \"none\" to wait Traefik's reload throttle instead of confirming (default: found from the Traefik container)")
 	fs.String("routes-dir", "", "Traefik file-provider directory on this host (default: found from the Traefik container's mount)")
 	fs.String("traefik-container", "", "name or ID of the Traefik container (default: the only running container that looks like Traefik)")
-	fs.String("address", "auto", "how Traefik reaches containers: auto, name (container name on a shared network) or ip")
+	fs.String("address", "auto", "how Traefik reaches containers: auto (the container name on a shared network, unless another container answers to it there: then the IP), name (refused when taken) or ip")
 	fs.String("output", "text", "output format: text or json")
 	fs.Duration("lock-wait", 0, "how long to wait for another dswap working on the same service (default 2m)")
 }
