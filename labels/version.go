@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"reflect"
 	"regexp"
+	"sort"
 	"strconv"
 	"strings"
 
@@ -191,11 +192,16 @@ func CheckTraefikVersion(containerLabels map[string]string, v TraefikVersion) er
 		return fmt.Errorf("dswap writes routes for Traefik v2.11 and v3, but the running Traefik is %s: upgrade Traefik to v2.11 or later", v)
 	}
 
-	keys, err := newLabelSet(containerLabels)
-	if err != nil {
-		return err
+	// Sorted, so that the label reported is the same on every run when
+	// several are refused.
+	var keys []string
+	for key := range containerLabels {
+		if strings.HasPrefix(key, parser.DefaultRootName+".") {
+			keys = append(keys, key)
+		}
 	}
-	for _, key := range keys.sorted {
+	sort.Strings(keys)
+	for _, key := range keys {
 		path, ok := schemaPath(key)
 		if !ok {
 			continue
