@@ -93,6 +93,9 @@ func runSuite(m *testing.M) int {
 			fmt.Fprintln(os.Stderr, "e2e: closing the lab:", err)
 		}
 	}()
+	// Deferred last so that it runs first: the Traefik v2.11 lab's
+	// containers use the images the main lab removes.
+	defer closeTraefik2Lab()
 	if err := buildImages(ctx, prefix); err != nil {
 		fmt.Fprintln(os.Stderr, "e2e: building images:", err)
 		return 1

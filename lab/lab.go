@@ -50,6 +50,10 @@ type Options struct {
 	TraefikBin string
 	// TraefikArgs are appended to the lab's Traefik command line.
 	TraefikArgs []string
+	// TraefikV2 says TraefikBin is Traefik v2.11: the lab leaves out the
+	// static flags v2 lacks, and does not tag its image as the lab's
+	// default Traefik image (dswap-lab/traefik:local).
+	TraefikV2 bool
 	// DockerProvider also turns on Traefik's docker provider, the way
 	// label-based rollout tools use it: it routes containers labelled
 	// traefik.enable=true on the lab network, and reads the Engine through
@@ -147,7 +151,7 @@ func (l *Lab) setUp(ctx context.Context, opts Options) error {
 	l.networkID = resp.ID
 	l.mu.Unlock()
 
-	imageRef, err := l.ensureTraefikImage(ctx, opts.TraefikBin)
+	imageRef, err := l.ensureTraefikImage(ctx, opts.TraefikBin, !opts.TraefikV2)
 	if err != nil {
 		return err
 	}

@@ -100,7 +100,9 @@ func traefikImageTag(sha256hex string) string {
 
 // ensureTraefikImage returns the reference of an image holding bin at
 // /traefik, building it only when no image for this exact binary exists.
-func (l *Lab) ensureTraefikImage(ctx context.Context, bin string) (string, error) {
+// tagLocal also tags it dswap-lab/traefik:local, the image tests that write
+// their own compose files run.
+func (l *Lab) ensureTraefikImage(ctx context.Context, bin string, tagLocal bool) (string, error) {
 	sum, err := fileSHA256(bin)
 	if err != nil {
 		return "", fmt.Errorf("starting lab: %w", err)
@@ -109,6 +111,9 @@ func (l *Lab) ensureTraefikImage(ctx context.Context, bin string) (string, error
 	local := traefikRepo + ":local"
 	if inspect, err := l.Docker.ImageInspect(ctx, tag); err == nil && inspect.Config != nil && inspect.Config.Labels[traefikHashLabel] == sum {
 		l.logf("reusing traefik image %s", tag)
+		if !tagLocal {
+			return tag, nil
+		}
 		if err := l.Docker.ImageTag(ctx, tag, local); err != nil {
 			return "", fmt.Errorf("starting lab: tagging %s as %s: %w", tag, local, err)
 		}
@@ -121,7 +126,11 @@ func (l *Lab) ensureTraefikImage(ctx context.Context, bin string) (string, error
 		{Name: "Dockerfile", Mode: 0o644, Data: []byte(renderTraefikDockerfile(sum))},
 		{Name: "traefik", Mode: 0o755, Path: bin},
 	}
-	if _, err := buildImage(ctx, l.Docker, files, []string{tag, local}, l.log); err != nil {
+	tags := []string{tag}
+	if tagLocal {
+		tags = append(tags, local)
+	}
+	if _, err := buildImage(ctx, l.Docker, files, tags, l.log); err != nil {
 		return "", fmt.Errorf("starting lab: %w", err)
 	}
 	return tag, nil
@@ -156,10 +165,14 @@ func (l *Lab) startTraefik(ctx context.Context, imageRef string, opts Options) e
 		mounts = append(mounts, mount.Mount{Type: mount.TypeBind, Source: socket, Target: dockerSocket, ReadOnly: true})
 		dockerNetwork = l.Network
 	}
+	cmd := traefikArgs(opts.TraefikArgs, dockerNetwork)
+	if opts.TraefikV2 {
+		cmd = traefikV2Args(cmd)
+	}
 	created, err := l.Docker.ContainerCreate(ctx,
 		&container.Config{
 			Image:        imageRef,
-			Cmd:          traefikArgs(opts.TraefikArgs, dockerNetwork),
+			Cmd:          cmd,
 			Labels:       map[string]string{LabelKey: l.Prefix, roleLabel: "traefik"},
 			ExposedPorts: nat.PortSet{webPort: {}, apiPort: {}},
 		},

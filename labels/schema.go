@@ -248,6 +248,9 @@ type errorsConfig struct {
 	StatusRewrites map[string]int `yaml:"statusRewrites"`
 	Service        string         `yaml:"service"`
 	Query          string         `yaml:"query"`
+
+	// ErrorRequestHeaders is only in Traefik v2.11 (see version.go).
+	ErrorRequestHeaders []string `yaml:"errorRequestHeaders"`
 }
 
 type rateLimitConfig struct {

@@ -54,14 +54,14 @@ type Target struct {
 // middlewareTypes lists the middleware types labels may use, for messages.
 var middlewareTypes = fieldNames(reflect.TypeOf(middlewareConfig{}))
 
-// DecodeTraefik reads the traefik.* labels of a container. service is dswap's
+// decodeTraefik reads the traefik.* labels of a container. service is dswap's
 // service name (used to name the default Traefik service); exposedPorts are
 // the container's exposed TCP ports (for the default server port).
 //
 // traefik.enable and traefik.docker.* are ignored: they steer the docker
 // provider, which must not route a dswap service. TCP, UDP and TLS-store
 // labels are refused, since dswap only writes HTTP configuration.
-func DecodeTraefik(containerLabels map[string]string, service string, exposedPorts []int) (*Routing, error) {
+func decodeTraefik(containerLabels map[string]string, service string, exposedPorts []int) (*Routing, error) {
 	httpLabels, err := selectHTTPLabels(containerLabels)
 	if err != nil {
 		return nil, err

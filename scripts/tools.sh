@@ -6,8 +6,9 @@
 # rebuild after a version change cheaper.
 #
 #   scripts/tools.sh            build what is missing
-#   eval "$(scripts/tools.sh --env)"   also export DSWAP_TRAEFIK_BIN, DSWAP_REGISTRY_BIN
-#                                      and DSWAP_COMPOSE_V2 (the docker compose plugin)
+#   eval "$(scripts/tools.sh --env)"   also export DSWAP_TRAEFIK_BIN, DSWAP_TRAEFIK2_BIN
+#                                      (Traefik v2.11), DSWAP_REGISTRY_BIN and
+#                                      DSWAP_COMPOSE_V2 (the docker compose plugin)
 #
 # Compose v2 is installed as the docker CLI plugin
 # ~/.docker/cli-plugins/docker-compose (a symlink to the cached binary), so
@@ -31,6 +32,11 @@ build_tool() { # name package minutes-for-a-first-build [ldflags]
 }
 
 traefik=$(build_tool traefik github.com/traefik/traefik/v3/cmd/traefik 15)
+# Traefik v2.11, for the end-to-end tests that prove dswap against the older
+# major version. Its version is stamped so that /api/version answers a
+# release (unstamped, Traefik says "dev") and dswap checks labels for it.
+traefik2_version=$(sed -n 's|^[[:space:]]*github.com/traefik/traefik/v2 \(v[^ ]*\).*$|\1|p' "$root/tools/traefik2/go.mod")
+traefik2=$(build_tool traefik2 github.com/traefik/traefik/v2/cmd/traefik 5 "-X github.com/traefik/traefik/v2/pkg/version.Version=$traefik2_version")
 registry=$(build_tool registry github.com/distribution/distribution/v3/cmd/registry 3)
 # Compose stamps its version (from -X internal.Version) on every container
 # it creates (com.docker.compose.version); unset, the label is empty.
@@ -44,6 +50,7 @@ if [ "$(readlink "$plugins/docker-compose" 2>/dev/null)" != "$compose" ]; then
 fi
 if [ "${1:-}" = "--env" ]; then
   echo "export DSWAP_TRAEFIK_BIN=$traefik"
+  echo "export DSWAP_TRAEFIK2_BIN=$traefik2"
   echo "export DSWAP_REGISTRY_BIN=$registry"
   echo "export DSWAP_COMPOSE_V2=$compose"
 fi

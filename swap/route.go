@@ -40,7 +40,7 @@ func (s *Swapper) flip(ctx context.Context, p *plan, news, keep []*engine.Contai
 		}
 		fresh = append(fresh, now)
 	}
-	routing, err := labels.DecodeTraefik(fresh[0].Labels, p.svc.Name, fresh[0].ExposedPorts)
+	routing, err := s.decodeRouting(fresh[0].Labels, p.svc.Name, fresh[0].ExposedPorts)
 	if err != nil {
 		return routeChange{}, asBadInput(fmt.Errorf("new container %s: %w", fresh[0].Name, err))
 	}

@@ -29,6 +29,11 @@ type Deps struct {
 	// Locks and History are optional.
 	Locks   Locker
 	History History
+
+	// TraefikVersion is the release of the running Traefik: labels are
+	// checked against the fields it knows. The zero value stands for the
+	// newest release dswap knows.
+	TraefikVersion labels.TraefikVersion
 }
 
 // Request is what the user asked for.
@@ -387,7 +392,7 @@ func (s *Swapper) plan(ctx context.Context, req Request, svc *Service, all []*en
 	if err != nil {
 		return nil, err
 	}
-	p.routing, err = labels.DecodeTraefik(predicted, svc.Name, ports)
+	p.routing, err = s.decodeRouting(predicted, svc.Name, ports)
 	if err != nil {
 		return nil, asBadInput(fmt.Errorf("service %s: %w", svc.Name, err))
 	}

@@ -84,7 +84,7 @@ func (s *Swapper) syncOne(ctx context.Context, found *Service) (Synced, error) {
 	}
 	s.enter(PhaseFlip, "routing", "service", svc.Name, "containers", len(svc.Running))
 	newest := svc.Running[len(svc.Running)-1]
-	routing, err := labels.DecodeTraefik(newest.Labels, svc.Name, newest.ExposedPorts)
+	routing, err := s.decodeRouting(newest.Labels, svc.Name, newest.ExposedPorts)
 	if err != nil {
 		return Synced{}, asBadInput(fmt.Errorf("service %s (container %s): %w", svc.Name, newest.Name, err))
 	}

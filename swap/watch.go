@@ -124,7 +124,7 @@ func (s *Swapper) Reconcile(ctx context.Context, ref string, over Overrides) (Re
 	out.Containers = containerNames(svc.Running)
 
 	newest := svc.Running[len(svc.Running)-1]
-	routing, err := labels.DecodeTraefik(newest.Labels, svc.Name, newest.ExposedPorts)
+	routing, err := s.decodeRouting(newest.Labels, svc.Name, newest.ExposedPorts)
 	if err != nil {
 		return out, asBadInput(fmt.Errorf("service %s (container %s): %w", svc.Name, newest.Name, err))
 	}

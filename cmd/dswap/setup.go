@@ -25,6 +25,7 @@ const unconfirmedWait = 2500 * time.Millisecond
 // connectionFlags are how dswap finds the Engine's Traefik.
 func connectionFlags(fs *pflag.FlagSet) {
 	fs.String("traefik-api", "", "Traefik API address, e.g. http://127.0.0.1:8080, or \"none\" to wait Traefik's reload throttle instead of confirming (default: found from the Traefik container)")
+	fs.String("traefik-version", "", "Traefik release that reads the routes, e.g. 2.11 or v3.6.10; labels it does not know are refused (default: read from Traefik's API, else the newest dswap knows)")
 	fs.String("routes-dir", "", "Traefik file-provider directory on this host (default: found from the Traefik container's mount)")
 	fs.String("traefik-container", "", "name or ID of the Traefik container (default: the only running container that looks like Traefik)")
 	fs.String("address", "auto", "how Traefik reaches containers: auto (the container name on a shared network, unless another container answers to it there: then the IP), name (refused when taken) or ip")
@@ -96,6 +97,7 @@ func setup(ctx context.Context, fs *pflag.FlagSet, log *slog.Logger) (*environme
 	}
 
 	var confirm swap.Traefik
+	var versions versionReader
 	switch {
 	case apiAddr == "none":
 		log.Warn("no Traefik API: route changes are not confirmed; dswap waits Traefik's reload throttle instead", "wait", unconfirmedWait)
@@ -115,6 +117,11 @@ func setup(ctx context.Context, fs *pflag.FlagSet, log *slog.Logger) (*environme
 			return fail(badInput(err))
 		}
 		confirm = api
+		versions = api
+	}
+	traefikRelease, err := traefikVersion(ctx, fs, versions, log)
+	if err != nil {
+		return fail(err)
 	}
 
 	addressing := swap.Addressing{Mode: address}
@@ -144,7 +151,8 @@ func setup(ctx context.Context, fs *pflag.FlagSet, log *slog.Logger) (*environme
 		Locks: lock.Dir{Path: dir.StagingPath(), Wait: lockWait, Command: holderCommand(fs), OnWait: func(key string, h lock.Holder) {
 			log.Warn("waiting for another dswap to finish with this service", "service", key, "holder", h.String(), "up to", lockWait)
 		}},
-		History: history.Store{Dir: dir.StagingPath()},
+		History:        history.Store{Dir: dir.StagingPath()},
+		TraefikVersion: traefikRelease,
 	}
 	env.dir = dir
 	return env, nil
