@@ -31,10 +31,12 @@ build_tool() { # name package minutes-for-a-first-build [ldflags]
   echo "$bin"
 }
 
-traefik=$(build_tool traefik github.com/traefik/traefik/v3/cmd/traefik 15)
+# Both Traefiks are stamped with their version so that /api/version answers
+# a release (unstamped, Traefik says "dev") and dswap checks labels for it.
+traefik_version=$(sed -n 's|^[[:space:]]*\(require \)\{0,1\}github.com/traefik/traefik/v3 \(v[^ ]*\).*$|\2|p' "$root/tools/traefik/go.mod" | head -1)
+traefik=$(build_tool traefik github.com/traefik/traefik/v3/cmd/traefik 15 "-X github.com/traefik/traefik/v3/pkg/version.Version=$traefik_version")
 # Traefik v2.11, for the end-to-end tests that prove dswap against the older
-# major version. Its version is stamped so that /api/version answers a
-# release (unstamped, Traefik says "dev") and dswap checks labels for it.
+# major version.
 traefik2_version=$(sed -n 's|^[[:space:]]*github.com/traefik/traefik/v2 \(v[^ ]*\).*$|\1|p' "$root/tools/traefik2/go.mod")
 traefik2=$(build_tool traefik2 github.com/traefik/traefik/v2/cmd/traefik 5 "-X github.com/traefik/traefik/v2/pkg/version.Version=$traefik2_version")
 registry=$(build_tool registry github.com/distribution/distribution/v3/cmd/registry 3)
