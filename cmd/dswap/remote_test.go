@@ -222,3 +222,19 @@ func TestSyncJSONResult(t *testing.T) {
 	assert.Equal(t, exitBadInput, exitCode(err))
 	assert.JSONEq(t, `{"result":"error","exit_code":2,"services":[],"error":"no running container: bad input"}`, b.String())
 }
+
+// The sidecar must receive what DSWAP_* variables set, as a local swap
+// would run with them: they used to be read, then dropped.
+func TestRemoteUpSendsTheSettingsOfVariables(t *testing.T) {
+	b := &sidecarBackend{}
+	sidecar(t, b)
+	t.Setenv("DSWAP_PARALLELISM", "2")
+	t.Setenv("DSWAP_ORDER", "stop-first")
+	code, _, stderr := runCLI("up", "myapp:v2", "--service", "web")
+	require.Equal(t, 0, code, stderr)
+	require.Len(t, b.reqs, 1)
+	require.NotNil(t, b.reqs[0].Overrides.Parallelism, "DSWAP_PARALLELISM reaches the sidecar")
+	assert.Equal(t, 2, *b.reqs[0].Overrides.Parallelism)
+	require.NotNil(t, b.reqs[0].Overrides.Order)
+	assert.Equal(t, "stop-first", *b.reqs[0].Overrides.Order)
+}
