@@ -112,7 +112,9 @@ func TestReadLayersHighestFirst(t *testing.T) {
 }
 
 func TestAtomicIsParallelismZero(t *testing.T) {
-	src := func(m map[string]string) Source { return Env(func(k string) (string, bool) { v, ok := m[k]; return v, ok }) }
+	src := func(m map[string]string) Source {
+		return Env(func(k string) (string, bool) { v, ok := m[k]; return v, ok })
+	}
 	got, err := Read(src(map[string]string{"DSWAP_ATOMIC": "true"}))
 	require.NoError(t, err)
 	assert.Equal(t, ptr(0), got.Parallelism)
