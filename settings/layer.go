@@ -83,7 +83,7 @@ func applyAtomic(o *Overrides, v any, where string) error {
 		return nil
 	}
 	if o.Parallelism != nil && *o.Parallelism != 0 {
-		return &ValueError{Where: where, Value: "true", Reason: fmt.Sprintf("replaces every replica in one batch; it cannot be combined with parallelism %d", *o.Parallelism)}
+		return fmt.Errorf("%s replaces every replica in one batch; it cannot be combined with parallelism %d", where, *o.Parallelism)
 	}
 	all := 0
 	o.Parallelism = &all

@@ -13,17 +13,18 @@ import (
 var ErrMalformed = errors.New("malformed setting")
 
 // ValueError is a malformed value, with the layer and key that gave it:
-// "DSWAP_DRAIN=10: missing unit, e.g. 10s".
+// `DSWAP_DRAIN "10" is not a duration: missing unit, e.g. 10s`.
 type ValueError struct {
 	// Where names the layer and key, e.g. "--drain", "DSWAP_DRAIN",
 	// "label dswap.drain", "x-dswap drain" or "request field drain".
-	Where  string
-	Value  string
+	Where string
+	Value string
+	// Reason says what the value is, e.g. "not true or false".
 	Reason string
 }
 
 func (e *ValueError) Error() string {
-	return fmt.Sprintf("%s=%s: %s", e.Where, e.Value, e.Reason)
+	return fmt.Sprintf("%s %q is %s", e.Where, e.Value, e.Reason)
 }
 
 func (e *ValueError) Is(target error) bool { return target == ErrMalformed }
@@ -48,7 +49,7 @@ func (s *Setting) Parse(where, value string) (any, error) {
 		v = b
 	case Enum:
 		if !slices.Contains(s.Values, value) {
-			reason = "want " + orList(s.Values)
+			reason = "not " + orList(s.Values)
 		}
 		v = value
 	case String, List:
@@ -69,7 +70,7 @@ func parseDuration(value string) (time.Duration, string) {
 	d, err := time.ParseDuration(value)
 	switch {
 	case err != nil && strings.Contains(err.Error(), "missing unit"):
-		return 0, "missing unit, e.g. " + value + "s"
+		return 0, "not a duration: missing unit, e.g. " + value + "s"
 	case err != nil:
 		return 0, "not a duration such as 30s or 1m30s"
 	case d < 0:
@@ -95,7 +96,7 @@ func parseRatio(value string) (float64, string) {
 	case err != nil:
 		return 0, "not a number"
 	case f < 0 || f > 1:
-		return 0, "want a value from 0 to 1"
+		return 0, "out of range: want a value from 0 to 1"
 	}
 	return f, ""
 }

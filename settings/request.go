@@ -63,7 +63,7 @@ func (r *Request) UnmarshalJSON(data []byte) error {
 	for key, dst := range map[string]*string{"image": &out.Image, "service": &out.Service} {
 		if raw, ok := fields[key]; ok {
 			if err := json.Unmarshal(raw, dst); err != nil {
-				return &ValueError{Where: "request field " + key, Value: string(raw), Reason: "want a JSON string"}
+				return &ValueError{Where: "request field " + key, Value: string(raw), Reason: "not a JSON string"}
 			}
 			delete(fields, key)
 		}

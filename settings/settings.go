@@ -145,18 +145,16 @@ type Overrides struct {
 // Get returns the setting called name; it panics on a name the table
 // does not declare, which is a bug in dswap.
 func Get(name string) *Setting {
-	for _, s := range All {
-		if s.Name == name {
-			return s
-		}
+	if s := Find(name); s != nil {
+		return s
 	}
 	panic(fmt.Sprintf("settings: no setting %q", name))
 }
 
-// ByEnv returns the setting read from the variable env, or nil.
-func ByEnv(env string) *Setting {
+// Find returns the setting called name, or nil.
+func Find(name string) *Setting {
 	for _, s := range All {
-		if s.Env == env && env != "" {
+		if s.Name == name {
 			return s
 		}
 	}

@@ -67,18 +67,18 @@ func TestOneParserPerKind(t *testing.T) {
 		wantErr        string
 	}{
 		{"drain", "10s", 10 * time.Second, ""},
-		{"drain", "10", nil, "DSWAP_DRAIN=10: missing unit, e.g. 10s"},
-		{"drain", "soon", nil, "DSWAP_DRAIN=soon: not a duration such as 30s or 1m30s"},
-		{"drain", "-1s", nil, "DSWAP_DRAIN=-1s: negative"},
+		{"drain", "10", nil, `DSWAP_DRAIN "10" is not a duration: missing unit, e.g. 10s`},
+		{"drain", "soon", nil, `DSWAP_DRAIN "soon" is not a duration such as 30s or 1m30s`},
+		{"drain", "-1s", nil, `DSWAP_DRAIN "-1s" is negative`},
 		{"parallelism", "2", 2, ""},
-		{"parallelism", "two", nil, "DSWAP_PARALLELISM=two: not a whole number"},
+		{"parallelism", "two", nil, `DSWAP_PARALLELISM "two" is not a whole number`},
 		{"parallelism", "-1", nil, "negative"},
 		{"max-failure-ratio", "0.3", 0.3, ""},
-		{"max-failure-ratio", "1.5", nil, "DSWAP_MAX_FAILURE_RATIO=1.5: want a value from 0 to 1"},
-		{"no-healthcheck", "yes", nil, "DSWAP_NO_HEALTHCHECK=yes: not true or false"},
+		{"max-failure-ratio", "1.5", nil, `DSWAP_MAX_FAILURE_RATIO "1.5" is out of range: want a value from 0 to 1`},
+		{"no-healthcheck", "yes", nil, `DSWAP_NO_HEALTHCHECK "yes" is not true or false`},
 		{"order", "stop-first", "stop-first", ""},
-		{"order", "random", nil, "DSWAP_ORDER=random: want start-first or stop-first"},
-		{"pull", "sometimes", nil, "want missing, always or never"},
+		{"order", "random", nil, `DSWAP_ORDER "random" is not start-first or stop-first`},
+		{"pull", "sometimes", nil, "not missing, always or never"},
 		{"health-cmd", " ", nil, "empty"},
 	}
 	for _, tt := range tests {
@@ -108,7 +108,7 @@ func TestReadLayersHighestFirst(t *testing.T) {
 	assert.Equal(t, Overrides{Drain: ptr(2 * time.Second), Parallelism: ptr(3), Settle: ptr(4 * time.Second)}, got, "an empty text variable is unset")
 
 	_, err = Read(flags, Map("label", map[string]string{"dswap.settle": "4"}, LabelKey))
-	assert.EqualError(t, err, "label dswap.settle=4: missing unit, e.g. 4s", "a malformed value names its layer and key")
+	assert.EqualError(t, err, `label dswap.settle "4" is not a duration: missing unit, e.g. 4s`, "a malformed value names its layer and key")
 }
 
 func TestAtomicIsParallelismZero(t *testing.T) {
@@ -119,7 +119,7 @@ func TestAtomicIsParallelismZero(t *testing.T) {
 	require.NoError(t, err)
 	assert.Equal(t, ptr(0), got.Parallelism)
 	_, err = Read(src(map[string]string{"DSWAP_ATOMIC": "true", "DSWAP_PARALLELISM": "2"}))
-	assert.ErrorContains(t, err, "DSWAP_ATOMIC=true: replaces every replica in one batch; it cannot be combined with parallelism 2")
+	assert.ErrorContains(t, err, "DSWAP_ATOMIC replaces every replica in one batch; it cannot be combined with parallelism 2")
 }
 
 func TestMergeTakesTheFirstSetValue(t *testing.T) {
@@ -149,10 +149,10 @@ func TestRequestJSON(t *testing.T) {
 
 	for body, want := range map[string]string{
 		`{"image":"a","drian":"1s"}`:      `json: unknown field "drian"`,
-		`{"image":"a","drain":"10"}`:      "request field drain=10: missing unit, e.g. 10s",
-		`{"image":"a","drain":30}`:        "request field drain=30: missing unit, e.g. 30s",
-		`{"image":"a","parallelism":"2"}`: `request field parallelism="2": not a whole number`,
-		`{"image":"a","force":"yes"}`:     `request field force="yes": not true or false`,
+		`{"image":"a","drain":"10"}`:      `request field drain "10" is not a duration: missing unit, e.g. 10s`,
+		`{"image":"a","drain":30}`:        `request field drain "30" is not a duration: missing unit, e.g. 30s`,
+		`{"image":"a","parallelism":"2"}`: `request field parallelism "\"2\"" is not a whole number`,
+		`{"image":"a","force":"yes"}`:     `request field force "\"yes\"" is not true or false`,
 	} {
 		assert.EqualError(t, json.Unmarshal([]byte(body), &back), want, body)
 	}

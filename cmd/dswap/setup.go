@@ -15,6 +15,7 @@ import (
 	"github.com/dswap-dev/dswap/engine"
 	"github.com/dswap-dev/dswap/history"
 	"github.com/dswap-dev/dswap/lock"
+	"github.com/dswap-dev/dswap/settings"
 	"github.com/dswap-dev/dswap/swap"
 	"github.com/dswap-dev/dswap/traefik"
 )
@@ -25,12 +26,7 @@ const unconfirmedWait = 2500 * time.Millisecond
 
 // connectionFlags are how dswap finds the Engine's Traefik.
 func connectionFlags(fs *pflag.FlagSet) {
-	fs.String("traefik-api", "", "Traefik API address, e.g. http://127.0.0.1:8080, or \"none\" to wait Traefik's reload throttle instead of confirming (default: found from the Traefik container)")
-	fs.String("routes-dir", "", "Traefik file-provider directory on this host (default: found from the Traefik container's mount)")
-	fs.String("traefik-container", "", "name or ID of the Traefik container (default: the only running container that looks like Traefik)")
-	fs.String("address", "auto", "how Traefik reaches containers: auto, name (container name on a shared network) or ip")
-	fs.String("output", "text", "output format: text or json")
-	fs.Duration("lock-wait", 0, "how long to wait for another dswap working on the same service (default 2m)")
+	addFlags(fs, settings.GroupConnection)
 }
 
 // defaultLockWait bounds the wait for another swap of the same service: long
