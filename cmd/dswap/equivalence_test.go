@@ -109,5 +109,3 @@ func TestLocalAndRemoteUpRunTheSameRequest(t *testing.T) {
 		}
 	}
 }
-
-
