@@ -29,8 +29,11 @@ func addFlags(fs *pflag.FlagSet, group settings.Group) {
 
 func addFlag(fs *pflag.FlagSet, s *settings.Setting) {
 	help := s.Help
-	if d := s.DefaultText(); d != "" && !(s.Kind == settings.Bool && d == "false") {
-		help += " (default " + d + ")"
+	switch {
+	case s.DefaultDoc != "":
+		help += " (default: " + s.DefaultDoc + ")"
+	case s.Default != "" && s.Default != "false" && s.Default != "0" && s.Default != "0s":
+		help += " (default " + s.Default + ")"
 	}
 	if s.Kind == settings.List {
 		fs.StringArrayP(s.Name, s.Short, nil, help)
