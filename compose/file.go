@@ -13,6 +13,8 @@ import (
 	"github.com/compose-spec/compose-go/v2/cli"
 	"github.com/compose-spec/compose-go/v2/consts"
 	"github.com/compose-spec/compose-go/v2/types"
+
+	"github.com/dswap-dev/dswap/settings"
 )
 
 // ErrNoFile means no compose file was named (-f, COMPOSE_FILE) and none of
@@ -177,7 +179,7 @@ type ServiceSpec struct {
 	// Extensions are the x-dswap keys, as strings; Settings is what they
 	// say.
 	Extensions map[string]string
-	Settings   Settings
+	Settings   settings.Overrides
 	// Files are the compose files, for messages.
 	Files []string
 

@@ -8,6 +8,8 @@ import (
 	"time"
 
 	"github.com/compose-spec/compose-go/v2/types"
+
+	"github.com/dswap-dev/dswap/settings"
 )
 
 // UpdateConfig is deploy.update_config in dswap's terms. A nil field is
@@ -56,104 +58,63 @@ func parseUpdateConfig(u *types.UpdateConfig) (UpdateConfig, error) {
 		d := time.Duration(u.Monitor)
 		out.Monitor = &d
 	}
-	switch u.Order {
-	case "":
-	case "start-first", "stop-first":
-		out.Order = &u.Order
-	default:
-		return out, fmt.Errorf("order %q: want start-first or stop-first", u.Order)
-	}
-	switch u.FailureAction {
-	case "":
-	case "rollback", "pause":
-		out.FailureAction = &u.FailureAction
-	case "continue":
+	if u.FailureAction == "continue" {
 		return out, fmt.Errorf("failure_action continue is not offered by dswap: an update that goes on past failed containers cannot be trusted in CI; use rollback (dswap's default) or pause, and max_failure_ratio to tolerate some failures")
-	default:
-		return out, fmt.Errorf("failure_action %q: want rollback or pause", u.FailureAction)
 	}
+	// The enumerations and the ratio are read by the settings' own
+	// parsers. The file's 0.3 arrives as a float32; its shortest decimal
+	// form reads back as 0.3, not 0.30000001192092896.
+	var ratio string
 	if u.MaxFailureRatio != 0 {
-		// The file's 0.3 arrives as a float32; reading its shortest
-		// decimal form back gives 0.3, not 0.30000001192092896.
-		r, _ := strconv.ParseFloat(strconv.FormatFloat(float64(u.MaxFailureRatio), 'g', -1, 32), 64)
-		if r < 0 || r > 1 {
-			return out, fmt.Errorf("max_failure_ratio %g: want a value from 0 to 1", r)
-		}
-		out.MaxFailureRatio = &r
+		ratio = strconv.FormatFloat(float64(u.MaxFailureRatio), 'g', -1, 32)
 	}
+	keys := map[string]string{"order": u.Order, "failure-action": u.FailureAction, "max-failure-ratio": ratio}
+	composeKeys := map[string]string{"order": "order", "failure-action": "failure_action", "max-failure-ratio": "max_failure_ratio"}
+	read, err := settings.Read(settings.Source{
+		Key: func(s *settings.Setting) string { return composeKeys[s.Name] },
+		Lookup: func(s *settings.Setting, key string) (string, bool) {
+			v := keys[s.Name]
+			return v, v != ""
+		},
+	})
+	if err != nil {
+		return out, err
+	}
+	out.Order, out.FailureAction, out.MaxFailureRatio = read.Order, read.FailureAction, read.MaxFailureRatio
 	return out, nil
 }
 
-// Settings are the x-dswap keys of a service: dswap's own settings, for
-// what compose has no key for. They sit above the service's dswap.*
-// labels and below DSWAP_* variables and flags.
-type Settings struct {
-	Drain         *time.Duration // drain (overrides stop_grace_period)
-	HealthTimeout *time.Duration // health-timeout
-	Settle        *time.Duration // settle
-	HealthCmd     *string        // health-cmd
-	NoHealthcheck *bool          // no-healthcheck
-	Monitor       *time.Duration // monitor (overrides update_config.monitor)
-	ProbeInterval *time.Duration // probe-interval
-	FlipTimeout   *time.Duration // flip-timeout
-}
-
-// settingKeys are the x-dswap keys, as dswap's flags spell them.
-var settingKeys = []string{"drain", "health-timeout", "settle", "health-cmd", "no-healthcheck", "monitor", "probe-interval", "flip-timeout"}
-
-func parseSettings(ext map[string]string) (Settings, error) {
-	var s Settings
+// parseSettings reads the x-dswap keys of a service: dswap's own
+// settings, for what compose has no key for, as the settings table names
+// them. They sit above the service's dswap.* labels and below DSWAP_*
+// variables and flags.
+func parseSettings(ext map[string]string) (settings.Overrides, error) {
 	keys := make([]string, 0, len(ext))
 	for k := range ext {
 		keys = append(keys, k)
 	}
 	slices.Sort(keys) // the same key is reported first on every run
+	known := settings.Keys(settings.ComposeKey)
 	for _, k := range keys {
-		v := ext[k]
-		var err error
-		switch k {
-		case "drain":
-			s.Drain, err = parseDuration(k, v)
-		case "health-timeout":
-			s.HealthTimeout, err = parseDuration(k, v)
-		case "settle":
-			s.Settle, err = parseDuration(k, v)
-		case "monitor":
-			s.Monitor, err = parseDuration(k, v)
-		case "probe-interval":
-			s.ProbeInterval, err = parseDuration(k, v)
-		case "flip-timeout":
-			s.FlipTimeout, err = parseDuration(k, v)
-		case "health-cmd":
-			if strings.TrimSpace(v) == "" {
-				err = fmt.Errorf("health-cmd is empty")
-			}
-			s.HealthCmd = &v
-		case "no-healthcheck":
-			b, perr := strconv.ParseBool(v)
-			if perr != nil {
-				err = fmt.Errorf("no-healthcheck: %q is not true or false", v)
-			}
-			s.NoHealthcheck = &b
-		default:
-			err = fmt.Errorf("%q is not a dswap setting; x-dswap takes %s", k, strings.Join(settingKeys, ", "))
-		}
-		if err != nil {
-			return Settings{}, err
+		if !slices.Contains(known, k) {
+			return settings.Overrides{}, fmt.Errorf("%q is not a dswap setting; x-dswap takes %s", k, strings.Join(known, ", "))
 		}
 	}
-	return s, nil
+	return settings.Read(settings.Map(extensionKey, ext, settings.ComposeKey))
 }
 
-// parseDuration requires a unit, as dswap's labels do: a bare 30 could
-// mean seconds or nanoseconds.
-func parseDuration(key, v string) (*time.Duration, error) {
-	d, err := time.ParseDuration(v)
-	if err != nil {
-		return nil, fmt.Errorf("%s: %q is not a duration such as 30s or 1m30s", key, v)
+// Overrides are the settings the service's compose keys give:
+// stop_grace_period, deploy.replicas (or scale:) and deploy.update_config.
+func (s *ServiceSpec) Overrides() settings.Overrides {
+	u := s.Update
+	return settings.Overrides{
+		Drain:           s.StopGracePeriod,
+		Replicas:        s.Replicas,
+		Parallelism:     u.Parallelism,
+		Delay:           u.Delay,
+		Order:           u.Order,
+		FailureAction:   u.FailureAction,
+		MaxFailureRatio: u.MaxFailureRatio,
+		Monitor:         u.Monitor,
 	}
-	if d < 0 {
-		return nil, fmt.Errorf("%s: %q is negative", key, v)
-	}
-	return &d, nil
 }

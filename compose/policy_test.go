@@ -9,6 +9,8 @@ import (
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+
+	"github.com/dswap-dev/dswap/settings"
 )
 
 // writeProject writes compose.yaml (and .env when given) into a new
@@ -78,13 +80,13 @@ func TestUpdateConfig(t *testing.T) {
         failure_action: continue`, wantErr: "failure_action continue is not offered by dswap"},
 		{name: "unknown failure action", deploy: `
       update_config:
-        failure_action: retry`, wantErr: `failure_action "retry": want rollback or pause`},
+        failure_action: retry`, wantErr: `deploy.update_config: failure_action "retry" is not rollback or pause`},
 		{name: "unknown order is refused by compose's schema", deploy: `
       update_config:
         order: random`, wantErr: "order value must be one of"},
 		{name: "ratio above one", deploy: `
       update_config:
-        max_failure_ratio: 1.5`, wantErr: "max_failure_ratio 1.5"},
+        max_failure_ratio: 1.5`, wantErr: `max_failure_ratio "1.5" is out of range`},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -130,7 +132,7 @@ services:
 	assert.Equal(t, "app:v2", s.Image)
 	assert.Equal(t, ptr(20*time.Second), s.StopGracePeriod)
 	assert.Equal(t, ptr(3), s.Replicas)
-	assert.Equal(t, Settings{
+	assert.Equal(t, settings.Overrides{
 		Drain: ptr(12 * time.Second), HealthTimeout: ptr(time.Minute), Monitor: ptr(30 * time.Second),
 		ProbeInterval: ptr(100 * time.Millisecond), NoHealthcheck: ptr(true), Settle: ptr(4 * time.Second),
 	}, s.Settings)
@@ -143,7 +145,7 @@ services:
 func TestExtensionErrors(t *testing.T) {
 	tests := []struct{ name, ext, want string }{
 		{"unknown key", "x-dswap:\n      drian: 3s", `"drian" is not a dswap setting`},
-		{"duration without unit", "x-dswap:\n      drain: 30", `drain: "30" is not a duration`},
+		{"duration without unit", "x-dswap:\n      drain: 30", `x-dswap drain "30" is not a duration: missing unit, e.g. 30s`},
 		{"not a mapping", "x-dswap: 3s", "must be a mapping"},
 		{"bad boolean", "x-dswap:\n      no-healthcheck: maybe", "not true or false"},
 	}

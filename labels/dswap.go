@@ -2,10 +2,12 @@ package labels
 
 import (
 	"fmt"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
-	"time"
+
+	"github.com/dswap-dev/dswap/settings"
 )
 
 // Label keys dswap writes on the containers it creates.
@@ -28,15 +30,9 @@ const (
 	PreviousImageIDLabel = "dswap.previous.image-id"
 )
 
-// Label keys of the settings users put on a service.
-const (
-	enableLabel        = "dswap.enable"
-	drainLabel         = "dswap.drain"
-	healthTimeoutLabel = "dswap.health-timeout"
-	settleLabel        = "dswap.settle"
-	healthCmdLabel     = "dswap.health-cmd"
-	noHealthcheckLabel = "dswap.no-healthcheck"
-)
+// Label keys users put on a service besides its settings, which the
+// settings table declares (settings.All).
+const enableLabel = "dswap.enable"
 
 // settingsPrefix starts every dswap label.
 const settingsPrefix = "dswap."
@@ -62,13 +58,11 @@ var reservedPrefixes = []string{"dswap.swap.", "dswap.compose."}
 
 // Settings are the dswap.* labels of a service; nil/zero means "not set".
 type Settings struct {
-	Service       string         // dswap.service
-	Enable        *bool          // dswap.enable
-	Drain         *time.Duration // dswap.drain
-	HealthTimeout *time.Duration // dswap.health-timeout
-	Settle        *time.Duration // dswap.settle (used with no-healthcheck)
-	HealthCmd     string         // dswap.health-cmd
-	NoHealthcheck *bool          // dswap.no-healthcheck
+	Service string // dswap.service
+	Enable  *bool  // dswap.enable
+	// Overrides are the swap settings the labels set (dswap.drain,
+	// dswap.health-timeout, ...), as the settings table declares them.
+	settings.Overrides
 }
 
 // DecodeSettings reads the dswap.* labels of a container. Keys are matched
@@ -88,40 +82,38 @@ func DecodeSettings(containerLabels map[string]string) (Settings, error) {
 	sort.Strings(keys)
 
 	var s Settings
+	settingKeys := settings.Keys(settings.LabelKey)
 	for _, key := range keys {
 		value := containerLabels[key]
 		var err error
-		switch key {
-		case ServiceLabel:
-			s.Service, err = nonEmpty(key, value)
-		case enableLabel:
-			s.Enable, err = parseBool(key, value)
-		case drainLabel:
-			s.Drain, err = parseDuration(key, value)
-		case healthTimeoutLabel:
-			s.HealthTimeout, err = parseDuration(key, value)
-		case settleLabel:
-			s.Settle, err = parseDuration(key, value)
-		case healthCmdLabel:
-			s.HealthCmd, err = nonEmpty(key, value)
-		case noHealthcheckLabel:
-			s.NoHealthcheck, err = parseBool(key, value)
-		default:
-			err = checkUnknown(key)
+		switch {
+		case key == ServiceLabel:
+			if strings.TrimSpace(value) == "" {
+				err = fmt.Errorf("label %q is empty: give it a value or remove it", key)
+			}
+			s.Service = value
+		case key == enableLabel:
+			b, perr := strconv.ParseBool(value)
+			if perr != nil {
+				err = fmt.Errorf("label %q: %q is not a boolean: use true or false", key, value)
+			}
+			s.Enable = &b
+		case !slices.Contains(settingKeys, key):
+			err = checkUnknown(key, settingKeys)
 		}
 		if err != nil {
 			return Settings{}, err
 		}
 	}
-
+	over, err := settings.Read(settings.Map("label", containerLabels, settings.LabelKey))
+	if err != nil {
+		return Settings{}, err
+	}
+	s.Overrides = over
 	return s, nil
 }
 
-var settingLabels = []string{
-	ServiceLabel, enableLabel, drainLabel, healthTimeoutLabel, settleLabel, healthCmdLabel, noHealthcheckLabel,
-}
-
-func checkUnknown(key string) error {
+func checkUnknown(key string, settingKeys []string) error {
 	if reservedLabels[key] {
 		return nil
 	}
@@ -130,38 +122,11 @@ func checkUnknown(key string) error {
 			return nil
 		}
 	}
-	for _, known := range settingLabels {
-		if strings.EqualFold(key, known) {
-			return fmt.Errorf("label %q is not a dswap setting: did you mean %q? (dswap labels are lowercase)", key, known)
+	known := append([]string{ServiceLabel, enableLabel}, settingKeys...)
+	for _, k := range known {
+		if strings.EqualFold(key, k) {
+			return fmt.Errorf("label %q is not a dswap setting: did you mean %q? (dswap labels are lowercase)", key, k)
 		}
 	}
-	return fmt.Errorf("label %q is not a dswap setting; dswap reads %s", key, strings.Join(settingLabels, ", "))
-}
-
-func nonEmpty(key, value string) (string, error) {
-	if strings.TrimSpace(value) == "" {
-		return "", fmt.Errorf("label %q is empty: give it a value or remove it", key)
-	}
-	return value, nil
-}
-
-func parseBool(key, value string) (*bool, error) {
-	b, err := strconv.ParseBool(value)
-	if err != nil {
-		return nil, fmt.Errorf("label %q: %q is not a boolean: use true or false", key, value)
-	}
-	return &b, nil
-}
-
-// parseDuration requires a unit: "30" is ambiguous between seconds (Traefik's
-// reading) and nanoseconds (Go's), so dswap asks for "30s".
-func parseDuration(key, value string) (*time.Duration, error) {
-	d, err := time.ParseDuration(value)
-	if err != nil {
-		return nil, fmt.Errorf("label %q: %q is not a duration: use a value with a unit such as 30s or 1m30s", key, value)
-	}
-	if d < 0 {
-		return nil, fmt.Errorf("label %q: %q is negative: durations must be zero or more", key, value)
-	}
-	return &d, nil
+	return fmt.Errorf("label %q is not a dswap setting; dswap reads %s", key, strings.Join(known, ", "))
 }

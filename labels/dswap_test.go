@@ -6,11 +6,14 @@ import (
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+
+	"github.com/dswap-dev/dswap/settings"
 )
 
 func TestDecodeSettings(t *testing.T) {
 	yes, no := true, false
 	drain, health, settle := 15*time.Second, 2*time.Minute, time.Duration(0)
+	cmd := "curl -fsS http://localhost:8080/health"
 
 	tests := []struct {
 		name   string
@@ -34,13 +37,15 @@ func TestDecodeSettings(t *testing.T) {
 				"dswap.no-healthcheck": "false",
 			},
 			want: Settings{
-				Service:       "shop",
-				Enable:        &yes,
-				Drain:         &drain,
-				HealthTimeout: &health,
-				Settle:        &settle,
-				HealthCmd:     "curl -fsS http://localhost:8080/health",
-				NoHealthcheck: &no,
+				Service: "shop",
+				Enable:  &yes,
+				Overrides: settings.Overrides{
+					Drain:         &drain,
+					HealthTimeout: &health,
+					Settle:        &settle,
+					HealthCmd:     &cmd,
+					NoHealthcheck: &no,
+				},
 			},
 		},
 		{
@@ -88,22 +93,22 @@ func TestDecodeSettingsErrors(t *testing.T) {
 		{
 			name:    "malformed no-healthcheck",
 			labels:  map[string]string{"dswap.no-healthcheck": "1x"},
-			wantErr: []string{`label "dswap.no-healthcheck": "1x" is not a boolean`},
+			wantErr: []string{`label dswap.no-healthcheck "1x" is not true or false`},
 		},
 		{
 			name:    "duration without unit",
 			labels:  map[string]string{"dswap.drain": "30"},
-			wantErr: []string{`label "dswap.drain": "30" is not a duration`, "30s"},
+			wantErr: []string{`label dswap.drain "30" is not a duration: missing unit, e.g. 30s`},
 		},
 		{
 			name:    "malformed duration",
 			labels:  map[string]string{"dswap.health-timeout": "a while"},
-			wantErr: []string{`label "dswap.health-timeout": "a while" is not a duration`},
+			wantErr: []string{`label dswap.health-timeout "a while" is not a duration`},
 		},
 		{
 			name:    "negative duration",
 			labels:  map[string]string{"dswap.settle": "-5s"},
-			wantErr: []string{`label "dswap.settle": "-5s" is negative`},
+			wantErr: []string{`label dswap.settle "-5s" is negative`},
 		},
 		{
 			name:    "empty service",
@@ -113,7 +118,7 @@ func TestDecodeSettingsErrors(t *testing.T) {
 		{
 			name:    "empty health command",
 			labels:  map[string]string{"dswap.health-cmd": ""},
-			wantErr: []string{`label "dswap.health-cmd" is empty`},
+			wantErr: []string{`label dswap.health-cmd "" is empty`},
 		},
 		{
 			name:    "unknown key",

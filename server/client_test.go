@@ -24,7 +24,7 @@ func TestClientUpStreamsRecordsAndReturnsTheOutcome(t *testing.T) {
 	require.NoError(t, err)
 	var msgs []string
 	var started string
-	out, err := c.Up(context.Background(), NewSwapRequest("myapp:v2", "web", swap.Overrides{}, "", false, nil),
+	out, err := c.Up(context.Background(), SwapRequest{Image: "myapp:v2", Service: "web"},
 		func(id string) { started = id },
 		func(r slog.Record) { msgs = append(msgs, r.Message) })
 	require.NoError(t, err)

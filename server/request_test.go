@@ -1,34 +1,39 @@
 package server
 
 import (
+	"bytes"
 	"testing"
-	"time"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
 	"github.com/dswap-dev/dswap/engine"
-	"github.com/dswap-dev/dswap/swap"
 )
 
-func TestSwapRequestCarriesTheCLISettings(t *testing.T) {
-	d := func(s string) *time.Duration { v, _ := time.ParseDuration(s); return &v }
-	cmd, no := "curl -f localhost", true
-	over := swap.Overrides{Drain: d("10s"), HealthTimeout: d("1m30s"), Settle: d("5s"), FlipTimeout: d("20s"), ProbeInterval: d("0s"), Monitor: d("2m"), HealthCmd: &cmd, NoHealthcheck: &no}
-	req := NewSwapRequest("myapp:v2", "web", over, "always", true, nil)
-	assert.Equal(t, "10s", req.Drain)
-	assert.Equal(t, "0s", req.ProbeInterval, "an explicit zero is kept: it turns probing off")
-	back, err := req.Overrides()
-	require.NoError(t, err)
-	assert.Equal(t, over, back)
-	pull, err := req.PullPolicy(engine.PullMissing)
+func TestSwapRequestBody(t *testing.T) {
+	var req SwapRequest
+	require.NoError(t, decodeStrict(bytes.NewReader([]byte(`{"image":"myapp:v2","drain":"10s","probe_interval":"0s","pull":"always","parallelism":2}`)), &req))
+	assert.Equal(t, "10s", req.Drain.String())
+	assert.Zero(t, *req.ProbeInterval, "an explicit zero is kept: it turns probing off")
+	assert.Equal(t, 2, *req.Parallelism)
+	pull, err := pullPolicy(req, engine.PullMissing)
 	require.NoError(t, err)
 	assert.Equal(t, engine.PullAlways, pull)
 
-	empty := NewSwapRequest("myapp:v2", "", swap.Overrides{}, "", false, nil)
-	back, err = empty.Overrides()
-	require.NoError(t, err)
-	assert.Equal(t, swap.Overrides{}, back, "unset stays unset, so labels and defaults apply")
-	pull, _ = empty.PullPolicy(engine.PullNever)
+	var empty SwapRequest
+	require.NoError(t, decodeStrict(bytes.NewReader([]byte(`{"image":"myapp:v2"}`)), &empty))
+	pull, _ = pullPolicy(empty, engine.PullNever)
 	assert.Equal(t, engine.PullNever, pull, "the sidecar's default")
+
+	err = decodeStrict(bytes.NewReader([]byte(`{"image":"myapp:v2","drian":"10s"}`)), &empty)
+	assert.EqualError(t, err, `the request body is not the expected JSON object: json: unknown field "drian"`, "a typo is not a silent default")
+	assert.EqualError(t, validate(SwapRequest{}), `"image" is required, e.g. {"image": "myapp:v2"}`)
+}
+
+func TestRollbackRequestTakesOnlyItsSettings(t *testing.T) {
+	var r RollbackRequest
+	require.NoError(t, decodeStrict(bytes.NewReader([]byte(`{"drain":"5s","monitor":"1m"}`)), &r))
+	assert.Equal(t, "5s", r.Drain.String())
+	err := decodeStrict(bytes.NewReader([]byte(`{"parallelism":2}`)), &r)
+	assert.ErrorContains(t, err, `unknown field "parallelism"`)
 }

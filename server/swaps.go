@@ -35,14 +35,13 @@ func (s *Server) postSwap(w http.ResponseWriter, req *http.Request) {
 		}
 		body.Service = svc
 	}
-	if err := body.validate(); err != nil {
+	if err := validate(body); err != nil {
 		writeError(w, http.StatusBadRequest, err.Error())
 		return
 	}
-	over, _ := body.Overrides()
-	pull, _ := body.PullPolicy(s.opts.DefaultPull)
-	lockWait, _ := parseDuration("lock_wait", body.LockWait)
-	s.begin(w, req, runSpec{kind: "swap", service: body.Service, image: body.Image, pull: pull, overrides: over, force: body.Force, lockWait: lockWait, trigger: "api"})
+	pull, _ := pullPolicy(body, s.opts.DefaultPull)
+	force := body.Force != nil && *body.Force
+	s.begin(w, req, runSpec{kind: "swap", service: body.Service, image: body.Image, pull: pull, overrides: body.Overrides, force: force, lockWait: body.LockWait, trigger: "api"})
 }
 
 // postRollback starts a rollback, answered like a swap.
@@ -52,12 +51,7 @@ func (s *Server) postRollback(w http.ResponseWriter, req *http.Request) {
 		writeError(w, http.StatusBadRequest, err.Error())
 		return
 	}
-	over, err := body.Overrides()
-	if err != nil {
-		writeError(w, http.StatusBadRequest, err.Error())
-		return
-	}
-	s.begin(w, req, runSpec{kind: "rollback", service: req.PathValue("service"), overrides: over, trigger: "api"})
+	s.begin(w, req, runSpec{kind: "rollback", service: req.PathValue("service"), overrides: body.Overrides, trigger: "api"})
 }
 
 func (s *Server) begin(w http.ResponseWriter, req *http.Request, spec runSpec) {

@@ -18,7 +18,7 @@ import (
 
 func TestPostSwapAcceptsAndRunsInTheBackground(t *testing.T) {
 	s, hs, fb := testServer(t, Options{})
-	status, body := call(t, http.MethodPost, hs.URL+"/v1/services/web/swap", SwapRequest{Image: "myapp:v2", Drain: "5s", Pull: "always"}, nil)
+	status, body := call(t, http.MethodPost, hs.URL+"/v1/services/web/swap", `{"image":"myapp:v2","drain":"5s","pull":"always"}`, nil)
 	require.Equal(t, http.StatusAccepted, status, string(body))
 	var a accepted
 	require.NoError(t, json.Unmarshal(body, &a))

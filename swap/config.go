@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/dswap-dev/dswap/labels"
+	"github.com/dswap-dev/dswap/settings"
 )
 
 // Config is how one swap behaves, after layering.
@@ -59,56 +60,19 @@ type UpdatePolicy struct {
 	Replicas int
 }
 
-// Defaults are used where no layer sets a value.
-var Defaults = Config{
-	Drain:         30 * time.Second,
-	Settle:        10 * time.Second,
-	FlipTimeout:   15 * time.Second,
-	ProbeInterval: 250 * time.Millisecond,
-	Update:        UpdatePolicy{Parallelism: 1, Order: "start-first", FailureAction: "rollback"},
-}
+// Defaults are used where no layer sets a value; the settings table
+// declares them.
+var Defaults = configOf(settings.Defaults())
 
-// Overrides are the values set by flags or DSWAP_* variables (already
-// layered by the caller, flags first). Nil means not set.
-type Overrides struct {
-	Drain         *time.Duration
-	HealthTimeout *time.Duration
-	HealthCmd     *string
-	NoHealthcheck *bool
-	Settle        *time.Duration
-	FlipTimeout   *time.Duration
-	ProbeInterval *time.Duration
-	Monitor       *time.Duration
-	// Update policy; nil fields are not set.
-	Parallelism     *int
-	Delay           *time.Duration
-	Order           *string
-	FailureAction   *string
-	MaxFailureRatio *float64
-	Replicas        *int
-}
+// Overrides are the settings set above the service's running containers:
+// flags, DSWAP_* variables, a compose file, a sidecar's request. Nil means
+// not set.
+type Overrides = settings.Overrides
 
 // Layer returns the configuration from, highest first: overrides, the
 // dswap.* labels of the service, defaults.
 func Layer(over Overrides, lbl labels.Settings) (Config, error) {
-	cfg := Defaults
-	pick(&cfg.Drain, lbl.Drain, over.Drain)
-	pick(&cfg.HealthTimeout, lbl.HealthTimeout, over.HealthTimeout)
-	pick(&cfg.Settle, lbl.Settle, over.Settle)
-	pick(&cfg.NoHealthcheck, lbl.NoHealthcheck, over.NoHealthcheck)
-	pick(&cfg.FlipTimeout, nil, over.FlipTimeout)
-	pick(&cfg.ProbeInterval, nil, over.ProbeInterval)
-	pick(&cfg.Monitor, nil, over.Monitor)
-	pick(&cfg.Update.Parallelism, nil, over.Parallelism)
-	pick(&cfg.Update.Delay, nil, over.Delay)
-	pick(&cfg.Update.Order, nil, over.Order)
-	pick(&cfg.Update.FailureAction, nil, over.FailureAction)
-	pick(&cfg.Update.MaxFailureRatio, nil, over.MaxFailureRatio)
-	pick(&cfg.Update.Replicas, nil, over.Replicas)
-	if lbl.HealthCmd != "" {
-		cfg.HealthCmd = lbl.HealthCmd
-	}
-	pick(&cfg.HealthCmd, nil, over.HealthCmd)
+	cfg := configOf(settings.Merge(over, lbl.Overrides, settings.Defaults()))
 	switch {
 	case cfg.Drain < 0:
 		return cfg, badInput("drain window %s is negative", cfg.Drain)
@@ -160,12 +124,35 @@ func HealthTest(cmd string) ([]string, error) {
 	return []string{"CMD-SHELL", cmd}, nil
 }
 
-func pick[T any](dst *T, layers ...*T) {
-	for _, l := range layers {
-		if l != nil {
-			*dst = *l
-		}
+// configOf is the configuration the layered settings give; what no
+// layer and no default sets is zero.
+func configOf(o Overrides) Config {
+	return Config{
+		Drain:         value(o.Drain),
+		HealthTimeout: value(o.HealthTimeout),
+		HealthCmd:     value(o.HealthCmd),
+		NoHealthcheck: value(o.NoHealthcheck),
+		Settle:        value(o.Settle),
+		FlipTimeout:   value(o.FlipTimeout),
+		ProbeInterval: value(o.ProbeInterval),
+		Monitor:       value(o.Monitor),
+		Update: UpdatePolicy{
+			Parallelism:     value(o.Parallelism),
+			Delay:           value(o.Delay),
+			Order:           value(o.Order),
+			FailureAction:   value(o.FailureAction),
+			MaxFailureRatio: value(o.MaxFailureRatio),
+			Replicas:        value(o.Replicas),
+		},
 	}
+}
+
+func value[T any](p *T) T {
+	var v T
+	if p != nil {
+		v = *p
+	}
+	return v
 }
 
 func (c Config) String() string {

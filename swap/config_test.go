@@ -26,13 +26,13 @@ func TestLayer(t *testing.T) {
 			assert.Equal(t, 15*time.Second, c.FlipTimeout)
 			assert.Zero(t, c.HealthTimeout)
 		}},
-		{name: "label beats default", lbl: labels.Settings{Drain: sec(5)}, check: func(t *testing.T, c Config) {
+		{name: "label beats default", lbl: labels.Settings{Overrides: Overrides{Drain: sec(5)}}, check: func(t *testing.T, c Config) {
 			assert.Equal(t, 5*time.Second, c.Drain)
 		}},
-		{name: "flag or env beats label", over: Overrides{Drain: sec(2)}, lbl: labels.Settings{Drain: sec(5)}, check: func(t *testing.T, c Config) {
+		{name: "flag or env beats label", over: Overrides{Drain: sec(2)}, lbl: labels.Settings{Overrides: Overrides{Drain: sec(5)}}, check: func(t *testing.T, c Config) {
 			assert.Equal(t, 2*time.Second, c.Drain)
 		}},
-		{name: "health cmd from label", lbl: labels.Settings{HealthCmd: cmd}, check: func(t *testing.T, c Config) {
+		{name: "health cmd from label", lbl: labels.Settings{Overrides: Overrides{HealthCmd: &cmd}}, check: func(t *testing.T, c Config) {
 			assert.Equal(t, cmd, c.HealthCmd)
 		}},
 		{name: "no healthcheck and health cmd contradict", over: Overrides{NoHealthcheck: &yes, HealthCmd: &cmd}, wantErr: "contradict"},

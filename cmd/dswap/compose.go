@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
-	"reflect"
 	"strings"
 
 	"github.com/sirupsen/logrus"
@@ -15,14 +14,9 @@ import (
 	"github.com/dswap-dev/dswap/compose"
 	"github.com/dswap-dev/dswap/engine"
 	"github.com/dswap-dev/dswap/labels"
+	"github.com/dswap-dev/dswap/settings"
 	"github.com/dswap-dev/dswap/swap"
 )
-
-// composeFlags are docker compose's own flags for finding the project.
-func composeFlags(fs *pflag.FlagSet) {
-	fs.String("image", "", "with a compose SERVICE: swap to this image instead of the one the compose file names")
-	fs.StringP("project-name", "p", "", "compose project name (default: COMPOSE_PROJECT_NAME, the file's name:, or the project directory's name)")
-}
 
 // upTarget is what `dswap up ARG` swaps: an image, or a compose service
 // with what its compose file says.
@@ -103,56 +97,15 @@ func (t *upTarget) overrides(over swap.Overrides, log *slog.Logger) (swap.Overri
 		return over, nil
 	}
 	s := t.spec
-	var file swap.Overrides
-	lbl, err := labels.DecodeSettings(s.Labels)
+	file, err := labels.DecodeSettings(s.Labels)
 	if err != nil {
 		return over, badInput(fmt.Errorf("service %s in %s: %w", s.Service, strings.Join(s.Files, ", "), err))
 	}
-	file.Drain, file.HealthTimeout, file.Settle, file.NoHealthcheck = lbl.Drain, lbl.HealthTimeout, lbl.Settle, lbl.NoHealthcheck
-	if lbl.HealthCmd != "" {
-		file.HealthCmd = &lbl.HealthCmd
-	}
-	keys := swap.Overrides{
-		Drain:           s.StopGracePeriod,
-		Replicas:        s.Replicas,
-		Parallelism:     s.Update.Parallelism,
-		Delay:           s.Update.Delay,
-		Order:           s.Update.Order,
-		FailureAction:   s.Update.FailureAction,
-		MaxFailureRatio: s.Update.MaxFailureRatio,
-		Monitor:         s.Update.Monitor,
-	}
-	x := swap.Overrides{
-		Drain:         s.Settings.Drain,
-		HealthTimeout: s.Settings.HealthTimeout,
-		Settle:        s.Settings.Settle,
-		HealthCmd:     s.Settings.HealthCmd,
-		NoHealthcheck: s.Settings.NoHealthcheck,
-		Monitor:       s.Settings.Monitor,
-		ProbeInterval: s.Settings.ProbeInterval,
-		FlipTimeout:   s.Settings.FlipTimeout,
-	}
-	out := layerOverrides(over, x, keys, file)
+	out := settings.Merge(over, s.Settings, s.Overrides(), file.Overrides)
 	if s.Update.Order != nil && *s.Update.Order == "stop-first" && over.Order == nil {
 		log.Warn("the compose file asks for update_config.order stop-first: each batch's old containers leave the route before the new ones are ready, so capacity drops by a batch meanwhile. dswap's own default is start-first (new before old); Swarm's and Compose's is stop-first. Remove the key (or pass --order start-first) unless the containers cannot run twice", "service", s.Service)
 	}
 	return out, nil
-}
-
-// layerOverrides returns the first layer's values, with each field it
-// leaves unset taken from the next layer that sets it.
-func layerOverrides(layers ...swap.Overrides) swap.Overrides {
-	var out swap.Overrides
-	dst := reflect.ValueOf(&out).Elem()
-	for i := range dst.NumField() {
-		for _, l := range layers {
-			if v := reflect.ValueOf(l).Field(i); !v.IsNil() {
-				dst.Field(i).Set(v)
-				break
-			}
-		}
-	}
-	return out
 }
 
 // request fills in what the compose file says the new containers must

@@ -133,13 +133,6 @@ func TestComposeFileLayering(t *testing.T) {
 	assert.Equal(t, "start-first", cfg.Update.Order)
 }
 
-func TestLayerOverridesTakesTheFirstSetValue(t *testing.T) {
-	one, two, three := 1, 2, 3
-	d := time.Second
-	got := layerOverrides(swap.Overrides{Parallelism: &one}, swap.Overrides{Parallelism: &two, Replicas: &three}, swap.Overrides{Drain: &d, Replicas: &one})
-	assert.Equal(t, swap.Overrides{Parallelism: &one, Replicas: &three, Drain: &d}, got)
-}
-
 // labelsOfTemplate are the dswap.* labels of the running containers: a
 // drain and a health timeout the file overrides.
 func labelsOfTemplate(t *testing.T) labels.Settings {

@@ -11,17 +11,6 @@ import (
 	"github.com/dswap-dev/dswap/engine"
 )
 
-// imageFlags are how `dswap up` gets its image: registry credentials for a
-// pull, or a build context to build it from.
-func imageFlags(fs *pflag.FlagSet) {
-	fs.String("registry-auth", "", "registry login USER:PASSWORD for pulling IMAGE (visible in the process list: prefer --registry-auth-file or DSWAP_REGISTRY_USER and DSWAP_REGISTRY_PASSWORD)")
-	fs.String("registry-auth-file", "", "file holding the registry login as USER:PASSWORD, for pulling IMAGE")
-	fs.String("build", "", "build IMAGE from this context directory (honouring its .dockerignore) instead of pulling it")
-	fs.StringArrayP("file", "f", nil, "with --build: the Dockerfile, relative to the working directory (default: Dockerfile in the context); otherwise a compose file, as with docker compose -f (repeatable)")
-	fs.StringArray("build-arg", nil, "with --build: a build argument KEY=VALUE, or KEY to take it from the environment (repeatable)")
-	fs.String("target", "", "with --build: the stage of a multi-stage Dockerfile to build")
-}
-
 // newImages makes the image getter from the flags a command has: --pull
 // and, for `dswap up`, the registry login and build flags.
 func newImages(fs *pflag.FlagSet, eng *engine.Engine, log *slog.Logger) (*engine.Images, error) {

@@ -14,10 +14,7 @@ import (
 
 func upFlags(t *testing.T, args ...string) *pflag.FlagSet {
 	t.Helper()
-	fs := pflag.NewFlagSet("up", pflag.ContinueOnError)
-	imageFlags(fs)
-	require.NoError(t, fs.Parse(args))
-	return fs
+	return upFlagsOf(t, args...)
 }
 
 func env(vars map[string]string) func(string) (string, bool) {

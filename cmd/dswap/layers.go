@@ -1,30 +1,119 @@
 package main
 
 import (
+	"errors"
 	"os"
-	"strconv"
+	"strings"
 	"time"
 
 	"github.com/spf13/pflag"
+
+	"github.com/dswap-dev/dswap/settings"
 )
 
 // Options come from, highest first: a flag the user set, then its DSWAP_*
-// variable. The service's dswap.* labels and the defaults are layered
-// below them by the swap. A malformed value is an error, never a default.
+// variable. The compose file, the service's dswap.* labels and the
+// defaults are layered below them. Every value is read by the parser of
+// its kind in package settings; a malformed value is an error naming the
+// flag or variable, never a default.
 
-func envName(flag string) string {
-	b := []byte("DSWAP_")
-	for _, r := range []byte(flag) {
-		switch {
-		case r == '-':
-			b = append(b, '_')
-		case r >= 'a' && r <= 'z':
-			b = append(b, r-'a'+'A')
-		default:
-			b = append(b, r)
+// addFlags registers the flags of the settings group takes, as the
+// settings table declares them.
+func addFlags(fs *pflag.FlagSet, group settings.Group) {
+	for _, s := range settings.All {
+		if s.Group == group {
+			addFlag(fs, s)
 		}
 	}
-	return string(b)
+}
+
+func addFlag(fs *pflag.FlagSet, s *settings.Setting) {
+	help := s.Help
+	switch {
+	case s.DefaultDoc != "":
+		help += " (default: " + s.DefaultDoc + ")"
+	case s.Default != "" && s.Default != "false" && s.Default != "0" && s.Default != "0s":
+		help += " (default " + s.Default + ")"
+	}
+	if s.Kind == settings.List {
+		fs.StringArrayP(s.Name, s.Short, nil, help)
+		return
+	}
+	f := fs.VarPF(&settingValue{setting: s}, s.Name, s.Short, help)
+	if s.Kind == settings.Bool {
+		f.NoOptDefVal = "true"
+	}
+}
+
+// settingValue is a flag of the settings table. It keeps the text given,
+// checked by the setting's own parser, so that a flag and its variable
+// are read by one function.
+type settingValue struct {
+	setting *settings.Setting
+	text    string
+}
+
+func (v *settingValue) String() string { return v.text }
+
+func (v *settingValue) Set(text string) error {
+	if _, err := v.setting.Parse("--"+v.setting.Name, text); err != nil {
+		// pflag names the flag and the value itself.
+		var bad *settings.ValueError
+		if errors.As(err, &bad) {
+			return errors.New(bad.Reason)
+		}
+		return err
+	}
+	v.text = text
+	return nil
+}
+
+func (v *settingValue) Type() string {
+	if v.setting.Kind == settings.Enum {
+		return "string"
+	}
+	return v.setting.Kind.String()
+}
+
+// readSettings layers the settings this command takes: its flags, then
+// their DSWAP_* variables.
+func readSettings(fs *pflag.FlagSet) (settings.Overrides, error) {
+	over, err := settings.Read(flagSource(fs), envSource(fs))
+	return over, badInput(err)
+}
+
+// flagSource reads the flags the user set.
+func flagSource(fs *pflag.FlagSet) settings.Source {
+	return settings.Source{
+		Key: func(s *settings.Setting) string {
+			if fs.Lookup(s.Name) == nil {
+				return ""
+			}
+			return "--" + s.Name
+		},
+		Lookup: func(s *settings.Setting, _ string) (string, bool) {
+			f := fs.Lookup(s.Name)
+			return f.Value.String(), f.Changed && !(s.Kind == settings.String && f.Value.String() == "")
+		},
+	}
+}
+
+// envSource reads the variables of the flags this command has: a
+// variable of a setting the command does not take is not its business.
+func envSource(fs *pflag.FlagSet) settings.Source {
+	env := settings.Env(os.LookupEnv)
+	key := env.Key
+	env.Key = func(s *settings.Setting) string {
+		if fs.Lookup(s.Name) == nil {
+			return ""
+		}
+		return key(s)
+	}
+	return env
+}
+
+func envName(flag string) string {
+	return "DSWAP_" + strings.ToUpper(strings.ReplaceAll(flag, "-", "_"))
 }
 
 // layeredString returns the flag's value if set, else its variable's, else
@@ -37,41 +126,35 @@ func layeredString(fs *pflag.FlagSet, name string) (value string, set bool) {
 		return v, true
 	}
 	if f := fs.Lookup(name); f != nil {
+		if sv, ok := f.Value.(*settingValue); ok {
+			return sv.setting.Default, false
+		}
 		return f.DefValue, false
 	}
 	return "", false
 }
 
-func layeredDuration(fs *pflag.FlagSet, name string) (*time.Duration, error) {
+// layered reads one flag or its variable with the parser of kind.
+func layered[T any](fs *pflag.FlagSet, name string, kind settings.Kind) (*T, error) {
 	v, set := layeredString(fs, name)
 	if !set {
 		return nil, nil
 	}
-	d, err := time.ParseDuration(v)
+	s := &settings.Setting{Name: name, Kind: kind}
+	parsed, err := s.Parse(source(fs, name), v)
 	if err != nil {
-		return nil, usagef("%s %q is not a duration such as 30s or 1m30s", source(fs, name), v)
+		return nil, badInput(err)
 	}
-	return &d, nil
+	t := parsed.(T)
+	return &t, nil
+}
+
+func layeredDuration(fs *pflag.FlagSet, name string) (*time.Duration, error) {
+	return layered[time.Duration](fs, name, settings.Duration)
 }
 
 func layeredBool(fs *pflag.FlagSet, name string) (*bool, error) {
-	v, set := layeredString(fs, name)
-	if !set {
-		return nil, nil
-	}
-	b, err := strconv.ParseBool(v)
-	if err != nil {
-		return nil, usagef("%s %q is not true or false", source(fs, name), v)
-	}
-	return &b, nil
-}
-
-func layeredOptString(fs *pflag.FlagSet, name string) *string {
-	v, set := layeredString(fs, name)
-	if !set {
-		return nil
-	}
-	return &v
+	return layered[bool](fs, name, settings.Bool)
 }
 
 // source names where a value came from, for error messages.
@@ -80,28 +163,4 @@ func source(fs *pflag.FlagSet, name string) string {
 		return "--" + name
 	}
 	return envName(name)
-}
-
-func layeredInt(fs *pflag.FlagSet, name string) (*int, error) {
-	v, set := layeredString(fs, name)
-	if !set {
-		return nil, nil
-	}
-	n, err := strconv.Atoi(v)
-	if err != nil {
-		return nil, usagef("%s %q is not a whole number", source(fs, name), v)
-	}
-	return &n, nil
-}
-
-func layeredFloat(fs *pflag.FlagSet, name string) (*float64, error) {
-	v, set := layeredString(fs, name)
-	if !set {
-		return nil, nil
-	}
-	f, err := strconv.ParseFloat(v, 64)
-	if err != nil {
-		return nil, usagef("%s %q is not a number", source(fs, name), v)
-	}
-	return &f, nil
 }

@@ -7,15 +7,14 @@ import (
 	"io"
 	"log/slog"
 	"os"
-	"slices"
 	"strings"
 	"time"
 
 	"github.com/spf13/cobra"
 	"github.com/spf13/pflag"
 
-	"github.com/dswap-dev/dswap/engine"
 	"github.com/dswap-dev/dswap/server"
+	"github.com/dswap-dev/dswap/settings"
 	"github.com/dswap-dev/dswap/swap"
 )
 
@@ -56,48 +55,31 @@ func outcomeOf(res *swap.Result, err error) server.Outcome {
 	return out
 }
 
-// remoteFlags are the flags of `dswap up` a sidecar can honour; the others
-// (a build context, local files, how to find Traefik) belong to the
-// machine where the swap runs, which is the sidecar's.
-var remoteFlags = []string{
-	"service", "drain", "health-timeout", "health-cmd", "no-healthcheck", "settle", "flip-timeout",
-	"probe-interval", "monitor", "pull", "force", "output", "lock-wait",
-}
-
 // runRemoteUp hands the swap to the sidecar at host and follows it: its
 // progress lines go to stderr as a local swap prints them, the final line
 // (or JSON object) to stdout, and dswap exits with the code the swap's
-// outcome carries, the same as a local swap's.
+// outcome carries, the same as a local swap's. The request it sends is
+// the one a local `dswap up` would run.
 func runRemoteUp(cmd *cobra.Command, host string, args []string, stdout, stderr io.Writer) error {
 	if len(args) != 1 {
-		return usagef("dswap up needs exactly one IMAGE argument, got %d", len(args))
+		return usagef("dswap up needs exactly one IMAGE or compose SERVICE argument, got %d", len(args))
 	}
-	image := args[0]
-	start := time.Now()
 	fs := cmd.Flags()
-	var refused []string
-	fs.Visit(func(f *pflag.Flag) {
-		if !slices.Contains(remoteFlags, f.Name) {
-			refused = append(refused, "--"+f.Name)
+	if err := refuseLocalOnly(fs, os.LookupEnv, host); err != nil {
+		return err
+	}
+	in, err := readUpInputs(cmd, args[0], stderr, time.Now())
+	if err != nil {
+		return err
+	}
+	format, log := in.format, in.log
+	for _, s := range settings.All {
+		if v, ok := os.LookupEnv(s.Env); ok && v != "" && s.Remote == settings.SidecarOwn {
+			log.Warn("ignoring "+s.Env+": the sidecar finds Traefik with its own settings", "phase", swap.PhasePlan.String(), "host", host)
 		}
-	})
-	if len(refused) > 0 {
-		return usagef("%s cannot be used with DSWAP_HOST=%s: the sidecar there runs the swap with its own setup; unset DSWAP_HOST to swap on this machine", strings.Join(refused, ", "), host)
 	}
-	in, err := readUpInputs(cmd, stderr, start)
-	if err != nil {
-		return err
-	}
-	format, log, over, service := in.format, in.log, in.over, in.service
-	pull, pullSet := layeredString(fs, "pull")
-	if !pullSet {
-		pull = "" // the sidecar's default
-	} else if _, err := engine.ParsePullPolicy(pull); err != nil {
-		return usagef("%v", err)
-	}
-	lockWait, err := layeredDuration(fs, "lock-wait")
-	if err != nil {
-		return err
+	if in.target.spec != nil {
+		log.Warn("the sidecar swaps the compose service to the file's image with the file's settings; the file's labels, healthcheck and build are applied only by a local dswap up", "phase", swap.PhasePlan.String(), "service", in.request.Service)
 	}
 	token, err := clientToken(os.Getenv)
 	if err != nil {
@@ -109,9 +91,8 @@ func runRemoteUp(cmd *cobra.Command, host string, args []string, stdout, stderr 
 	}
 
 	ctx := cmd.Context()
-	req := server.NewSwapRequest(image, service, over, pull, in.force, lockWait)
 	handler := log.Handler()
-	out, err := client.Up(ctx, req,
+	out, err := client.Up(ctx, in.request,
 		func(id string) {
 			log.Info("the dswap sidecar runs the swap", "phase", swap.PhasePlan.String(), "host", host, "swap", id)
 		},
@@ -125,6 +106,27 @@ func runRemoteUp(cmd *cobra.Command, host string, args []string, stdout, stderr 
 	}
 	actionsOf(ctx).finish(out)
 	return reportOutcome(stdout, stderr, format, out)
+}
+
+// refuseLocalOnly refuses what only makes sense on this machine: a flag
+// the sidecar cannot honour, or a variable of a setting that would be
+// silently lost (a build, a registry login file).
+func refuseLocalOnly(fs *pflag.FlagSet, lookup func(string) (string, bool), host string) error {
+	var refused []string
+	fs.Visit(func(f *pflag.Flag) {
+		if s := settings.Find(f.Name); s == nil || s.Remote == settings.Refused || s.Remote == settings.SidecarOwn {
+			refused = append(refused, "--"+f.Name)
+		}
+	})
+	for _, s := range settings.All {
+		if v, ok := lookup(s.Env); ok && v != "" && s.Remote == settings.Refused {
+			refused = append(refused, s.Env)
+		}
+	}
+	if len(refused) > 0 {
+		return usagef("%s cannot be used with DSWAP_HOST=%s: the sidecar there runs the swap with its own setup; unset DSWAP_HOST to swap on this machine", strings.Join(refused, ", "), host)
+	}
+	return nil
 }
 
 // reportOutcome prints a sidecar's outcome as a local swap prints its own.

@@ -222,3 +222,58 @@ func TestSyncJSONResult(t *testing.T) {
 	assert.Equal(t, exitBadInput, exitCode(err))
 	assert.JSONEq(t, `{"result":"error","exit_code":2,"services":[],"error":"no running container: bad input"}`, b.String())
 }
+
+// The sidecar must receive what DSWAP_* variables set, as a local swap
+// would run with them: they used to be read, then dropped.
+func TestRemoteUpSendsTheSettingsOfVariables(t *testing.T) {
+	b := &sidecarBackend{}
+	sidecar(t, b)
+	t.Setenv("DSWAP_PARALLELISM", "2")
+	t.Setenv("DSWAP_ORDER", "stop-first")
+	code, _, stderr := runCLI("up", "myapp:v2", "--service", "web")
+	require.Equal(t, 0, code, stderr)
+	require.Len(t, b.reqs, 1)
+	require.NotNil(t, b.reqs[0].Overrides.Parallelism, "DSWAP_PARALLELISM reaches the sidecar")
+	assert.Equal(t, 2, *b.reqs[0].Overrides.Parallelism)
+	require.NotNil(t, b.reqs[0].Overrides.Order)
+	assert.Equal(t, "stop-first", *b.reqs[0].Overrides.Order)
+}
+
+func TestRemoteUpRefusesWhatOnlyThisMachineHas(t *testing.T) {
+	sidecar(t, &sidecarBackend{})
+	for _, tc := range []struct {
+		args []string
+		env  string
+		want string
+	}{
+		{args: []string{"--routes-dir", "/routes"}, want: "--routes-dir cannot be used with DSWAP_HOST"},
+		{args: []string{"--registry-auth-file", "/run/secrets/login"}, want: "--registry-auth-file cannot be used with DSWAP_HOST"},
+		{env: "DSWAP_REGISTRY_AUTH_FILE", want: "DSWAP_REGISTRY_AUTH_FILE cannot be used with DSWAP_HOST"},
+	} {
+		t.Run(tc.want, func(t *testing.T) {
+			if tc.env != "" {
+				t.Setenv(tc.env, "/run/secrets/login")
+			}
+			code, _, stderr := runCLI(append([]string{"up", "myapp:v2", "--service", "web"}, tc.args...)...)
+			assert.Equal(t, 2, code)
+			assert.Contains(t, stderr, tc.want)
+		})
+	}
+}
+
+// A compose service named to `dswap up` through DSWAP_HOST is resolved
+// from the compose file here, and the sidecar swaps it by its reference
+// with the file's settings.
+func TestRemoteUpOfAComposeService(t *testing.T) {
+	inProject(t)
+	b := &sidecarBackend{}
+	sidecar(t, b)
+	code, _, stderr := runCLI("up", "web")
+	require.Equal(t, 0, code, stderr)
+	require.Len(t, b.reqs, 1)
+	local := localRequest(t, "web")
+	assert.Equal(t, swapRequest(local), b.reqs[0])
+	assert.Equal(t, "shop/web", b.reqs[0].Service)
+	require.NotNil(t, b.reqs[0].Overrides.Parallelism)
+	assert.Equal(t, 2, *b.reqs[0].Overrides.Parallelism, "deploy.update_config goes along")
+}

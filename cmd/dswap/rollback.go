@@ -5,6 +5,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/dswap-dev/dswap/settings"
 	"github.com/dswap-dev/dswap/swap"
 )
 
@@ -22,13 +23,13 @@ its history), through the same zero-downtime path as "dswap up".`,
 		},
 	}
 	fs := cmd.Flags()
-	swapFlags(fs)
+	addFlags(fs, settings.GroupSwap)
 	connectionFlags(fs)
 	return cmd
 }
 
 func runRollback(cmd *cobra.Command, service string, stdout, stderr io.Writer) error {
-	over, err := swapOverrides(cmd.Flags())
+	over, err := readSettings(cmd.Flags())
 	if err != nil {
 		return err
 	}

@@ -14,6 +14,7 @@ import (
 	"github.com/dswap-dev/dswap/engine"
 	"github.com/dswap-dev/dswap/history"
 	"github.com/dswap-dev/dswap/lock"
+	"github.com/dswap-dev/dswap/settings"
 	"github.com/dswap-dev/dswap/swap"
 	"github.com/dswap-dev/dswap/traefik"
 )
@@ -24,13 +25,7 @@ const unconfirmedWait = 2500 * time.Millisecond
 
 // connectionFlags are how dswap finds the Engine's Traefik.
 func connectionFlags(fs *pflag.FlagSet) {
-	fs.String("traefik-api", "", "Traefik API address, e.g. http://127.0.0.1:8080, or \"none\" to wait Traefik's reload throttle instead of confirming (default: found from the Traefik container)")
-	fs.String("traefik-version", "", "Traefik release that reads the routes, e.g. 2.11 or v3.6.10; labels it does not know are refused (default: read from Traefik's API, else the newest dswap knows)")
-	fs.String("routes-dir", "", "Traefik file-provider directory on this host (default: found from the Traefik container's mount)")
-	fs.String("traefik-container", "", "name or ID of the Traefik container (default: the only running container that looks like Traefik)")
-	fs.String("address", "auto", "how Traefik reaches containers: auto (the container name on a shared network, unless another container answers to it there: then the IP), name (refused when taken) or ip")
-	fs.String("output", "text", "output format: text or json")
-	fs.Duration("lock-wait", 0, "how long to wait for another dswap working on the same service (default 2m)")
+	addFlags(fs, settings.GroupConnection)
 }
 
 // defaultLockWait bounds the wait for another swap of the same service: long

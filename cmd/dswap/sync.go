@@ -8,6 +8,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/dswap-dev/dswap/settings"
 	"github.com/dswap-dev/dswap/swap"
 )
 
@@ -31,15 +32,14 @@ A service is managed when its containers carry dswap.enable=true or dswap.servic
 		},
 	}
 	fs := cmd.Flags()
-	fs.Duration("flip-timeout", 0, "how long to wait for Traefik to show each route (default 15s)")
+	addFlag(fs, settings.Get("flip-timeout"))
 	connectionFlags(fs)
 	return cmd
 }
 
 func runSync(cmd *cobra.Command, service string, stdout, stderr io.Writer) error {
-	var over swap.Overrides
-	var err error
-	if over.FlipTimeout, err = layeredDuration(cmd.Flags(), "flip-timeout"); err != nil {
+	over, err := readSettings(cmd.Flags())
+	if err != nil {
 		return err
 	}
 	format, env, err := commandEnv(cmd, stderr)

@@ -10,8 +10,8 @@ import (
 	"time"
 
 	"github.com/spf13/cobra"
-	"github.com/spf13/pflag"
 
+	"github.com/dswap-dev/dswap/settings"
 	"github.com/dswap-dev/dswap/swap"
 )
 
@@ -47,53 +47,36 @@ labels), then dswap.* labels on the running service, then defaults.`,
 		},
 	}
 	fs := cmd.Flags()
-	fs.String("service", "", "service to swap (default: found from the image)")
-	composeFlags(fs)
-	swapFlags(fs)
-	fs.String("pull", "missing", "when to pull IMAGE: missing, always or never")
-	imageFlags(fs)
-	fs.Bool("force", false, "swap even if the service already runs IMAGE")
+	addFlags(fs, settings.GroupSwap)
+	addFlags(fs, settings.GroupUp)
 	connectionFlags(fs)
 	reportFlags(fs)
 	return cmd
 }
 
 func runUp(cmd *cobra.Command, arg string, stdout, stderr io.Writer) error {
-	start := time.Now()
 	fs := cmd.Flags()
-	in, err := readUpInputs(cmd, stderr, start)
+	in, err := readUpInputs(cmd, arg, stderr, time.Now())
 	if err != nil {
 		return err
 	}
-	format, log, over, service := in.format, in.log, in.over, in.service
-
-	ctx := cmd.Context()
-	target, err := resolveUp(ctx, fs, arg, log)
-	if err != nil {
-		return err
-	}
-	if over, err = target.overrides(over, log); err != nil {
-		return err
-	}
-	if target.service != "" {
-		service = target.service
-	}
+	ctx, log := cmd.Context(), in.log
 	env, err := setup(ctx, fs, log)
 	if err != nil {
 		return err
 	}
 	defer env.close()
-	if err := target.prepareBuild(ctx, fs, env, log); err != nil {
+	if err := in.target.prepareBuild(ctx, fs, env, log); err != nil {
 		return err
 	}
 
-	req := swap.Request{Image: target.image, Service: service, Overrides: over, Force: in.force}
-	target.request(&req, log)
+	req := swapRequest(in.request)
+	in.target.request(&req, log)
 	report := startReport(ctx, fs, env, log)
 	res, err := swap.New(env.deps).Up(ctx, req)
 	report.finish(ctx, res)
 	actionsOf(ctx).finish(outcomeOf(res, err))
-	if format == "json" {
+	if in.format == "json" {
 		return reportJSON(stdout, res, err)
 	}
 	return reportText(stdout, stderr, res, err)
@@ -101,14 +84,16 @@ func runUp(cmd *cobra.Command, arg string, stdout, stderr io.Writer) error {
 
 // upInputs are what a local and a remote `dswap up` read the same way.
 type upInputs struct {
-	format  string
-	log     *slog.Logger
-	over    swap.Overrides
-	service string
-	force   bool
+	format string
+	log    *slog.Logger
+	target *upTarget
+	// request is the swap asked for: the image, the service and the
+	// settings of flags, DSWAP_* variables and the compose file. It runs
+	// here, or goes to the sidecar as it is.
+	request settings.Request
 }
 
-func readUpInputs(cmd *cobra.Command, stderr io.Writer, start time.Time) (upInputs, error) {
+func readUpInputs(cmd *cobra.Command, arg string, stderr io.Writer, start time.Time) (upInputs, error) {
 	fs := cmd.Flags()
 	var in upInputs
 	in.format, _ = layeredString(fs, "output")
@@ -117,79 +102,27 @@ func readUpInputs(cmd *cobra.Command, stderr io.Writer, start time.Time) (upInpu
 		return in, err
 	}
 	in.log = actionsOf(cmd.Context()).wrap(log)
-	if in.over, err = swapOverrides(fs); err != nil {
-		return in, err
-	}
-	in.service, _ = layeredString(fs, "service")
-	force, err := layeredBool(fs, "force")
+	over, err := readSettings(fs)
 	if err != nil {
 		return in, err
 	}
-	in.force = force != nil && *force
+	if in.target, err = resolveUp(cmd.Context(), fs, arg, in.log); err != nil {
+		return in, err
+	}
+	if over, err = in.target.overrides(over, in.log); err != nil {
+		return in, err
+	}
+	service, _ := layeredString(fs, "service")
+	if in.target.service != "" {
+		service = in.target.service
+	}
+	in.request = settings.Request{Image: in.target.image, Service: service, Overrides: over}
 	return in, nil
 }
 
-// swapFlags are the settings of a swap, shared by up and rollback.
-func swapFlags(fs *pflag.FlagSet) {
-	fs.Duration("drain", 0, "stop timeout for the old container; it is killed if still running after it (default 30s or the dswap.drain label)")
-	fs.Duration("health-timeout", 0, "how long to wait for the new container to be healthy (default: from its HEALTHCHECK)")
-	fs.String("health-cmd", "", "HEALTHCHECK for an image without one: a shell command, or a JSON array for the exec form")
-	fs.Bool("no-healthcheck", false, "accept a new container without a HEALTHCHECK once it stayed up for --settle")
-	fs.Duration("settle", 0, "with --no-healthcheck, how long the new container must stay up (default 10s)")
-	fs.Duration("flip-timeout", 0, "how long to wait for Traefik to show the new route (default 15s)")
-	fs.Duration("probe-interval", 0, "how often dswap runs the new container's HEALTHCHECK test itself while it starts, so a long HEALTHCHECK interval does not delay traffic; 0s leaves it to Docker (default 250ms)")
-	fs.Duration("monitor", 0, "after the flip, keep the old container(s) this long and move traffic back if a new one dies or turns unhealthy (default 0: no monitor)")
-	fs.Int("parallelism", 0, "replicas replaced per batch (default 1); 0 with --atomic")
-	fs.Bool("atomic", false, "start all new replicas, then move traffic to all of them in one flip: no mixed versions")
-	fs.Duration("update-delay", 0, "pause between batches")
-	fs.String("order", "", "start-first (default: capacity never drops) or stop-first (for containers that cannot run twice)")
-	fs.String("failure-action", "", "when a batch fails: rollback (default) or pause")
-	fs.Float64("max-failure-ratio", 0, "share of replicas that may fail to update before --failure-action applies")
-	fs.Int("scale", 0, "number of replicas after the update (default: as many as run now)")
-}
-
-// swapOverrides reads the swap settings from flags and DSWAP_* variables.
-func swapOverrides(fs *pflag.FlagSet) (swap.Overrides, error) {
-	var over swap.Overrides
-	var err error
-	for _, d := range []struct {
-		name string
-		dst  **time.Duration
-	}{{"drain", &over.Drain}, {"health-timeout", &over.HealthTimeout}, {"settle", &over.Settle}, {"flip-timeout", &over.FlipTimeout}, {"probe-interval", &over.ProbeInterval}, {"monitor", &over.Monitor}} {
-		if *d.dst, err = layeredDuration(fs, d.name); err != nil {
-			return over, err
-		}
-	}
-	if over.NoHealthcheck, err = layeredBool(fs, "no-healthcheck"); err != nil {
-		return over, err
-	}
-	over.HealthCmd = layeredOptString(fs, "health-cmd")
-	if over.Delay, err = layeredDuration(fs, "update-delay"); err != nil {
-		return over, err
-	}
-	if over.Parallelism, err = layeredInt(fs, "parallelism"); err != nil {
-		return over, err
-	}
-	if over.Replicas, err = layeredInt(fs, "scale"); err != nil {
-		return over, err
-	}
-	if over.MaxFailureRatio, err = layeredFloat(fs, "max-failure-ratio"); err != nil {
-		return over, err
-	}
-	over.Order = layeredOptString(fs, "order")
-	over.FailureAction = layeredOptString(fs, "failure-action")
-	atomic, err := layeredBool(fs, "atomic")
-	if err != nil {
-		return over, err
-	}
-	if atomic != nil && *atomic {
-		if over.Parallelism != nil && *over.Parallelism != 0 {
-			return over, usagef("--atomic replaces every replica in one batch; it cannot be combined with --parallelism %d", *over.Parallelism)
-		}
-		all := 0
-		over.Parallelism = &all
-	}
-	return over, nil
+// swapRequest is what package swap runs for a request.
+func swapRequest(r settings.Request) swap.Request {
+	return swap.Request{Image: r.Image, Service: r.Service, Overrides: r.Overrides, Force: r.Force != nil && *r.Force}
 }
 
 func reportText(stdout, stderr io.Writer, res *swap.Result, err error) error {
