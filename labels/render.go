@@ -93,8 +93,19 @@ func (r *Routing) File(service string, targets []Target) ([]byte, error) {
 	out.WriteString("# dswap rewrites this file on every swap.\n")
 	out.Write(body.Bytes())
 
-	return []byte(escapeTemplate(out.String())), nil
+	content := []byte(escapeTemplate(out.String()))
+	// The last word on a file is Traefik's: one it cannot decode stops
+	// every route file of the directory from applying, so such a file is
+	// never handed to a writer.
+	if err := CheckFile(routeFileName, content); err != nil {
+		return nil, fmt.Errorf("the route file for service %q would be refused by Traefik, which would then ignore every route change in its directory; nothing was written: %w", service, err)
+	}
+	return content, nil
 }
+
+// routeFileName stands for a route file's name in CheckFile, which only
+// needs its extension.
+const routeFileName = "dswap.yml"
 
 // checkHost refuses hosts that would not make a valid server URL.
 func checkHost(host string) error {

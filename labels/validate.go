@@ -257,7 +257,26 @@ func (w walker) section(n *parser.Node, path []string, t reflect.Type, allowEmpt
 			out[yamlName(field)] = v
 		}
 	}
+	if len(out) == 0 && !allowEmpty && !filledLater[t] {
+		// Every sub-key was empty or switched off, e.g. basicauth.users= from
+		// compose's users=${HTPASSWD} with the variable unset. Traefik's file
+		// provider refuses a section without settings (unless its type allows
+		// that, as compress does), and with it every other file's update.
+		key := w.labels.keyAt(childPath(path, n.Children[0].Name))
+		return nil, false, fmt.Errorf("label %q is empty or switched off, which leaves %s with no settings; Traefik's file provider refuses such a section, and a refused file stops every route change in the directory, so dswap does not write it. Give the label a value (is a variable such as ${HTPASSWD} unset?) or remove the labels of %s",
+			key, joinPath(path), joinPath(path))
+	}
 	return out, true, nil
+}
+
+// filledLater are the sections that may come out of the labels empty
+// because dswap completes them: a router gets its service (or is refused for
+// lacking a rule), a load balancer its servers, and a middleware without a
+// type has a message of its own.
+var filledLater = map[reflect.Type]bool{
+	reflect.TypeOf(routerConfig{}):       true,
+	reflect.TypeOf(loadBalancerConfig{}): true,
+	reflect.TypeOf(middlewareConfig{}):   true,
 }
 
 // mapValue handles maps: their keys are names chosen by the user (headers,
