@@ -7,7 +7,10 @@ import (
 	"strings"
 	"text/template"
 
+	"github.com/BurntSushi/toml"
+	"github.com/Masterminds/sprig/v3"
 	"github.com/traefik/paerser/file"
+	"gopkg.in/yaml.v3"
 )
 
 // CheckFile reads a route file the way Traefik v3's file provider reads each
@@ -52,4 +55,42 @@ func executeTemplate(name, content string, funcs template.FuncMap) (string, erro
 		return "", fmt.Errorf("running %s as a template, as Traefik's file provider does: %w", name, err)
 	}
 	return out.String(), nil
+}
+
+// ReadConfigFile reads any file of the routes directory as Traefik's file
+// provider does (the template step with Traefik's functions, then YAML or
+// TOML by extension) and returns the names it defines. dswap uses it for
+// the files it does not own, which may be hand-written in either format and
+// define what schema.go does not model (TCP, TLS, weighted services); only
+// their names matter to dswap, so they are decoded loosely. An error means
+// Traefik cannot read the file either.
+func ReadConfigFile(name string, content []byte) (*RouteFile, error) {
+	rendered, err := executeTemplate(name, string(content), traefikTemplateFuncs())
+	if err != nil {
+		return nil, err
+	}
+	doc := map[string]any{}
+	switch ext := strings.ToLower(filepath.Ext(name)); ext {
+	case ".toml":
+		if _, err := toml.Decode(rendered, &doc); err != nil {
+			return nil, fmt.Errorf("%s is not TOML: %w", name, err)
+		}
+	case ".yml", ".yaml":
+		if err := yaml.Unmarshal([]byte(rendered), &doc); err != nil {
+			return nil, fmt.Errorf("%s is not YAML: %w", name, err)
+		}
+	default:
+		return nil, fmt.Errorf("%s: Traefik's file provider reads only .yml, .yaml and .toml files", name)
+	}
+	return routeFileOf(doc), nil
+}
+
+// traefikTemplateFuncs are the functions Traefik's file provider offers to
+// a file's template: sprig's text functions (Traefik v3.6 pins sprig
+// v3.2.3, as dswap does), normalize and split.
+func traefikTemplateFuncs() template.FuncMap {
+	funcs := sprig.TxtFuncMap()
+	funcs["normalize"] = normalizeName
+	funcs["split"] = strings.Split
+	return funcs
 }

@@ -75,3 +75,32 @@ func TestCheckFileRefusesWhatTraefikRefuses(t *testing.T) {
 		})
 	}
 }
+
+// TestReadConfigFile reads hand-written files of the routes directory, in
+// both formats Traefik reads and through its template step.
+func TestReadConfigFile(t *testing.T) {
+	toml := "[http.middlewares.auth.basicAuth]\n  users = [\"u:$apr1$x\"]\n[http.routers.admin]\n  rule = \"Host(`a`)\"\n  service = \"api@internal\"\n" +
+		"[[http.services.legacy.loadBalancer.servers]]\n  url = \"http://10.0.0.1:80\"\n"
+	rf, err := ReadConfigFile("auth.toml", []byte(toml))
+	require.NoError(t, err)
+	assert.Equal(t, []string{"auth"}, rf.Middlewares)
+	assert.Equal(t, []string{"admin"}, rf.Routers)
+	assert.Equal(t, []string{"legacy"}, rf.Services)
+	assert.Equal(t, map[string][]string{"legacy": {"http://10.0.0.1:80"}}, rf.Servers)
+
+	// Templates may call sprig's functions and Traefik's own, as Traefik's
+	// file provider allows.
+	tmpl := "http:\n  routers:\n    {{ normalize \"my app\" }}:\n      rule: Host(`{{ lower \"A.example\" }}`)\n      service: s\n"
+	rf, err = ReadConfigFile("t.yml", []byte(tmpl))
+	require.NoError(t, err)
+	assert.Equal(t, []string{"my-app"}, rf.Routers)
+
+	for name, bad := range map[string]string{
+		"bad.toml":  "[http.routers\n",
+		"bad.yml":   "http: [\n",
+		"tmpl.yaml": "http: {{ nosuchfunc }}\n",
+	} {
+		_, err := ReadConfigFile(name, []byte(bad))
+		assert.Error(t, err, name)
+	}
+}

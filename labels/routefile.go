@@ -28,6 +28,11 @@ func ReadRouteFile(content []byte) (*RouteFile, error) {
 	if err := yaml.Unmarshal(content, &doc); err != nil {
 		return nil, fmt.Errorf("route file is not YAML: %w", err)
 	}
+	return routeFileOf(doc), nil
+}
+
+// routeFileOf collects the names and servers of a decoded file.
+func routeFileOf(doc map[string]any) *RouteFile {
 	rf := &RouteFile{Servers: map[string][]string{}}
 	http := child(doc, "http")
 	rf.Routers = keys(child(http, "routers"))
@@ -36,23 +41,40 @@ func ReadRouteFile(content []byte) (*RouteFile, error) {
 	rf.Services = keys(services)
 	for name, v := range services {
 		svc, _ := v.(map[string]any)
-		servers, _ := child(svc, "loadBalancer")["servers"].([]any)
-		if lb := child(svc, "loadbalancer"); servers == nil && lb != nil {
-			servers, _ = lb["servers"].([]any)
-		}
 		urls := []string{}
-		for _, s := range servers {
-			if m, ok := s.(map[string]any); ok {
-				for k, u := range m {
-					if strings.EqualFold(k, "url") {
-						urls = append(urls, fmt.Sprint(u))
-					}
+		for _, m := range childList(child(svc, "loadBalancer"), "servers") {
+			for k, u := range m {
+				if strings.EqualFold(k, "url") {
+					urls = append(urls, fmt.Sprint(u))
 				}
 			}
 		}
 		rf.Servers[name] = urls
 	}
-	return rf, nil
+	return rf
+}
+
+// childList returns m's list of sections under key, matched without regard
+// to case. YAML gives []any; TOML's arrays of tables give []map[string]any.
+func childList(m map[string]any, key string) []map[string]any {
+	for k, v := range m {
+		if !strings.EqualFold(k, key) {
+			continue
+		}
+		switch list := v.(type) {
+		case []map[string]any:
+			return list
+		case []any:
+			out := make([]map[string]any, 0, len(list))
+			for _, item := range list {
+				if m, ok := item.(map[string]any); ok {
+					out = append(out, m)
+				}
+			}
+			return out
+		}
+	}
+	return nil
 }
 
 // Hosts returns the host part of every server URL, without duplicates.
