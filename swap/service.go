@@ -22,6 +22,13 @@ type Service struct {
 	// Stopped are its other containers, newest last; one can serve as the
 	// template when nothing runs.
 	Stopped []*engine.Container
+	// Conflicting are running containers that claim the service but whose
+	// Traefik labels differ from its current routing (see members.go):
+	// neither routed nor touched. Set by admit.
+	Conflicting []*engine.Container
+	// RoutingSource is the container whose labels give the service's
+	// routing, once admit has run.
+	RoutingSource *engine.Container
 }
 
 // Key names the service's route file and lock: unique on the host even if

@@ -187,6 +187,12 @@ func (s *Swapper) lockService(ctx context.Context, name, image string) (*Service
 			return nil, nil, nil, err
 		}
 	}
+	// Containers that claim the service but route differently take no
+	// part: not copied, repaired, stopped or routed.
+	if err := s.admit(svc); err != nil {
+		release()
+		return nil, nil, nil, err
+	}
 	var settings labels.Settings
 	if t := svc.Template(); t != nil {
 		if settings, err = labels.DecodeSettings(t.Labels); err != nil {
@@ -201,7 +207,9 @@ func (s *Swapper) lockService(ctx context.Context, name, image string) (*Service
 	repaired, err := s.repair(ctx, svc)
 	if err == nil && repaired {
 		if all, err = s.Docker.List(ctx, engine.ListFilter{All: true}); err == nil {
-			svc, err = FindService(all, name, image)
+			if svc, err = FindService(all, name, image); err == nil {
+				err = s.admit(svc)
+			}
 		}
 	}
 	if err != nil {

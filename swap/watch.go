@@ -101,6 +101,9 @@ func (s *Swapper) Reconcile(ctx context.Context, ref string, over Overrides) (Re
 	if svc, err = s.findAgain(ctx, ref); err != nil {
 		return out, err
 	}
+	if err := s.admit(svc); err != nil {
+		return out, err
+	}
 	var settings labels.Settings
 	if t := svc.Template(); t != nil {
 		if settings, err = labels.DecodeSettings(t.Labels); err != nil {
@@ -118,16 +121,19 @@ func (s *Swapper) Reconcile(ctx context.Context, ref string, over Overrides) (Re
 		if svc, err = s.findAgain(ctx, ref); err != nil {
 			return out, err
 		}
+		if err := s.admit(svc); err != nil {
+			return out, err
+		}
 	}
 	if len(svc.Running) == 0 {
 		return out, nil
 	}
 	out.Containers = containerNames(svc.Running)
 
-	newest := svc.Running[len(svc.Running)-1]
-	routing, err := labels.DecodeTraefik(newest.Labels, svc.Name, newest.ExposedPorts)
+	source := svc.RoutingSource
+	routing, err := labels.DecodeTraefik(source.Labels, svc.Name, source.ExposedPorts)
 	if err != nil {
-		return out, asBadInput(fmt.Errorf("service %s (container %s): %w", svc.Name, newest.Name, err))
+		return out, asBadInput(fmt.Errorf("service %s (container %s): %w", svc.Name, source.Name, err))
 	}
 	targets := make([]labels.Target, 0, len(svc.Running))
 	for _, c := range svc.Running {
