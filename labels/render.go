@@ -30,7 +30,9 @@ func (s *httpService) serverURL(t Target) string {
 	return s.scheme + "://" + net.JoinHostPort(t.Host, strconv.Itoa(s.port))
 }
 
-// File renders the complete file-provider YAML for these targets. The same
+// File renders the complete file-provider YAML for these targets. service
+// is the dswap service the file belongs to, as FindService takes it ("web",
+// "shop/web"); it is recorded in the file (see FileOwner). The same
 // input gives byte-identical output: maps are written with sorted keys and
 // lists keep the order of the labels.
 //
@@ -91,6 +93,7 @@ func (r *Routing) File(service string, targets []Target) ([]byte, error) {
 	var out bytes.Buffer
 	fmt.Fprintf(&out, "# Written by dswap for service %s. Do not edit by hand:\n", strconv.Quote(service))
 	out.WriteString("# dswap rewrites this file on every swap.\n")
+	fmt.Fprintf(&out, "%s%s\n", ownerPrefix, strconv.Quote(service))
 	out.Write(body.Bytes())
 
 	content := []byte(escapeTemplate(out.String()))

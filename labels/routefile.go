@@ -3,7 +3,9 @@ package labels
 import (
 	"fmt"
 	"net/url"
+	"regexp"
 	"sort"
+	"strconv"
 	"strings"
 
 	"gopkg.in/yaml.v3"
@@ -114,4 +116,38 @@ func keys(m map[string]any) []string {
 	}
 	sort.Strings(out)
 	return out
+}
+
+// ownerPrefix starts the comment line that records which dswap service a
+// route file belongs to. Files written before dswap recorded owners lack it.
+const ownerPrefix = "# dswap-owner: "
+
+// FileOwner returns the dswap service a route file records as its owner;
+// ok is false for a file that records none (hand-written, or written by an
+// earlier dswap).
+func FileOwner(content []byte) (owner string, ok bool) {
+	for _, line := range strings.SplitN(string(content), "\n", 8) {
+		if rest, found := strings.CutPrefix(line, ownerPrefix); found {
+			owner, err := strconv.Unquote(strings.TrimSpace(rest))
+			return owner, err == nil
+		}
+	}
+	return "", false
+}
+
+var legacyHeader = regexp.MustCompile(`^# Written by dswap for service ("(?:[^"\\]|\\.)*")\.`)
+
+// LegacyFileService returns the service named in the first line of a route
+// file written by a dswap that did not record owners: the bare service name,
+// without a compose project. ok is false for any other file.
+func LegacyFileService(content []byte) (service string, ok bool) {
+	if _, has := FileOwner(content); has {
+		return "", false
+	}
+	m := legacyHeader.FindSubmatch(content)
+	if m == nil {
+		return "", false
+	}
+	service, err := strconv.Unquote(string(m[1]))
+	return service, err == nil
 }

@@ -112,7 +112,7 @@ func routingFingerprint(svc *Service, c *engine.Container) string {
 	if err != nil {
 		return "invalid: " + err.Error()
 	}
-	b, err := r.File(svc.Name, nil)
+	b, err := r.File(svc.Ref(), nil)
 	if err != nil {
 		return "invalid: " + err.Error()
 	}

@@ -59,7 +59,7 @@ func (s *Swapper) route(ctx context.Context, svc *Service, routing *labels.Routi
 		}
 		targets = append(targets, t)
 	}
-	content, err := routing.File(svc.Name, targets)
+	content, err := routing.File(svc.Ref(), targets)
 	if err != nil {
 		return change, err
 	}

@@ -1,11 +1,14 @@
 package swap
 
 import (
+	"context"
+	"strings"
 	"testing"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/dswap-dev/dswap/compose"
 	"github.com/dswap-dev/dswap/engine"
 )
 
@@ -76,4 +79,67 @@ func repeat(s string, n int) string {
 		out += s
 	}
 	return out
+}
+
+func TestServiceKeyIsOneToOne(t *testing.T) {
+	svc := func(project, name string) *Service {
+		s := &Service{Name: name}
+		if project != "" {
+			s.Compose = &compose.Identity{Project: project, Service: name}
+		}
+		return s
+	}
+	// Simple names keep the file names earlier versions gave them.
+	assert.Equal(t, "web", svc("", "web").Key())
+	assert.Equal(t, "shop-web", svc("shop", "web").Key())
+	assert.Equal(t, "shop-api-web", svc("shop", "api-web").Key())
+	assert.Equal(t, "my_shop-web", svc("my_shop", "web").Key())
+
+	// Pairs that used to share a route file and a lock.
+	distinct := [][2]*Service{
+		{svc("shop-api", "web"), svc("shop", "api-web")},
+		{svc("", "café"), svc("", "caf_")},
+		{svc("", "shop-web"), svc("shop", "web")},
+		{svc("", "a/b"), svc("a", "b")},
+		{svc("", "a.b"), svc("", "a_b")},
+		{svc("", "a.2db"), svc("", "a-b")},
+	}
+	for _, pair := range distinct {
+		assert.NotEqual(t, pair[0].Key(), pair[1].Key(), "%s and %s", pair[0].Ref(), pair[1].Ref())
+	}
+	for _, s := range []*Service{svc("", "café"), svc("x", "ü ber"), svc("", "a/b:c")} {
+		assert.Regexp(t, `^[A-Za-z0-9_.-]+$`, s.Key(), "a key is a file name as it is")
+	}
+}
+
+func FuzzServiceKey(f *testing.F) {
+	for _, seed := range [][2]string{{"", "web"}, {"shop", "web"}, {"shop-api", "web"}, {"shop", "api-web"}, {"", "café"}, {"", "caf_"}, {"", "a.2db"}} {
+		f.Add(seed[0], seed[1], "", "x")
+	}
+	f.Fuzz(func(t *testing.T, p1, n1, p2, n2 string) {
+		a, b := &Service{Name: n1}, &Service{Name: n2}
+		if p1 != "" {
+			a.Compose = &compose.Identity{Project: p1, Service: n1}
+		}
+		if p2 != "" {
+			b.Compose = &compose.Identity{Project: p2, Service: n2}
+		}
+		if a.Key() == b.Key() && (p1 != p2 || n1 != n2) {
+			t.Fatalf("%q/%q and %q/%q share key %q", p1, n1, p2, n2, a.Key())
+		}
+	})
+}
+
+func TestSyncMovesALegacyRouteFile(t *testing.T) {
+	w := newWorld()
+	w.containers["id-web"].Labels["dswap.service"] = "my-app"
+	// What dswap wrote before keys were one to one: dswap-my-app.yml, with
+	// no owner line.
+	delete(w.routes, "web")
+	legacy := strings.Replace(routeFor(w.containers["id-web"]), "# dswap-owner: \"web\"\n", "", 1)
+	w.routes["my-app"] = strings.Replace(legacy, `service "web"`, `service "my-app"`, 1)
+	_, err := w.swapper().Sync(context.Background(), "my-app", Overrides{})
+	require.NoError(t, err)
+	assert.NotContains(t, w.routes, "my-app", "the legacy file is gone")
+	assert.Contains(t, w.routes["my.2dapp"], `# dswap-owner: "my-app"`)
 }

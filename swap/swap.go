@@ -187,6 +187,10 @@ func (s *Swapper) lockService(ctx context.Context, name, image string) (*Service
 			return nil, nil, nil, err
 		}
 	}
+	if err := s.migrateLegacyRoute(svc); err != nil {
+		release()
+		return nil, nil, nil, err
+	}
 	// Containers that claim the service but route differently take no
 	// part: not copied, repaired, stopped or routed.
 	if err := s.admit(svc); err != nil {

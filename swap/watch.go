@@ -101,6 +101,9 @@ func (s *Swapper) Reconcile(ctx context.Context, ref string, over Overrides) (Re
 	if svc, err = s.findAgain(ctx, ref); err != nil {
 		return out, err
 	}
+	if err := s.migrateLegacyRoute(svc); err != nil {
+		return out, err
+	}
 	if err := s.admit(svc); err != nil {
 		return out, err
 	}
@@ -143,7 +146,7 @@ func (s *Swapper) Reconcile(ctx context.Context, ref string, over Overrides) (Re
 		}
 		targets = append(targets, t)
 	}
-	content, err := routing.File(svc.Name, targets)
+	content, err := routing.File(svc.Ref(), targets)
 	if err != nil {
 		return out, err
 	}

@@ -10,6 +10,8 @@ import (
 	"sort"
 	"strings"
 	"time"
+
+	"github.com/dswap-dev/dswap/labels"
 )
 
 // stagingDir is where route files are written before they are renamed into
@@ -72,8 +74,19 @@ func (d *Dir) Read(service string) (content []byte, ok bool, err error) {
 
 // Write replaces a service's route file atomically: written and synced in
 // the staging directory, then renamed over the old file.
+//
+// A file that records another dswap service as its owner is not replaced:
+// keys are one to one, so this only happens when a file was copied or edited
+// by hand, and overwriting it would silently take that service's routes away.
 func (d *Dir) Write(service string, content []byte) error {
 	target := d.FileFor(service)
+	if current, err := os.ReadFile(target); err == nil {
+		was, wasOwned := labels.FileOwner(current)
+		now, nowOwned := labels.FileOwner(content)
+		if wasOwned && nowOwned && was != now {
+			return fmt.Errorf("route file %s belongs to service %q, not %q; dswap left it as it was. If %q no longer exists, remove the file; otherwise rename one of the services", target, was, now, was)
+		}
+	}
 	tmp, err := os.CreateTemp(d.StagingPath(), filepath.Base(target)+".*.tmp")
 	if err != nil {
 		return fmt.Errorf("writing route file for %s: %w", service, err)

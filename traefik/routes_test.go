@@ -93,3 +93,22 @@ func TestOthersReadsWhatTraefikReads(t *testing.T) {
 		".hidden/x.yml":     []byte("hidden"),
 	}, others)
 }
+
+func TestWriteRefusesAnotherServicesFile(t *testing.T) {
+	d, err := OpenDir(t.TempDir())
+	require.NoError(t, err)
+	mine := []byte("# dswap-owner: \"shop/api-web\"\nhttp: {}\n")
+	require.NoError(t, d.Write("k", mine))
+	require.NoError(t, d.Write("k", mine), "its owner rewrites it")
+
+	err = d.Write("k", []byte("# dswap-owner: \"shop-api/web\"\nhttp: {}\n"))
+	require.Error(t, err)
+	assert.Contains(t, err.Error(), `belongs to service "shop/api-web"`)
+	got, _, err := d.Read("k")
+	require.NoError(t, err)
+	assert.Equal(t, mine, got, "left as it was")
+
+	// A file from before owners were recorded is taken over.
+	require.NoError(t, os.WriteFile(d.FileFor("old"), []byte("# Written by dswap for service \"old\". Do not edit by hand:\nhttp: {}\n"), 0o644))
+	require.NoError(t, d.Write("old", mine))
+}
