@@ -2,6 +2,7 @@ package labels
 
 import (
 	"bytes"
+	"errors"
 	"fmt"
 	"net"
 	"strconv"
@@ -101,10 +102,14 @@ func (r *Routing) File(service string, targets []Target) ([]byte, error) {
 	// every route file of the directory from applying, so such a file is
 	// never handed to a writer.
 	if err := CheckFile(routeFileName, content); err != nil {
-		return nil, fmt.Errorf("the route file for service %q would be refused by Traefik, which would then ignore every route change in its directory; nothing was written: %w", service, err)
+		return nil, fmt.Errorf("the route file for service %q %w, which would then ignore every route change in its directory; nothing was written: %w", service, errTraefikRefuses, err)
 	}
 	return content, nil
 }
+
+// errTraefikRefuses marks a rendered file that CheckFile refused: the label
+// checks let through something they should have named.
+var errTraefikRefuses = errors.New("would be refused by Traefik")
 
 // routeFileName stands for a route file's name in CheckFile, which only
 // needs its extension.

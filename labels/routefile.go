@@ -128,11 +128,21 @@ const ownerPrefix = "# dswap-owner: "
 func FileOwner(content []byte) (owner string, ok bool) {
 	for _, line := range strings.SplitN(string(content), "\n", 8) {
 		if rest, found := strings.CutPrefix(line, ownerPrefix); found {
-			owner, err := strconv.Unquote(strings.TrimSpace(rest))
-			return owner, err == nil
+			return unquoteLine(rest)
 		}
 	}
 	return "", false
+}
+
+// unquoteLine reads a quoted name from a header line as Traefik would see
+// it: File escaped any "{{" in it for the template step.
+func unquoteLine(quoted string) (string, bool) {
+	rendered, err := executeTemplate("header", strings.TrimSpace(quoted), nil)
+	if err != nil {
+		return "", false
+	}
+	name, err := strconv.Unquote(rendered)
+	return name, err == nil
 }
 
 var legacyHeader = regexp.MustCompile(`^# Written by dswap for service ("(?:[^"\\]|\\.)*")\.`)
@@ -148,6 +158,5 @@ func LegacyFileService(content []byte) (service string, ok bool) {
 	if m == nil {
 		return "", false
 	}
-	service, err := strconv.Unquote(string(m[1]))
-	return service, err == nil
+	return unquoteLine(string(m[1]))
 }
