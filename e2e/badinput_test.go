@@ -22,7 +22,7 @@ type snapshot struct {
 
 func snap(t *testing.T, svc *service) snapshot {
 	t.Helper()
-	b, _ := os.ReadFile(filepath.Join(suite.lab.RoutesDir, "dswap-"+svc.name+".yml"))
+	b, _ := os.ReadFile(filepath.Join(suite.lab.RoutesDir, routeFileName("", svc.name)))
 	cs := svc.containers(t)
 	for i := range cs {
 		cs[i].Status = "" // "Up 9 seconds" moves on by itself
@@ -121,6 +121,6 @@ func TestDockerProviderConflict(t *testing.T) {
 	assert.Equal(t, 2, run.code)
 	assert.Contains(t, run.stderr, "router "+name+"@docker")
 	assert.Contains(t, run.stderr, "traefik.enable=false")
-	_, err = os.Stat(filepath.Join(l.RoutesDir, "dswap-"+name+".yml"))
+	_, err = os.Stat(filepath.Join(l.RoutesDir, routeFileName("", name)))
 	assert.True(t, os.IsNotExist(err), "no route file was written")
 }
