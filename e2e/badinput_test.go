@@ -68,7 +68,7 @@ func TestBadInput(t *testing.T) {
 		{name: "Traefik API unreachable", svc: good, env: []string{"DSWAP_TRAEFIK_API=http://127.0.0.1:9"}, args: []string{"up", image(imgV2), "--service", good.name},
 			want: []string{"Traefik API at http://127.0.0.1:9 did not answer", "--traefik-api"}},
 		{name: "routers clash with another service", svc: clash, args: []string{"sync", clash.name},
-			want: []string{`router "` + good.name + `" is also defined in dswap-` + good.name + `.yml`}},
+			want: []string{`router "` + good.name + `" is also defined in ` + routeFileName("", good.name)}},
 		{name: "malformed flag", svc: good, args: []string{"up", image(imgV2), "--service", good.name, "--drain", "soon"},
 			want: []string{"--drain"}},
 		{name: "malformed variable", svc: good, env: []string{"DSWAP_DRAIN=soon"}, args: []string{"up", image(imgV2), "--service", good.name},
