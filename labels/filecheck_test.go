@@ -104,3 +104,13 @@ func TestReadConfigFile(t *testing.T) {
 		assert.Error(t, err, name)
 	}
 }
+
+// TestEmptyListItemIsAccepted: Traefik accepts an empty item in a list of
+// sections (tls.domains: [{}]), so dswap does too.
+func TestEmptyListItemIsAccepted(t *testing.T) {
+	_, err := DecodeTraefik(map[string]string{
+		"traefik.http.routers.web.rule":                "Host(`example.com`)",
+		"traefik.http.routers.web.tls.domains[0].sans": "",
+	}, "web", []int{80})
+	assert.NoError(t, err)
+}
