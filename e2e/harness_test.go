@@ -72,11 +72,17 @@ func startService(t *testing.T, base string, opts serviceOpts) *service {
 // routeFileName is the name of the route file dswap writes for a service
 // (project "" for one outside compose), as swap.Service.Key encodes it.
 func routeFileName(project, name string) string {
+	return "dswap-" + serviceKey(project, name) + ".yml"
+}
+
+// serviceKey is swap.Service.Key of a service (project "" outside compose):
+// what names its route file, lock and history.
+func serviceKey(project, name string) string {
 	svc := &swap.Service{Name: name}
 	if project != "" {
 		svc.Compose = &compose.Identity{Project: project, Service: name}
 	}
-	return "dswap-" + svc.Key() + ".yml"
+	return svc.Key()
 }
 
 // remove deletes every container of the service and its route file.
