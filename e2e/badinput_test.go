@@ -22,7 +22,7 @@ type snapshot struct {
 
 func snap(t *testing.T, svc *service) snapshot {
 	t.Helper()
-	b, _ := os.ReadFile(filepath.Join(suite.lab.RoutesDir, "dswap-"+svc.name+".yml"))
+	b, _ := os.ReadFile(filepath.Join(suite.lab.RoutesDir, routeFileName("", svc.name)))
 	cs := svc.containers(t)
 	for i := range cs {
 		cs[i].Status = "" // "Up 9 seconds" moves on by itself
@@ -68,7 +68,7 @@ func TestBadInput(t *testing.T) {
 		{name: "Traefik API unreachable", svc: good, env: []string{"DSWAP_TRAEFIK_API=http://127.0.0.1:9"}, args: []string{"up", image(imgV2), "--service", good.name},
 			want: []string{"Traefik API at http://127.0.0.1:9 did not answer", "--traefik-api"}},
 		{name: "routers clash with another service", svc: clash, args: []string{"sync", clash.name},
-			want: []string{`router "` + good.name + `" is also defined in dswap-` + good.name + `.yml`}},
+			want: []string{`router "` + good.name + `" is also defined in ` + routeFileName("", good.name)}},
 		{name: "malformed flag", svc: good, args: []string{"up", image(imgV2), "--service", good.name, "--drain", "soon"},
 			want: []string{"--drain"}},
 		{name: "malformed variable", svc: good, env: []string{"DSWAP_DRAIN=soon"}, args: []string{"up", image(imgV2), "--service", good.name},
@@ -121,6 +121,6 @@ func TestDockerProviderConflict(t *testing.T) {
 	assert.Equal(t, 2, run.code)
 	assert.Contains(t, run.stderr, "router "+name+"@docker")
 	assert.Contains(t, run.stderr, "traefik.enable=false")
-	_, err = os.Stat(filepath.Join(l.RoutesDir, "dswap-"+name+".yml"))
+	_, err = os.Stat(filepath.Join(l.RoutesDir, routeFileName("", name)))
 	assert.True(t, os.IsNotExist(err), "no route file was written")
 }

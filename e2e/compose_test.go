@@ -176,7 +176,7 @@ func (p *composeProject) down(t *testing.T) {
 			_ = exec.CommandContext(ctx, "docker", "rm", "-f", c.ID).Run()
 		}
 	}
-	_ = os.Remove(filepath.Join(suite.lab.RoutesDir, "dswap-"+p.name+"-web.yml"))
+	_ = os.Remove(filepath.Join(suite.lab.RoutesDir, routeFileName(p.name, "web")))
 }
 
 // setImage edits the image: line of compose.yaml, as a user does.

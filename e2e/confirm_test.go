@@ -94,11 +94,11 @@ func TestSyncInsideTheThrottleWindowWaitsForItsOwnWrite(t *testing.T) {
 	// nothing, so it is tried again (at most three times).
 	var windowStart, exited time.Time
 	var took float64
-	seen := watchGenerations(t, labels.GenerationMarker(svc.name))
+	seen := watchGenerations(t, labels.GenerationMarker(serviceKey("", svc.name)))
 	for attempt := 1; ; attempt++ {
 		p.step(t)
 		windowStart = p.step(t)
-		routeFile := filepath.Join(suite.lab.RoutesDir, "dswap-"+svc.name+".yml")
+		routeFile := filepath.Join(suite.lab.RoutesDir, routeFileName("", svc.name))
 		require.NoError(t, os.Remove(routeFile))
 		run := runDswap(t, "sync", svc.name, "--output", "json")
 		exited = time.Now()
@@ -219,7 +219,7 @@ func TestRouteFileTraefikRefusesIsPutBack(t *testing.T) {
 	// the route put back; v1 still serves.
 	require.NoError(t, os.Remove(broken))
 	api := labAPI(t)
-	marker := labels.GenerationMarker(svc.name)
+	marker := labels.GenerationMarker(serviceKey("", svc.name))
 	require.Eventually(t, func() bool {
 		ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
 		defer cancel()

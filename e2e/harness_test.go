@@ -17,8 +17,10 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/dswap-dev/dswap/compose"
 	"github.com/dswap-dev/dswap/lab"
 	"github.com/dswap-dev/dswap/loadgen"
+	"github.com/dswap-dev/dswap/swap"
 )
 
 // service is one app under test: a v1 container routed by dswap.
@@ -67,6 +69,22 @@ func startService(t *testing.T, base string, opts serviceOpts) *service {
 	return s
 }
 
+// routeFileName is the name of the route file dswap writes for a service
+// (project "" for one outside compose), as swap.Service.Key encodes it.
+func routeFileName(project, name string) string {
+	return "dswap-" + serviceKey(project, name) + ".yml"
+}
+
+// serviceKey is swap.Service.Key of a service (project "" outside compose):
+// what names its route file, lock and history.
+func serviceKey(project, name string) string {
+	svc := &swap.Service{Name: name}
+	if project != "" {
+		svc.Compose = &compose.Identity{Project: project, Service: name}
+	}
+	return svc.Key()
+}
+
 // remove deletes every container of the service and its route file.
 func (s *service) remove(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
@@ -80,7 +98,7 @@ func (s *service) remove(t *testing.T) {
 			t.Logf("removing %s: %v: %s", c.Name, err, out)
 		}
 	}
-	_ = os.Remove(filepath.Join(suite.lab.RoutesDir, "dswap-"+s.name+".yml"))
+	_ = os.Remove(filepath.Join(suite.lab.RoutesDir, routeFileName("", s.name)))
 }
 
 // containers lists the service's containers (running or not).
@@ -96,7 +114,7 @@ func (s *service) containers(t *testing.T) []lab.Container {
 // routeFile returns the service's route file.
 func (s *service) routeFile(t *testing.T) string {
 	t.Helper()
-	b, err := os.ReadFile(filepath.Join(suite.lab.RoutesDir, "dswap-"+s.name+".yml"))
+	b, err := os.ReadFile(filepath.Join(suite.lab.RoutesDir, routeFileName("", s.name)))
 	require.NoError(t, err)
 	return string(b)
 }

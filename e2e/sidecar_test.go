@@ -69,7 +69,7 @@ func sidecarScenario(t *testing.T, version string) {
 		}
 		return st.Containers[0].Routed
 	}, 90*time.Second, 200*time.Millisecond, "the sidecar never routed the app")
-	routeFile := filepath.Join(s.routes, "dswap-"+s.project+"-app.yml")
+	routeFile := filepath.Join(s.routes, routeFileName(s.project, "app"))
 	require.FileExists(t, routeFile)
 	s.waitServes(t, "v1")
 

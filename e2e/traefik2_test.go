@@ -153,7 +153,7 @@ func TestTraefik2RefusesAV3OnlyField(t *testing.T) {
 			assert.Contains(t, run.stderr+run.stdout, w)
 		}
 		assert.Equal(t, before, snap(t, bad), "dswap %s changed nothing", args[0])
-		_, err := os.Stat(filepath.Join(suite.lab.RoutesDir, "dswap-"+bad.name+".yml"))
+		_, err := os.Stat(filepath.Join(suite.lab.RoutesDir, routeFileName("", bad.name)))
 		assert.True(t, os.IsNotExist(err), "no route file was written for %s", bad.name)
 	}
 

@@ -61,7 +61,7 @@ func NextGeneration(previous Generation, now time.Time) Generation {
 	return g
 }
 
-var unsafeMarkerChars = regexp.MustCompile(`[^A-Za-z0-9_-]`)
+var unsafeMarkerChars = regexp.MustCompile(`[^A-Za-z0-9_.-]`)
 
 // GenerationMarker is the name of the marker middleware in the route file
 // of the service with this key. Each file has its own, because Traefik

@@ -2,6 +2,7 @@ package labels
 
 import (
 	"bytes"
+	"errors"
 	"fmt"
 	"net"
 	"strconv"
@@ -30,7 +31,9 @@ func (s *httpService) serverURL(t Target) string {
 	return s.scheme + "://" + net.JoinHostPort(t.Host, strconv.Itoa(s.port))
 }
 
-// File renders the complete file-provider YAML for these targets. The same
+// File renders the complete file-provider YAML for these targets. service
+// is the dswap service the file belongs to, as FindService takes it ("web",
+// "shop/web"); it is recorded in the file (see FileOwner). The same
 // input gives byte-identical output: maps are written with sorted keys and
 // lists keep the order of the labels.
 //
@@ -91,10 +94,26 @@ func (r *Routing) File(service string, targets []Target) ([]byte, error) {
 	var out bytes.Buffer
 	fmt.Fprintf(&out, "# Written by dswap for service %s. Do not edit by hand:\n", strconv.Quote(service))
 	out.WriteString("# dswap rewrites this file on every swap.\n")
+	fmt.Fprintf(&out, "%s%s\n", ownerPrefix, strconv.Quote(service))
 	out.Write(body.Bytes())
 
-	return []byte(escapeTemplate(out.String())), nil
+	content := []byte(escapeTemplate(out.String()))
+	// The last word on a file is Traefik's: one it cannot decode stops
+	// every route file of the directory from applying, so such a file is
+	// never handed to a writer.
+	if err := CheckFile(routeFileName, content); err != nil {
+		return nil, fmt.Errorf("the route file for service %q %w, which would then ignore every route change in its directory; nothing was written: %w", service, errTraefikRefuses, err)
+	}
+	return content, nil
 }
+
+// errTraefikRefuses marks a rendered file that CheckFile refused: the label
+// checks let through something they should have named.
+var errTraefikRefuses = errors.New("would be refused by Traefik")
+
+// routeFileName stands for a route file's name in CheckFile, which only
+// needs its extension.
+const routeFileName = "dswap.yml"
 
 // checkHost refuses hosts that would not make a valid server URL.
 func checkHost(host string) error {

@@ -51,6 +51,7 @@ func TestFileGolden(t *testing.T) {
 
 	assert.Equal(t, `# Written by dswap for service "shop". Do not edit by hand:
 # dswap rewrites this file on every swap.
+# dswap-owner: "shop"
 http:
   middlewares:
     strip:

@@ -3,7 +3,9 @@ package labels
 import (
 	"fmt"
 	"net/url"
+	"regexp"
 	"sort"
+	"strconv"
 	"strings"
 
 	"gopkg.in/yaml.v3"
@@ -31,6 +33,13 @@ func ReadRouteFile(content []byte) (*RouteFile, error) {
 	if err := yaml.Unmarshal(content, &doc); err != nil {
 		return nil, fmt.Errorf("route file is not YAML: %w", err)
 	}
+	rf := routeFileOf(doc)
+	rf.Generation = GenerationOf(content)
+	return rf, nil
+}
+
+// routeFileOf collects the names and servers of a decoded file.
+func routeFileOf(doc map[string]any) *RouteFile {
 	rf := &RouteFile{Servers: map[string][]string{}}
 	http := child(doc, "http")
 	rf.Routers = keys(child(http, "routers"))
@@ -39,28 +48,44 @@ func ReadRouteFile(content []byte) (*RouteFile, error) {
 			rf.Middlewares = append(rf.Middlewares, name)
 		}
 	}
-	rf.Generation = GenerationOf(content)
 	services := child(http, "services")
 	rf.Services = keys(services)
 	for name, v := range services {
 		svc, _ := v.(map[string]any)
-		servers, _ := child(svc, "loadBalancer")["servers"].([]any)
-		if lb := child(svc, "loadbalancer"); servers == nil && lb != nil {
-			servers, _ = lb["servers"].([]any)
-		}
 		urls := []string{}
-		for _, s := range servers {
-			if m, ok := s.(map[string]any); ok {
-				for k, u := range m {
-					if strings.EqualFold(k, "url") {
-						urls = append(urls, fmt.Sprint(u))
-					}
+		for _, m := range childList(child(svc, "loadBalancer"), "servers") {
+			for k, u := range m {
+				if strings.EqualFold(k, "url") {
+					urls = append(urls, fmt.Sprint(u))
 				}
 			}
 		}
 		rf.Servers[name] = urls
 	}
-	return rf, nil
+	return rf
+}
+
+// childList returns m's list of sections under key, matched without regard
+// to case. YAML gives []any; TOML's arrays of tables give []map[string]any.
+func childList(m map[string]any, key string) []map[string]any {
+	for k, v := range m {
+		if !strings.EqualFold(k, key) {
+			continue
+		}
+		switch list := v.(type) {
+		case []map[string]any:
+			return list
+		case []any:
+			out := make([]map[string]any, 0, len(list))
+			for _, item := range list {
+				if m, ok := item.(map[string]any); ok {
+					out = append(out, m)
+				}
+			}
+			return out
+		}
+	}
+	return nil
 }
 
 // Hosts returns the host part of every server URL, without duplicates.
@@ -100,4 +125,47 @@ func keys(m map[string]any) []string {
 	}
 	sort.Strings(out)
 	return out
+}
+
+// ownerPrefix starts the comment line that records which dswap service a
+// route file belongs to. Files written before dswap recorded owners lack it.
+const ownerPrefix = "# dswap-owner: "
+
+// FileOwner returns the dswap service a route file records as its owner;
+// ok is false for a file that records none (hand-written, or written by an
+// earlier dswap).
+func FileOwner(content []byte) (owner string, ok bool) {
+	for _, line := range strings.SplitN(string(content), "\n", 8) {
+		if rest, found := strings.CutPrefix(line, ownerPrefix); found {
+			return unquoteLine(rest)
+		}
+	}
+	return "", false
+}
+
+// unquoteLine reads a quoted name from a header line as Traefik would see
+// it: File escaped any "{{" in it for the template step.
+func unquoteLine(quoted string) (string, bool) {
+	rendered, err := executeTemplate("header", strings.TrimSpace(quoted), nil)
+	if err != nil {
+		return "", false
+	}
+	name, err := strconv.Unquote(rendered)
+	return name, err == nil
+}
+
+var legacyHeader = regexp.MustCompile(`^# Written by dswap for service ("(?:[^"\\]|\\.)*")\.`)
+
+// LegacyFileService returns the service named in the first line of a route
+// file written by a dswap that did not record owners: the bare service name,
+// without a compose project. ok is false for any other file.
+func LegacyFileService(content []byte) (service string, ok bool) {
+	if _, has := FileOwner(content); has {
+		return "", false
+	}
+	m := legacyHeader.FindSubmatch(content)
+	if m == nil {
+		return "", false
+	}
+	return unquoteLine(string(m[1]))
 }

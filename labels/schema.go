@@ -198,7 +198,7 @@ type ipWhiteListConfig struct {
 type ipAllowListConfig struct {
 	SourceRange      []string          `yaml:"sourceRange"`
 	IPStrategy       *ipStrategyConfig `yaml:"ipStrategy" label:"allowEmpty" file:"allowEmpty"`
-	RejectStatusCode int               `yaml:"rejectStatusCode"`
+	RejectStatusCode int               `yaml:"rejectStatusCode" label:"allowEmpty" file:"allowEmpty"`
 }
 
 type ipStrategyConfig struct {

@@ -134,6 +134,13 @@ func decodeTraefik(containerLabels map[string]string, service string, exposedPor
 		return nil, err
 	}
 
+	// Render once now, so that labels giving a file Traefik would refuse
+	// stop a swap while planning, before any container starts. The target
+	// only fills in server URLs, which do not affect what Traefik accepts.
+	if _, err := r.File(service, []Target{{Host: "check"}}); err != nil {
+		return nil, err
+	}
+
 	sort.Strings(r.warnings)
 	return r, nil
 }

@@ -131,7 +131,7 @@ func (w walker) convert(n *parser.Node, path []string, t reflect.Type, field ref
 
 	switch t.Kind() {
 	case reflect.Struct:
-		return w.section(n, path, t, field.Tag.Get(parser.TagLabel) == parser.TagLabelAllowEmpty)
+		return w.field(n, path, t, field.Tag.Get(parser.TagLabel) == parser.TagLabelAllowEmpty)
 	case reflect.Map:
 		return w.mapValue(n, path, t)
 	case reflect.Slice:
@@ -258,6 +258,28 @@ func (w walker) section(n *parser.Node, path []string, t reflect.Type, allowEmpt
 		}
 	}
 	return out, true, nil
+}
+
+// field handles a section that is a field of another (a pointer to a
+// struct in Traefik's types), such as a middleware's basicAuth.
+func (w walker) field(n *parser.Node, path []string, t reflect.Type, allowEmpty bool) (any, bool, error) {
+	v, present, err := w.section(n, path, t, allowEmpty)
+	if err != nil || !present || allowEmpty || t == reflect.TypeOf(loadBalancerConfig{}) {
+		// A load balancer may come out empty: dswap adds its servers.
+		return v, present, err
+	}
+	if len(v.(map[string]any)) == 0 {
+		// Every sub-key was empty or switched off, e.g. basicauth.users= from
+		// compose's users=${HTPASSWD} with the variable unset. Traefik's file
+		// provider refuses such a field without settings (unless its type
+		// allows that, as compress does), and with it every other file's
+		// update. (Routers, middlewares and list items are not fields: they
+		// are completed or refused elsewhere, or accepted empty by Traefik.)
+		key := w.labels.keyAt(childPath(path, n.Children[0].Name))
+		return nil, false, fmt.Errorf("label %q is empty or switched off, which leaves %s with no settings; Traefik's file provider refuses such a section, and a refused file stops every route change in the directory, so dswap does not write it. Give the label a value (is a variable such as ${HTPASSWD} unset?) or remove the labels of %s",
+			key, joinPath(path), joinPath(path))
+	}
+	return v, present, nil
 }
 
 // mapValue handles maps: their keys are names chosen by the user (headers,

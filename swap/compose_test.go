@@ -55,8 +55,8 @@ func TestUpAppliesTheComposeDefinition(t *testing.T) {
 		assert.Equal(t, "sha256:myapp:v2", got["com.docker.compose.image"], "the image the container runs")
 		assert.Equal(t, "web", got["dswap.service"])
 	}
-	assert.Contains(t, w.routes["shop-web"], "web.example", "the route follows the file's labels")
-	assert.NotContains(t, w.routes["shop-web"], "web.test")
+	assert.Contains(t, w.routes["shop_web"], "web.example", "the route follows the file's labels")
+	assert.NotContains(t, w.routes["shop_web"], "web.test")
 }
 
 func TestRollbackDoesNotRecordTheNewDefinition(t *testing.T) {

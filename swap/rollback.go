@@ -27,6 +27,10 @@ func (s *Swapper) Rollback(ctx context.Context, service string, over Overrides) 
 		return nil, badInput("service %s has no running container to roll back", service)
 	}
 	entries, err := s.History.Read(svc.Key())
+	if err == nil && len(entries) == 0 && svc.LegacyKey() != svc.Key() {
+		// Swaps recorded before keys were one to one.
+		entries, err = s.History.Read(svc.LegacyKey())
+	}
 	if err != nil {
 		return nil, err
 	}

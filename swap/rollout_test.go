@@ -36,7 +36,7 @@ func replicaWorld(t *testing.T, n int) *world {
 		w.containers[c.ID] = c
 		cs = append(cs, c)
 	}
-	w.routes = map[string]string{"shop-web": routeForAll(cs)}
+	w.routes = map[string]string{"shop_web": routeForAll(cs)}
 	return w
 }
 
@@ -59,7 +59,7 @@ func routeForAll(cs []*engine.Container) string {
 // routedNow lists the hosts the service's route file names.
 func (w *world) routedNow(t *testing.T) []string {
 	t.Helper()
-	rf, err := labels.ReadRouteFile([]byte(w.routes["shop-web"]))
+	rf, err := labels.ReadRouteFile([]byte(w.routes["shop_web"]))
 	require.NoError(t, err)
 	return rf.Hosts()
 }
@@ -82,15 +82,15 @@ func TestRollingUpdateOneAtATime(t *testing.T) {
 	assert.Equal(t, []string{"shop-web-4", "shop-web-5", "shop-web-6"}, res.New)
 	assert.Equal(t, []string{
 		"create shop-web-4 myapp:v2", "start id-shop-web-4",
-		"route shop-web http://shop-web-2:8080,http://shop-web-3:8080,http://shop-web-4:8080",
+		"route shop_web http://shop-web-2:8080,http://shop-web-3:8080,http://shop-web-4:8080",
 		"confirm [http://shop-web-2:8080 http://shop-web-3:8080 http://shop-web-4:8080] err=<nil>",
 		"stop id-shop-web-1 5s", "remove id-shop-web-1",
 		"create shop-web-5 myapp:v2", "start id-shop-web-5",
-		"route shop-web http://shop-web-3:8080,http://shop-web-4:8080,http://shop-web-5:8080",
+		"route shop_web http://shop-web-3:8080,http://shop-web-4:8080,http://shop-web-5:8080",
 		"confirm [http://shop-web-3:8080 http://shop-web-4:8080 http://shop-web-5:8080] err=<nil>",
 		"stop id-shop-web-2 5s", "remove id-shop-web-2",
 		"create shop-web-6 myapp:v2", "start id-shop-web-6",
-		"route shop-web http://shop-web-4:8080,http://shop-web-5:8080,http://shop-web-6:8080",
+		"route shop_web http://shop-web-4:8080,http://shop-web-5:8080,http://shop-web-6:8080",
 		"confirm [http://shop-web-4:8080 http://shop-web-5:8080 http://shop-web-6:8080] err=<nil>",
 		"stop id-shop-web-3 5s", "remove id-shop-web-3",
 	}, w.log, "at every route change three healthy containers are routed")
@@ -104,7 +104,7 @@ func TestAtomicUpdate(t *testing.T) {
 	require.NoError(t, err)
 	assert.Equal(t, []string{
 		"create shop-web-3 myapp:v2", "create shop-web-4 myapp:v2", "start id-shop-web-3", "start id-shop-web-4",
-		"route shop-web http://shop-web-3:8080,http://shop-web-4:8080",
+		"route shop_web http://shop-web-3:8080,http://shop-web-4:8080",
 		"confirm [http://shop-web-3:8080 http://shop-web-4:8080] err=<nil>",
 	}, w.log[:6], "all new containers take traffic in one flip: no mixed versions")
 	assert.Equal(t, []string{"shop-web-3=myapp:v2", "shop-web-4=myapp:v2"}, w.running())
@@ -141,7 +141,7 @@ func TestFailureInBatchTwoRollsBackBatchOne(t *testing.T) {
 	// The v2 container of batch one left the route only once its v1
 	// replacement was routed.
 	logs := strings.Join(w.log, "\n")
-	assert.Less(t, strings.Index(logs, "route shop-web http://shop-web-2:8080,http://shop-web-3:8080,http://shop-web-6:8080"), strings.Index(logs, "stop id-shop-web-4"))
+	assert.Less(t, strings.Index(logs, "route shop_web http://shop-web-2:8080,http://shop-web-3:8080,http://shop-web-6:8080"), strings.Index(logs, "stop id-shop-web-4"))
 }
 
 func TestFailureInBatchTwoPauses(t *testing.T) {
@@ -185,9 +185,9 @@ func TestStopFirstOrder(t *testing.T) {
 	_, err := w.swapper().Up(context.Background(), Request{Image: "myapp:v2", Service: "shop/web", Overrides: Overrides{Order: &order}})
 	require.NoError(t, err)
 	assert.Equal(t, []string{
-		"route shop-web ", "confirm [] err=<nil>", "stop id-shop-web-1 5s", "remove id-shop-web-1",
+		"route shop_web ", "confirm [] err=<nil>", "stop id-shop-web-1 5s", "remove id-shop-web-1",
 		"create shop-web-2 myapp:v2", "start id-shop-web-2",
-		"route shop-web http://shop-web-2:8080", "confirm [http://shop-web-2:8080] err=<nil>",
+		"route shop_web http://shop-web-2:8080", "confirm [http://shop-web-2:8080] err=<nil>",
 	}, w.log, "the old container leaves before the new one starts")
 }
 

@@ -55,7 +55,7 @@ func (s *Swapper) route(ctx context.Context, svc *Service, routing *labels.Routi
 	if err != nil {
 		return change, err
 	}
-	content, err := routing.File(svc.Name, targets)
+	content, err := routing.File(svc.Ref(), targets)
 	if err != nil {
 		return change, err
 	}

@@ -2,6 +2,7 @@ package swap
 
 import (
 	"fmt"
+	"regexp"
 	"sort"
 	"strings"
 
@@ -22,15 +23,61 @@ type Service struct {
 	// Stopped are its other containers, newest last; one can serve as the
 	// template when nothing runs.
 	Stopped []*engine.Container
+	// Conflicting are running containers that claim the service but whose
+	// Traefik labels differ from its current routing (see members.go):
+	// neither routed nor touched. Set by admit.
+	Conflicting []*engine.Container
+	// RoutingSource is the container whose labels give the service's
+	// routing, once admit has run.
+	RoutingSource *engine.Container
 }
 
-// Key names the service's route file and lock: unique on the host even if
-// two compose projects have a service of the same name.
+// Key names the service's route file, lock and history: a file name as it
+// is, and one to one, so that two services never share a route file or a
+// lock (earlier, "shop-api/web" and "shop/api-web" both gave shop-api-web,
+// and "café" and "caf_" both caf_).
+//
+// Letters, digits and '-' stand for themselves; every other byte is '.'
+// and two lowercase hex digits (so '_' is ".5f" and '.' is ".2e"). A
+// compose service is its project, a '_' and its name, each escaped that
+// way, so a '_' appears in a key only as that separator. Names made of
+// letters, digits and dashes, the common case outside compose, keep the
+// file names earlier versions gave them ("my-app" stays my-app); a compose
+// service's key changes once ("shop/web": shop-web before, shop_web now),
+// and LegacyKey is its earlier name, for migrating.
 func (s *Service) Key() string {
 	if s.Compose != nil {
-		return s.Compose.Project + "-" + s.Name
+		return escapeKey(s.Compose.Project) + "_" + escapeKey(s.Name)
 	}
-	return s.Name
+	return escapeKey(s.Name)
+}
+
+// LegacyKey is the key earlier versions of dswap used, which is not one to
+// one; only for finding files they wrote.
+func (s *Service) LegacyKey() string {
+	var key string
+	if s.Compose != nil {
+		key = s.Compose.Project + "-" + s.Name
+	} else {
+		key = s.Name
+	}
+	return legacyUnsafe.ReplaceAllString(key, "_")
+}
+
+var legacyUnsafe = regexp.MustCompile(`[^A-Za-z0-9_.-]`)
+
+func escapeKey(name string) string {
+	var b strings.Builder
+	for i := range len(name) {
+		c := name[i]
+		switch {
+		case 'a' <= c && c <= 'z', 'A' <= c && c <= 'Z', '0' <= c && c <= '9', c == '-':
+			b.WriteByte(c)
+		default:
+			fmt.Fprintf(&b, ".%02x", c)
+		}
+	}
+	return b.String()
 }
 
 // Ref is how FindService finds this service again.
@@ -160,7 +207,7 @@ func describeGroup(s *Service) string {
 	for _, c := range append(append([]*engine.Container{}, s.Running...), s.Stopped...) {
 		names = append(names, fmt.Sprintf("%s (%s, %s)", c.Name, c.Image, c.State.Status))
 	}
-	return fmt.Sprintf("  %s: %s", s.Key(), strings.Join(names, ", "))
+	return fmt.Sprintf("  %s: %s", s.Ref(), strings.Join(names, ", "))
 }
 
 func notFoundError(all []*engine.Container, name, image string) error {
@@ -181,4 +228,35 @@ func notFoundError(all []*engine.Container, name, image string) error {
 		how = fmt.Sprintf("start the compose service first (docker compose -p %s up -d %s), then swap it", project, service)
 	}
 	return badInput("no container belongs to %s; running containers: %s; %s", what(name, image), hint, how)
+}
+
+// migrateLegacyRoute moves a route file an earlier dswap wrote under the
+// service's legacy key to its key (see Key), so that the service keeps
+// one route file and its names do not clash with themselves. A file there
+// is the service's only if it records no owner and its header names the
+// service; anything else is left alone. The caller holds the service's lock.
+func (s *Swapper) migrateLegacyRoute(svc *Service) error {
+	legacy := svc.LegacyKey()
+	if legacy == svc.Key() || s.Routes.FileFor(legacy) == s.Routes.FileFor(svc.Key()) {
+		return nil
+	}
+	content, ok, err := s.Routes.Read(legacy)
+	if err != nil || !ok {
+		return err
+	}
+	if name, ok := labels.LegacyFileService(content); !ok || name != svc.Name {
+		return nil
+	}
+	if _, exists, err := s.Routes.Read(svc.Key()); err != nil {
+		return err
+	} else if !exists {
+		if err := s.Routes.Write(svc.Key(), content); err != nil {
+			return fmt.Errorf("moving route file %s to %s: %w", s.Routes.FileFor(legacy), s.Routes.FileFor(svc.Key()), err)
+		}
+	}
+	if err := s.Routes.Remove(legacy); err != nil {
+		return fmt.Errorf("moving route file %s to %s: %w", s.Routes.FileFor(legacy), s.Routes.FileFor(svc.Key()), err)
+	}
+	s.log.Info("route file renamed: service names now map one to one to files", "service", svc.Ref(), "from", s.Routes.FileFor(legacy), "to", s.Routes.FileFor(svc.Key()))
+	return nil
 }

@@ -192,6 +192,16 @@ func (s *Swapper) lockService(ctx context.Context, name, image string) (*Service
 			return nil, nil, nil, err
 		}
 	}
+	if err := s.migrateLegacyRoute(svc); err != nil {
+		release()
+		return nil, nil, nil, err
+	}
+	// Containers that claim the service but route differently take no
+	// part: not copied, repaired, stopped or routed.
+	if err := s.admit(svc); err != nil {
+		release()
+		return nil, nil, nil, err
+	}
 	var settings labels.Settings
 	if t := svc.Template(); t != nil {
 		if settings, err = labels.DecodeSettings(t.Labels); err != nil {
@@ -206,7 +216,9 @@ func (s *Swapper) lockService(ctx context.Context, name, image string) (*Service
 	repaired, err := s.repair(ctx, svc)
 	if err == nil && repaired {
 		if all, err = s.Docker.List(ctx, engine.ListFilter{All: true}); err == nil {
-			svc, err = FindService(all, name, image)
+			if svc, err = FindService(all, name, image); err == nil {
+				err = s.admit(svc)
+			}
 		}
 	}
 	if err != nil {
@@ -447,16 +459,21 @@ func (s *Swapper) checkConflicts(ctx context.Context, r *labels.Routing) error {
 }
 
 // checkNames refuses routes whose names another file in the routes
-// directory already defines: Traefik would keep one of them, silently.
+// directory already defines: Traefik would keep one of them, silently, and
+// which one depends on the order of file names (a labelled container could
+// replace a hand-written basicAuth middleware that routers use as
+// auth@file). It also refuses to go on while a file of the directory cannot
+// be read: Traefik then applies no change of the directory at all, so no
+// flip could be confirmed.
 func (s *Swapper) checkNames(svc *Service, r *labels.Routing) error {
 	others, err := s.Routes.Others(svc.Key())
 	if err != nil {
 		return err
 	}
 	for _, file := range slices.Sorted(maps.Keys(others)) {
-		rf, err := labels.ReadRouteFile(others[file])
+		rf, err := labels.ReadConfigFile(file, others[file])
 		if err != nil {
-			continue // not ours to judge; Traefik reports it
+			return badInput("%s in the routes directory cannot be read as Traefik's file provider reads it (%v). While it is so, Traefik ignores every change to the directory, so dswap changed nothing for service %s: fix or remove it", file, err, svc.Name)
 		}
 		for _, clash := range []struct {
 			kind        string

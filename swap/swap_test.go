@@ -36,6 +36,9 @@ type world struct {
 	containers map[string]*engine.Container
 	images     map[string]*engine.Image
 	routes     map[string]string
+	// handWritten are files of the routes directory dswap does not own,
+	// by path relative to it.
+	handWritten map[string]string
 	// afterStart decides what happens when a new container starts.
 	afterStart func(w *world, c *engine.Container)
 	events     chan engine.Event
@@ -183,6 +186,9 @@ func (f fakeRoutes) Others(service string) (map[string][]byte, error) {
 		if k != service {
 			out["dswap-"+k+".yml"] = []byte(v)
 		}
+	}
+	for k, v := range f.w.handWritten {
+		out[k] = []byte(v)
 	}
 	return out, nil
 }
@@ -601,5 +607,31 @@ func TestUpRefusesNamesAnotherRouteFileUses(t *testing.T) {
 	require.Error(t, err)
 	assert.ErrorIs(t, err, ErrBadInput)
 	assert.Contains(t, err.Error(), `router "web" is also defined in dswap-shop.yml`)
+	assert.Empty(t, w.log, "nothing was created")
+}
+
+func TestUpRefusesNamesAHandWrittenFileUses(t *testing.T) {
+	w := newWorld()
+	// A hand-written TOML file in a subdirectory defines the middleware
+	// "auth" that other routers use as auth@file; a container's labels
+	// defining "auth" too would replace it, depending on file order.
+	w.handWritten = map[string]string{"secure/auth.toml": "[http.middlewares.auth.basicAuth]\n  users = [\"admin:$apr1$x\"]\n"}
+	w.containers["id-web"].Labels["traefik.http.middlewares.auth.headers.customrequestheaders.X-User"] = "anyone"
+	w.containers["id-web"].Labels["traefik.http.routers.web.middlewares"] = "auth"
+	_, err := w.swapper().Up(context.Background(), Request{Image: "myapp:v2", Service: "web"})
+	require.Error(t, err)
+	assert.ErrorIs(t, err, ErrBadInput)
+	assert.Contains(t, err.Error(), `middleware "auth" is also defined in secure/auth.toml`)
+	assert.Empty(t, w.log, "nothing was created")
+}
+
+func TestUpRefusesWhenAFileOfTheDirectoryCannotBeRead(t *testing.T) {
+	w := newWorld()
+	w.handWritten = map[string]string{"broken.yml": "http: [\n"}
+	_, err := w.swapper().Up(context.Background(), Request{Image: "myapp:v2", Service: "web"})
+	require.Error(t, err)
+	assert.ErrorIs(t, err, ErrBadInput)
+	assert.Contains(t, err.Error(), "broken.yml")
+	assert.Contains(t, err.Error(), "fix or remove it")
 	assert.Empty(t, w.log, "nothing was created")
 }

@@ -83,10 +83,12 @@ func (s *Swapper) syncOne(ctx context.Context, found *Service) (Synced, error) {
 		return Synced{}, badInput("service %s has no running container to route", svc.Name)
 	}
 	s.enter(PhaseFlip, "routing", "service", svc.Name, "containers", len(svc.Running))
-	newest := svc.Running[len(svc.Running)-1]
-	routing, err := s.decodeRouting(newest.Labels, svc.Name, newest.ExposedPorts)
+	// The routing comes from the container admit chose, never simply the
+	// newest: a newer container may claim the service with other labels.
+	source := svc.RoutingSource
+	routing, err := s.decodeRouting(source.Labels, svc.Name, source.ExposedPorts)
 	if err != nil {
-		return Synced{}, asBadInput(fmt.Errorf("service %s (container %s): %w", svc.Name, newest.Name, err))
+		return Synced{}, asBadInput(fmt.Errorf("service %s (container %s): %w", svc.Name, source.Name, err))
 	}
 	if err := s.checkConflicts(ctx, routing); err != nil {
 		return Synced{}, err

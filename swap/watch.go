@@ -100,6 +100,12 @@ func (s *Swapper) Reconcile(ctx context.Context, ref string, over Overrides) (Re
 	if svc, err = s.findAgain(ctx, ref); err != nil {
 		return out, err
 	}
+	if err := s.migrateLegacyRoute(svc); err != nil {
+		return out, err
+	}
+	if err := s.admit(svc); err != nil {
+		return out, err
+	}
 	var settings labels.Settings
 	if t := svc.Template(); t != nil {
 		if settings, err = labels.DecodeSettings(t.Labels); err != nil {
@@ -117,22 +123,25 @@ func (s *Swapper) Reconcile(ctx context.Context, ref string, over Overrides) (Re
 		if svc, err = s.findAgain(ctx, ref); err != nil {
 			return out, err
 		}
+		if err := s.admit(svc); err != nil {
+			return out, err
+		}
 	}
 	if len(svc.Running) == 0 {
 		return out, nil
 	}
 	out.Containers = containerNames(svc.Running)
 
-	newest := svc.Running[len(svc.Running)-1]
-	routing, err := s.decodeRouting(newest.Labels, svc.Name, newest.ExposedPorts)
+	source := svc.RoutingSource
+	routing, err := s.decodeRouting(source.Labels, svc.Name, source.ExposedPorts)
 	if err != nil {
-		return out, asBadInput(fmt.Errorf("service %s (container %s): %w", svc.Name, newest.Name, err))
+		return out, asBadInput(fmt.Errorf("service %s (container %s): %w", svc.Name, source.Name, err))
 	}
 	targets, err := s.targets(ctx, svc.Running)
 	if err != nil {
 		return out, err
 	}
-	content, err := routing.File(svc.Name, targets)
+	content, err := routing.File(svc.Ref(), targets)
 	if err != nil {
 		return out, err
 	}

@@ -9,6 +9,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/dswap-dev/dswap/engine"
+	"github.com/dswap-dev/dswap/labels"
 )
 
 func TestReconcileLeavesARouteThatIsAlreadyRight(t *testing.T) {
@@ -134,4 +135,75 @@ func TestRefOf(t *testing.T) {
 			assert.Equal(t, tc.ref, ref)
 		})
 	}
+}
+
+// hostile is a container that claims service web with a label and routes
+// differently: no middleware, and a router of its own.
+func hostile(w *world) *engine.Container {
+	evil := inspected("evil", "evil:v1", func(r *container.InspectResponse) {
+		r.Config.Labels = map[string]string{
+			"dswap.service":                                      "web",
+			"traefik.http.routers.web.rule":                      "PathPrefix(`/`)",
+			"traefik.http.routers.web.service":                   "web",
+			"traefik.http.services.web.loadbalancer.server.port": "8080",
+		}
+	})
+	evil.Created = w.containers["id-web"].Created.Add(1)
+	w.containers[evil.ID] = evil
+	return evil
+}
+
+func TestReconcileDoesNotRouteAContainerThatRoutesDifferently(t *testing.T) {
+	w := newWorld()
+	route := w.routes["web"]
+	hostile(w)
+	got, err := w.swapper().Reconcile(context.Background(), "web", Overrides{})
+	require.NoError(t, err)
+	assert.Equal(t, UpkeepUnchanged, got.Upkeep)
+	assert.Equal(t, route, w.routes["web"], "web's route is untouched")
+	assert.Empty(t, w.log, "evil is neither routed nor stopped")
+	assert.Contains(t, w.containers, "id-evil")
+}
+
+func TestSyncDoesNotRouteAContainerThatRoutesDifferently(t *testing.T) {
+	w := newWorld()
+	route := w.routes["web"]
+	hostile(w)
+	_, err := w.swapper().Sync(context.Background(), "web", Overrides{})
+	require.NoError(t, err)
+	// Sync may rewrite the file (with a new generation marker, say); what
+	// it routes must not change.
+	was, err := labels.ReadRouteFile([]byte(route))
+	require.NoError(t, err)
+	now, err := labels.ReadRouteFile([]byte(w.routes["web"]))
+	require.NoError(t, err)
+	assert.Equal(t, was.Routers, now.Routers, "web's routers are its own")
+	assert.Equal(t, was.Middlewares, now.Middlewares, "web's middlewares are its own")
+	assert.Equal(t, was.Servers, now.Servers, "only web's server")
+	assert.Contains(t, w.containers, "id-evil", "a container dswap does not know is not stopped")
+	for _, line := range w.log {
+		assert.NotContains(t, line, "evil")
+	}
+}
+
+func TestSyncRefusesContainersThatDisagreeWithoutARoute(t *testing.T) {
+	w := newWorld()
+	delete(w.routes, "web")
+	hostile(w)
+	_, err := w.swapper().Sync(context.Background(), "web", Overrides{})
+	require.Error(t, err)
+	assert.ErrorIs(t, err, ErrBadInput)
+	assert.Contains(t, err.Error(), "different Traefik labels")
+	assert.NotContains(t, w.routes, "web")
+}
+
+func TestUpDoesNotCopyOrStopAContainerThatRoutesDifferently(t *testing.T) {
+	w := newWorld()
+	hostile(w)
+	_, err := w.swapper().Up(context.Background(), Request{Image: "myapp:v2", Service: "web"})
+	require.NoError(t, err)
+	assert.Contains(t, w.containers, "id-evil", "not stopped")
+	assert.NotContains(t, w.routes["web"], "evil")
+	assert.Contains(t, w.routes["web"], "web-2")
+	assert.Equal(t, "myapp:v2", w.containers["id-web-2"].Image, "the new container copies web, not evil")
 }

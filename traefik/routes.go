@@ -11,6 +11,8 @@ import (
 	"strings"
 	"syscall"
 	"time"
+
+	"github.com/dswap-dev/dswap/labels"
 )
 
 // stagingDir is where route files are written before they are renamed into
@@ -79,8 +81,19 @@ func (d *Dir) Read(service string) (content []byte, ok bool, err error) {
 
 // Write replaces a service's route file atomically: written and synced in
 // the staging directory, then renamed over the old file.
+//
+// A file that records another dswap service as its owner is not replaced:
+// keys are one to one, so this only happens when a file was copied or edited
+// by hand, and overwriting it would silently take that service's routes away.
 func (d *Dir) Write(service string, content []byte) error {
 	target := d.FileFor(service)
+	if current, err := os.ReadFile(target); err == nil {
+		was, wasOwned := labels.FileOwner(current)
+		now, nowOwned := labels.FileOwner(content)
+		if wasOwned && nowOwned && was != now {
+			return fmt.Errorf("route file %s belongs to service %q, not %q; dswap left it as it was. If %q no longer exists, remove the file; otherwise rename one of the services", target, was, now, was)
+		}
+	}
 	tmp, err := os.CreateTemp(d.StagingPath(), filepath.Base(target)+".*.tmp")
 	if err != nil {
 		return fmt.Errorf("writing route file for %s: %w", service, err)
@@ -178,28 +191,62 @@ func (d *Dir) LastChange() time.Time {
 	return last
 }
 
-// Others returns the YAML files in the directory other than service's own
-// route file, by file name. Traefik merges every file of the directory into
-// one configuration and silently skips a router, service or middleware
-// whose name another file already used, so dswap checks names across files.
+// Others returns every file Traefik's file provider reads from the
+// directory other than service's own route file, by path relative to the
+// directory (with forward slashes). Traefik merges them all into one
+// configuration and keeps the first definition of a router, service or
+// middleware name, in the order it reads them, skipping the others with
+// only a log line; so dswap checks names across all of them.
+//
+// Traefik v3.6 reads, in os.ReadDir order (sorted by name), every file whose
+// extension is .yml, .yaml or .toml in any letter case, and descends into
+// every subdirectory, hidden ones included. The staging directory .dswap is
+// one of them; it only ever holds *.tmp, *.lock and *.jsonl files, which
+// Traefik skips.
 func (d *Dir) Others(service string) (map[string][]byte, error) {
-	own := filepath.Base(d.FileFor(service))
-	entries, err := os.ReadDir(d.Path)
-	if err != nil {
-		return nil, fmt.Errorf("listing routes directory %s: %w", d.Path, err)
-	}
+	own := d.FileFor(service)
 	out := map[string][]byte{}
-	for _, e := range entries {
-		name := e.Name()
-		ext := strings.ToLower(filepath.Ext(name))
-		if e.IsDir() || name == own || (ext != ".yml" && ext != ".yaml") {
-			continue
-		}
-		b, err := os.ReadFile(filepath.Join(d.Path, name))
+	var walk func(dir string) error
+	walk = func(dir string) error {
+		entries, err := os.ReadDir(dir)
 		if err != nil {
-			return nil, fmt.Errorf("reading %s: %w", name, err)
+			return fmt.Errorf("listing %s, which Traefik's file provider reads: %w", dir, err)
 		}
-		out[name] = b
+		for _, e := range entries {
+			p := filepath.Join(dir, e.Name())
+			if e.IsDir() {
+				if err := walk(p); err != nil {
+					return err
+				}
+				continue
+			}
+			if p == own || !ReadsAsConfig(e.Name()) {
+				continue
+			}
+			b, err := os.ReadFile(p)
+			if err != nil {
+				return fmt.Errorf("reading %s, which Traefik's file provider reads: %w", p, err)
+			}
+			rel, err := filepath.Rel(d.Path, p)
+			if err != nil {
+				return err
+			}
+			out[filepath.ToSlash(rel)] = b
+		}
+		return nil
+	}
+	if err := walk(d.Path); err != nil {
+		return nil, err
 	}
 	return out, nil
+}
+
+// ReadsAsConfig says whether Traefik's file provider reads a file of this
+// name in its directory.
+func ReadsAsConfig(name string) bool {
+	switch strings.ToLower(filepath.Ext(name)) {
+	case ".yml", ".yaml", ".toml":
+		return true
+	}
+	return false
 }

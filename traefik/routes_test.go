@@ -59,3 +59,56 @@ func TestOpenDirErrors(t *testing.T) {
 	_, err = OpenDir(f)
 	assert.ErrorContains(t, err, "is a file")
 }
+
+// TestOthersReadsWhatTraefikReads: Traefik's file provider loads every
+// *.yml, *.yaml and *.toml file (any letter case) of the directory and of
+// its subdirectories, hidden ones included; dswap must see the same files to
+// find a name another file already defines.
+func TestOthersReadsWhatTraefikReads(t *testing.T) {
+	d, err := OpenDir(t.TempDir())
+	require.NoError(t, err)
+	write := func(rel, content string) {
+		p := filepath.Join(d.Path, rel)
+		require.NoError(t, os.MkdirAll(filepath.Dir(p), 0o755))
+		require.NoError(t, os.WriteFile(p, []byte(content), 0o644))
+	}
+	require.NoError(t, d.Write("web", []byte("http: {}\n")))
+	write("auth.toml", "toml")
+	write("hand.YAML", "yaml")
+	write("sub/deeper/mw.yml", "deep")
+	write(".hidden/x.yml", "hidden")
+	write("notes.txt", "not read")
+	write("sub/readme.md", "not read")
+	// What dswap keeps in its staging directory is never configuration.
+	write(".dswap/dswap-web.yml.123.tmp", "staged")
+	write(".dswap/web.lock", "lock")
+	write(".dswap/history-web.jsonl", "history")
+
+	others, err := d.Others("web")
+	require.NoError(t, err)
+	assert.Equal(t, map[string][]byte{
+		"auth.toml":         []byte("toml"),
+		"hand.YAML":         []byte("yaml"),
+		"sub/deeper/mw.yml": []byte("deep"),
+		".hidden/x.yml":     []byte("hidden"),
+	}, others)
+}
+
+func TestWriteRefusesAnotherServicesFile(t *testing.T) {
+	d, err := OpenDir(t.TempDir())
+	require.NoError(t, err)
+	mine := []byte("# dswap-owner: \"shop/api-web\"\nhttp: {}\n")
+	require.NoError(t, d.Write("k", mine))
+	require.NoError(t, d.Write("k", mine), "its owner rewrites it")
+
+	err = d.Write("k", []byte("# dswap-owner: \"shop-api/web\"\nhttp: {}\n"))
+	require.Error(t, err)
+	assert.Contains(t, err.Error(), `belongs to service "shop/api-web"`)
+	got, _, err := d.Read("k")
+	require.NoError(t, err)
+	assert.Equal(t, mine, got, "left as it was")
+
+	// A file from before owners were recorded is taken over.
+	require.NoError(t, os.WriteFile(d.FileFor("old"), []byte("# Written by dswap for service \"old\". Do not edit by hand:\nhttp: {}\n"), 0o644))
+	require.NoError(t, d.Write("old", mine))
+}
