@@ -193,3 +193,15 @@ func (s *Swapper) checkStillRunning(ctx context.Context, pending map[string]*eng
 func round(d time.Duration) time.Duration {
 	return d.Round(time.Millisecond)
 }
+
+// subscribe listens to the new containers' events from before they start,
+// so no health or exit event can be missed.
+func (s *Swapper) subscribe(ctx context.Context, news []*engine.Container, since time.Time) (<-chan engine.Event, <-chan error, func()) {
+	ctx, cancel := context.WithCancel(ctx)
+	f := engine.EventFilter{Since: since.Add(-time.Second)}
+	for _, c := range news {
+		f.Containers = append(f.Containers, c.ID)
+	}
+	events, errs := s.Docker.Events(ctx, f)
+	return events, errs, cancel
+}

@@ -219,3 +219,11 @@ func describeServing(p *plan) string {
 	}
 	return strings.Join(parts, " and ")
 }
+
+// confirmedBy says how a route change was confirmed, for the output.
+func confirmedBy(t Traefik) string {
+	if u, ok := t.(*traefik.Unconfirmed); ok {
+		return fmt.Sprintf("waiting %s (no Traefik API)", u.Wait)
+	}
+	return "Traefik API"
+}
