@@ -67,35 +67,17 @@ func (s *Swapper) monitor(ctx context.Context, news []*engine.Container, readyAt
 // watchHealth runs c's HEALTHCHECK test every probe interval and reports
 // once it has failed as many times in a row as the HEALTHCHECK's retries.
 func (s *Swapper) watchHealth(ctx context.Context, c *engine.Container, cmd []string, failing chan<- error) {
-	retries := c.Healthcheck.Retries
-	timeout := min(max(c.Healthcheck.Timeout, time.Second), 5*time.Second)
-	ticker := time.NewTicker(s.cfg.ProbeInterval)
-	defer ticker.Stop()
 	streak := 0
-	for {
-		select {
-		case <-ctx.Done():
-			return
-		case <-ticker.C:
-		}
-		execCtx, cancel := context.WithTimeout(ctx, timeout)
-		res, err := s.Docker.Exec(execCtx, c.ID, cmd)
-		cancel()
-		if ctx.Err() != nil {
-			return
-		}
-		if err == nil && res.ExitCode == 0 {
+	s.probe(ctx, c, cmd, s.cfg.ProbeInterval, false, func(passed bool, output string) bool {
+		if passed {
 			streak = 0
-			continue
+			return false
 		}
 		streak++
-		if streak >= retries {
-			why := res.Output
-			if err != nil {
-				why = err.Error()
-			}
-			failing <- fmt.Errorf("new container %s failed its HEALTHCHECK test %d times in a row within the --monitor window of %s: %s", c.Name, streak, s.cfg.Monitor, oneLine(why))
-			return
+		if streak < c.Healthcheck.Retries {
+			return false
 		}
-	}
+		failing <- fmt.Errorf("new container %s failed its HEALTHCHECK test %d times in a row within the --monitor window of %s: %s", c.Name, streak, s.cfg.Monitor, oneLine(output))
+		return true
+	})
 }
