@@ -25,6 +25,8 @@ type plan struct {
 	fromImage string
 	swapID    string
 	names     *namer
+	// target is what the update creates, its spec built once.
+	target target
 	// serving are the containers the route names now; done are the
 	// batches of new containers that replaced old ones so far.
 	serving []*engine.Container
@@ -59,13 +61,16 @@ func (s *Swapper) plan(ctx context.Context, req Request, svc *Service, all []*en
 		p.oldImages[c.ImageID] = img
 	}
 
-	// Decode the route the new containers will have, from the labels they
-	// will carry, so that a malformed label stops the swap before anything
-	// starts.
-	predicted, ports, err := s.predictLabels(p)
-	if err != nil {
-		return nil, err
+	// The spec the swap will create, built now so that planning refuses
+	// exactly what creating would (and no more: stop-first allows fixed
+	// host ports), and the route is decoded from the labels the new
+	// containers will carry: a malformed label stops the swap before
+	// anything starts.
+	p.target = target{ref: req.Image, image: p.image, like: svc.Template(), def: p.def}
+	if p.target.spec, err = s.newSpec(p, p.target); err != nil {
+		return nil, asBadInput(err)
 	}
+	predicted, ports := s.predictLabels(p)
 	p.routing, err = s.decodeRouting(predicted, svc.Name, ports)
 	if err != nil {
 		return nil, asBadInput(fmt.Errorf("service %s: %w", svc.Name, err))
@@ -81,27 +86,19 @@ func (s *Swapper) plan(ctx context.Context, req Request, svc *Service, all []*en
 
 // predictLabels returns the labels and exposed ports a new container will
 // have: its own (copied) labels over the new image's.
-func (s *Swapper) predictLabels(p *plan) (map[string]string, []int, error) {
+func (s *Swapper) predictLabels(p *plan) (map[string]string, []int) {
 	out := map[string]string{}
 	for k, v := range p.image.Labels {
 		out[k] = v
 	}
 	ports := append([]int{}, p.image.ExposedPorts...)
-	if t := p.svc.Template(); t != nil {
-		// The same spec the swap will create, so that planning refuses
-		// exactly what creating would (and no more: stop-first allows
-		// fixed host ports).
-		spec, err := s.specFor(p, target{ref: p.image.ID, image: p.image, like: t})
-		if err != nil {
-			return nil, nil, asBadInput(err)
-		}
-		p.def.apply(spec)
-		for k, v := range spec.Labels {
+	if p.target.like != nil {
+		for k, v := range p.target.spec.Labels {
 			out[k] = v
 		}
-		ports = append(ports, spec.ExposedPorts()...)
+		ports = append(ports, p.target.spec.ExposedPorts()...)
 	}
-	return out, ports, nil
+	return out, ports
 }
 
 // checkConflicts refuses a service that another Traefik provider (usually
