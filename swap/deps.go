@@ -46,6 +46,9 @@ type Routes interface {
 type Traefik interface {
 	WaitApplied(ctx context.Context, exp traefik.Expectation, timeout time.Duration) (time.Duration, error)
 	Runtime(ctx context.Context) (*traefik.Runtime, error)
+	// ConfirmedBy says how WaitApplied knows a change was applied, for the
+	// output: the user must be able to tell a confirmation from a wait.
+	ConfirmedBy() string
 }
 
 // Locker serialises swaps of one service across processes.

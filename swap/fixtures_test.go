@@ -92,6 +92,8 @@ type world struct {
 	exec func(id string, cmd []string) engine.ExecResult
 	// applied decides whether Traefik shows the route it was asked for.
 	applied func(exp traefik.Expectation) error
+	// waits are the timeouts Traefik was given to show each write.
+	waits []time.Duration
 }
 
 func (w *world) record(format string, args ...any) {
@@ -241,11 +243,16 @@ func (f fakeRoutes) Others(service string) (map[string][]byte, error) {
 
 type fakeTraefik struct{ w *world }
 
-func (f fakeTraefik) WaitApplied(_ context.Context, exp traefik.Expectation, _ time.Duration) (time.Duration, error) {
+func (f fakeTraefik) WaitApplied(_ context.Context, exp traefik.Expectation, timeout time.Duration) (time.Duration, error) {
+	f.w.mu.Lock()
+	f.w.waits = append(f.w.waits, timeout)
+	f.w.mu.Unlock()
 	err := f.w.applied(exp)
 	f.w.record("confirm %v err=%v", flatten(exp.Servers), err)
 	return 10 * time.Millisecond, err
 }
+
+func (f fakeTraefik) ConfirmedBy() string { return "Traefik API" }
 
 func (f fakeTraefik) Runtime(context.Context) (*traefik.Runtime, error) {
 	return &traefik.Runtime{}, nil

@@ -61,7 +61,7 @@ func (s *Swapper) route(ctx context.Context, svc *Service, routing *labels.Routi
 	exp := traefik.Expectation{Servers: routing.ServerURLs(targets), Routers: routing.RouterNames(), Absent: absent}
 	w, err := s.commitRoute(ctx, svc.Key(), content, exp)
 	change.previous, change.hadPrevious, change.written, change.took = w.previous, w.hadPrevious, w.written, w.took
-	change.confirmedBy = confirmedBy(s.Traefik)
+	change.confirmedBy = s.Traefik.ConfirmedBy()
 	if err != nil {
 		return change, err
 	}
@@ -214,12 +214,4 @@ func describeServing(p *plan) string {
 		parts = append(parts, fmt.Sprintf("%s (%s)", img, strings.Join(byImage[img], ", ")))
 	}
 	return strings.Join(parts, " and ")
-}
-
-// confirmedBy says how a route change was confirmed, for the output.
-func confirmedBy(t Traefik) string {
-	if u, ok := t.(*traefik.Unconfirmed); ok {
-		return fmt.Sprintf("waiting %s (no Traefik API)", u.Wait)
-	}
-	return "Traefik API"
 }

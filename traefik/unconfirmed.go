@@ -33,5 +33,10 @@ func (u *Unconfirmed) WaitApplied(ctx context.Context, _ Expectation, _ time.Dur
 	}
 }
 
+// ConfirmedBy says that a change is waited for, not confirmed.
+func (u *Unconfirmed) ConfirmedBy() string {
+	return fmt.Sprintf("waiting %s (no Traefik API)", u.Wait)
+}
+
 // Runtime returns nil: without an API nothing can be read.
 func (u *Unconfirmed) Runtime(context.Context) (*Runtime, error) { return nil, nil }
