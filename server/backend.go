@@ -55,15 +55,12 @@ func (b *SwapBackend) swapper(log *slog.Logger, pull engine.PullPolicy) *swap.Sw
 // Swap swaps a service to an image, pulling it as opts say.
 func (b *SwapBackend) Swap(ctx context.Context, req swap.Request, opts SwapOptions, log *slog.Logger) (*swap.Result, error) {
 	s := b.swapper(log, opts.Pull)
-	if l, ok := s.Locks.(lock.Dir); ok {
+	s.LockWait = lock.Wait{
+		Max: opts.LockWait,
 		// A waiter's message goes to this swap's own log.
-		l.OnWait = func(key string, h lock.Holder) {
-			log.Warn("waiting for another dswap to finish with this service", "phase", swap.PhasePlan.String(), "service", key, "holder", h.String(), "up to", l.Wait)
-		}
-		if opts.LockWait != nil {
-			l.Wait = *opts.LockWait
-		}
-		s.Locks = l
+		Report: func(key string, h lock.Holder, max time.Duration) {
+			log.Warn("waiting for another dswap to finish with this service", "phase", swap.PhasePlan.String(), "service", key, "holder", h.String(), "up to", max)
+		},
 	}
 	return s.Up(ctx, req)
 }

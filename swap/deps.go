@@ -4,9 +4,9 @@ import (
 	"context"
 	"time"
 
-	"github.com/dswap-dev/dswap/history"
-
 	"github.com/dswap-dev/dswap/engine"
+	"github.com/dswap-dev/dswap/history"
+	"github.com/dswap-dev/dswap/lock"
 	"github.com/dswap-dev/dswap/traefik"
 )
 
@@ -53,9 +53,10 @@ type Traefik interface {
 
 // Locker serialises swaps of one service across processes.
 type Locker interface {
-	// Lock takes the service's lock, waiting as configured; release gives
-	// it back.
-	Lock(ctx context.Context, key string) (release func(), err error)
+	// Lock takes the service's lock; release gives it back. While another
+	// process holds it, Lock waits as w says, and as the locker was
+	// configured where w leaves a choice unset.
+	Lock(ctx context.Context, key string, w lock.Wait) (release func(), err error)
 }
 
 // History records the outcome of each swap.

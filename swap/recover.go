@@ -145,7 +145,7 @@ func (s *Swapper) lockService(ctx context.Context, name, image string) (*Service
 	}
 	release := func() {}
 	if s.Locks != nil {
-		if release, err = s.Locks.Lock(ctx, svc.Key()); err != nil {
+		if release, err = s.Locks.Lock(ctx, svc.Key(), s.LockWait); err != nil {
 			return nil, nil, nil, err
 		}
 		// Whoever held the lock may have changed the service.

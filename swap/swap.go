@@ -7,6 +7,7 @@ import (
 
 	"github.com/dswap-dev/dswap/engine"
 	"github.com/dswap-dev/dswap/labels"
+	"github.com/dswap-dev/dswap/lock"
 )
 
 // Deps are a swap's side effects.
@@ -20,6 +21,9 @@ type Deps struct {
 	// Locks and History are optional.
 	Locks   Locker
 	History History
+	// LockWait is how this swap waits for a service's lock that another
+	// process holds; the zero value waits as Locks was configured.
+	LockWait lock.Wait
 
 	// TraefikVersion is the release of the running Traefik: labels are
 	// checked against the fields it knows. The zero value stands for the
