@@ -116,7 +116,7 @@ func (b *SwapBackend) Pull(ctx context.Context, ref string, log *slog.Logger) (*
 	if b.ImagesFor == nil {
 		return nil, fmt.Errorf("polling %s: this sidecar cannot pull images", ref)
 	}
-	return b.ImagesFor(engine.PullAlways, log).Ensure(ctx, ref)
+	return b.ImagesFor(engine.PullAlways, log).Ensure(ctx, ref, engine.Source{})
 }
 
 // RunningImageIDs returns the image IDs the service's running containers

@@ -25,9 +25,10 @@ type Docker interface {
 
 // Images gets an image ready to run and inspects images.
 type Images interface {
-	// Ensure makes ref available locally (pulling or building it as the
-	// user asked) and returns it.
-	Ensure(ctx context.Context, ref string) (*engine.Image, error)
+	// Ensure makes ref available locally, pulled or built as src says
+	// (and as the getter was configured where src leaves a choice
+	// unset), and returns it.
+	Ensure(ctx context.Context, ref string, src engine.Source) (*engine.Image, error)
 	InspectImage(ctx context.Context, ref string) (*engine.Image, error)
 }
 

@@ -94,6 +94,8 @@ type world struct {
 	applied func(exp traefik.Expectation) error
 	// waits are the timeouts Traefik was given to show each write.
 	waits []time.Duration
+	// ensured are the images asked for, and how to get them.
+	ensured []ensured
 }
 
 func (w *world) record(format string, args ...any) {
@@ -180,7 +182,16 @@ func (f fakeDocker) Exec(_ context.Context, id string, cmd []string) (engine.Exe
 
 type fakeImages struct{ w *world }
 
-func (f fakeImages) Ensure(ctx context.Context, ref string) (*engine.Image, error) {
+// ensured is one image asked for and how to get it.
+type ensured struct {
+	ref string
+	src engine.Source
+}
+
+func (f fakeImages) Ensure(ctx context.Context, ref string, src engine.Source) (*engine.Image, error) {
+	f.w.mu.Lock()
+	f.w.ensured = append(f.w.ensured, ensured{ref, src})
+	f.w.mu.Unlock()
 	return f.InspectImage(ctx, ref)
 }
 

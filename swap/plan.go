@@ -43,7 +43,7 @@ func (s *Swapper) plan(ctx context.Context, req Request, svc *Service, all []*en
 	}
 	s.log.Info("service", "phase", PhasePlan.String(), "name", svc.Name, "running", len(svc.Running), "drain", s.cfg.Drain)
 
-	p.image, err = s.Images.Ensure(ctx, req.Image)
+	p.image, err = s.Images.Ensure(ctx, req.Image, req.Source)
 	if err != nil {
 		return nil, imageUnavailable(err)
 	}

@@ -36,6 +36,9 @@ type Request struct {
 	Image     string
 	Service   string
 	Overrides Overrides
+	// Source says how to get Image: pulled, and when, or built; the
+	// zero value gets it as Deps.Images was configured.
+	Source engine.Source
 	// Force swaps even when the service already runs this image.
 	Force bool
 	// Labels, when not nil, are the service's labels as its definition (a
