@@ -35,8 +35,8 @@ const buildTailLines = 10
 // has and which needs no BuildKit session, streaming the build's output
 // to the log one line at a time. Base images are pulled only with --pull
 // always; otherwise the builder uses local ones, so a build works offline.
-func (im *Images) build(ctx context.Context, ref string) error {
-	opts := im.Build
+func (im *Images) build(ctx context.Context, ref string, src Source) error {
+	opts := src.Build
 	fail := func(err error) error {
 		return &ImageError{Ref: ref, Problem: ImageBuildFailed, BuildContext: opts.Context, Err: err}
 	}
@@ -64,7 +64,7 @@ func (im *Images) build(ctx context.Context, ref string) error {
 		Version:     build.BuilderV1,
 		Remove:      true,
 		ForceRemove: true,
-		PullParent:  im.Policy == PullAlways,
+		PullParent:  src.Pull == PullAlways,
 	})
 	if err != nil {
 		return fail(err)

@@ -53,21 +53,41 @@ type Images struct {
 	Terminal bool
 }
 
+// Source says how one Ensure gets an image: built from Build when that is
+// set, else pulled as Pull says. What it leaves unset is as the Images were
+// configured, so that one getter serves requests that each choose.
+type Source struct {
+	Pull  PullPolicy
+	Build *BuildOptions
+}
+
+// resolve is the source one Ensure uses: src over the getter's own.
+func (im *Images) resolve(src Source) Source {
+	if src.Pull == "" {
+		src.Pull = im.Policy
+	}
+	if src.Build == nil {
+		src.Build = im.Build
+	}
+	return src
+}
+
 // Ensure returns the local image for ref, building it or pulling it first
-// as the options say.
-func (im *Images) Ensure(ctx context.Context, ref string) (*Image, error) {
-	if im.Build != nil {
-		if err := im.build(ctx, ref); err != nil {
+// as src says.
+func (im *Images) Ensure(ctx context.Context, ref string, src Source) (*Image, error) {
+	src = im.resolve(src)
+	if src.Build != nil {
+		if err := im.build(ctx, ref, src); err != nil {
 			return nil, err
 		}
 		return im.Engine.InspectImage(ctx, ref)
 	}
-	if im.Policy != PullAlways {
+	if src.Pull != PullAlways {
 		img, err := im.Engine.InspectImage(ctx, ref)
 		if err == nil || !errors.Is(err, ErrNotFound) {
 			return img, err
 		}
-		if im.Policy == PullNever {
+		if src.Pull == PullNever {
 			return nil, &ImageError{Ref: ref, Problem: ImageNotLocal, Err: err}
 		}
 	}

@@ -136,3 +136,36 @@ func TestLockFileIsPrivateAndNeverFollowsASymlink(t *testing.T) {
 	require.NoError(t, err)
 	assert.Equal(t, "keep me", string(b))
 }
+
+// A Lock call's Wait replaces the Dir's wait and report: the sidecar has
+// one Dir, and each swap waits as long as it was asked and reports in its
+// own log.
+func TestDirLockWaitsAsTheCallSays(t *testing.T) {
+	dir := t.TempDir()
+	var dirReports []string
+	d := Dir{Path: dir, Wait: time.Hour, Command: "dswap serve", OnWait: func(key string, _ Holder) { dirReports = append(dirReports, key) }}
+	release, err := d.Lock(context.Background(), "web", Wait{})
+	require.NoError(t, err)
+	defer release()
+
+	max := 150 * time.Millisecond
+	var reported time.Duration
+	var holder Holder
+	start := time.Now()
+	_, err = d.Lock(context.Background(), "web", Wait{Max: &max, Report: func(key string, h Holder, wait time.Duration) {
+		assert.Equal(t, "web", key)
+		holder, reported = h, wait
+	}})
+	var held *HeldError
+	require.ErrorAs(t, err, &held)
+	assert.Less(t, time.Since(start), time.Hour/2, "the call's wait, not the Dir's")
+	assert.GreaterOrEqual(t, held.Waited, max)
+	assert.Equal(t, max, reported, "the report says how long the call waits")
+	assert.Equal(t, "dswap serve", holder.Command)
+	assert.Empty(t, dirReports, "the call's report replaces the Dir's")
+
+	zero := time.Duration(0)
+	_, err = d.Lock(context.Background(), "web", Wait{Max: &zero})
+	require.ErrorIs(t, err, ErrHeld)
+	assert.Equal(t, []string{"web"}, dirReports, "with no report of its own, the Dir's")
+}

@@ -55,15 +55,12 @@ func (b *SwapBackend) swapper(log *slog.Logger, pull engine.PullPolicy) *swap.Sw
 // Swap swaps a service to an image, pulling it as opts say.
 func (b *SwapBackend) Swap(ctx context.Context, req swap.Request, opts SwapOptions, log *slog.Logger) (*swap.Result, error) {
 	s := b.swapper(log, opts.Pull)
-	if l, ok := s.Locks.(lock.Dir); ok {
+	s.LockWait = lock.Wait{
+		Max: opts.LockWait,
 		// A waiter's message goes to this swap's own log.
-		l.OnWait = func(key string, h lock.Holder) {
-			log.Warn("waiting for another dswap to finish with this service", "phase", swap.PhasePlan.String(), "service", key, "holder", h.String(), "up to", l.Wait)
-		}
-		if opts.LockWait != nil {
-			l.Wait = *opts.LockWait
-		}
-		s.Locks = l
+		Report: func(key string, h lock.Holder, max time.Duration) {
+			log.Warn("waiting for another dswap to finish with this service", "phase", swap.PhasePlan.String(), "service", key, "holder", h.String(), "up to", max)
+		},
 	}
 	return s.Up(ctx, req)
 }
@@ -119,7 +116,7 @@ func (b *SwapBackend) Pull(ctx context.Context, ref string, log *slog.Logger) (*
 	if b.ImagesFor == nil {
 		return nil, fmt.Errorf("polling %s: this sidecar cannot pull images", ref)
 	}
-	return b.ImagesFor(engine.PullAlways, log).Ensure(ctx, ref)
+	return b.ImagesFor(engine.PullAlways, log).Ensure(ctx, ref, engine.Source{})
 }
 
 // RunningImageIDs returns the image IDs the service's running containers

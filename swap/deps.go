@@ -4,9 +4,9 @@ import (
 	"context"
 	"time"
 
-	"github.com/dswap-dev/dswap/history"
-
 	"github.com/dswap-dev/dswap/engine"
+	"github.com/dswap-dev/dswap/history"
+	"github.com/dswap-dev/dswap/lock"
 	"github.com/dswap-dev/dswap/traefik"
 )
 
@@ -25,9 +25,10 @@ type Docker interface {
 
 // Images gets an image ready to run and inspects images.
 type Images interface {
-	// Ensure makes ref available locally (pulling or building it as the
-	// user asked) and returns it.
-	Ensure(ctx context.Context, ref string) (*engine.Image, error)
+	// Ensure makes ref available locally, pulled or built as src says
+	// (and as the getter was configured where src leaves a choice
+	// unset), and returns it.
+	Ensure(ctx context.Context, ref string, src engine.Source) (*engine.Image, error)
 	InspectImage(ctx context.Context, ref string) (*engine.Image, error)
 }
 
@@ -46,13 +47,17 @@ type Routes interface {
 type Traefik interface {
 	WaitApplied(ctx context.Context, exp traefik.Expectation, timeout time.Duration) (time.Duration, error)
 	Runtime(ctx context.Context) (*traefik.Runtime, error)
+	// ConfirmedBy says how WaitApplied knows a change was applied, for the
+	// output: the user must be able to tell a confirmation from a wait.
+	ConfirmedBy() string
 }
 
 // Locker serialises swaps of one service across processes.
 type Locker interface {
-	// Lock takes the service's lock, waiting as configured; release gives
-	// it back.
-	Lock(ctx context.Context, key string) (release func(), err error)
+	// Lock takes the service's lock; release gives it back. While another
+	// process holds it, Lock waits as w says, and as the locker was
+	// configured where w leaves a choice unset.
+	Lock(ctx context.Context, key string, w lock.Wait) (release func(), err error)
 }
 
 // History records the outcome of each swap.

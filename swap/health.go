@@ -88,7 +88,12 @@ func (s *Swapper) waitHealthy(ctx context.Context, events <-chan engine.Event, e
 	if !cfg.NoHealthcheck && cfg.ProbeInterval > 0 {
 		for _, c := range news {
 			if cmd := probeCommand(c.Healthcheck); cmd != nil {
-				go s.probe(probeCtx, c, cmd, cfg.ProbeInterval, ready)
+				go s.probe(probeCtx, c, cmd, cfg.ProbeInterval, true, func(passed bool, _ string) bool {
+					if passed {
+						ready <- readySignal{id: c.ID, probed: true}
+					}
+					return passed
+				})
 			}
 		}
 	}
@@ -145,33 +150,52 @@ func (s *Swapper) waitHealthy(ctx context.Context, events <-chan engine.Event, e
 	return probed, nil
 }
 
-// probe runs the container's HEALTHCHECK test every interval until it
-// passes once or ctx ends. Docker runs the first check only after a whole
-// interval (30 s by default), so without this a container that is ready in
-// one second would wait half a minute for traffic. Failures here mean
-// nothing: the container may still be starting, and Docker's own checks
-// decide when it is unhealthy.
-func (s *Swapper) probe(ctx context.Context, c *engine.Container, cmd []string, interval time.Duration, ready chan<- readySignal) {
-	timeout := c.Healthcheck.Timeout
-	if timeout <= 0 || timeout > 5*time.Second {
-		timeout = 5 * time.Second
-	}
+// probe runs c's HEALTHCHECK test by exec every interval (the first time
+// at once when atOnce) and hands each outcome to judge, until judge says it
+// has seen enough or ctx ends. It is dswap's one prober: while starting it
+// tells readiness sooner than Docker, whose first check comes only after a
+// whole interval (30 s by default); while monitoring it tells a failing
+// version sooner than Docker's retries x interval.
+func (s *Swapper) probe(ctx context.Context, c *engine.Container, cmd []string, interval time.Duration, atOnce bool, judge func(passed bool, output string) (done bool)) {
+	timeout := probeTimeout(c.Healthcheck)
 	ticker := time.NewTicker(interval)
 	defer ticker.Stop()
-	for {
+	for wait := !atOnce; ; wait = true {
+		if wait {
+			select {
+			case <-ctx.Done():
+				return
+			case <-ticker.C:
+			}
+		}
 		execCtx, cancel := context.WithTimeout(ctx, timeout)
 		res, err := s.Docker.Exec(execCtx, c.ID, cmd)
 		cancel()
-		if err == nil && res.ExitCode == 0 {
-			ready <- readySignal{id: c.ID, probed: true}
+		if ctx.Err() != nil {
 			return
 		}
-		select {
-		case <-ctx.Done():
+		output := res.Output
+		if err != nil {
+			output = err.Error()
+		}
+		if judge(err == nil && res.ExitCode == 0, output) {
 			return
-		case <-ticker.C:
 		}
 	}
+}
+
+// probeTimeout bounds one run of the test: the HEALTHCHECK's own timeout
+// (Docker's default of 30 s when it sets none), at most 5 s so that a hung
+// test holds nothing up for long, and at least 1 s, which covers the exec
+// itself on a busy machine: a test Docker would pass must not fail here
+// for dswap's own overhead, least of all while monitoring, where failures
+// take traffic away.
+func probeTimeout(h *engine.Healthcheck) time.Duration {
+	timeout := h.Timeout
+	if timeout <= 0 {
+		timeout = 30 * time.Second
+	}
+	return min(max(timeout, time.Second), 5*time.Second)
 }
 
 // checkStillRunning confirms, at the end of the settle time, that the
@@ -192,4 +216,16 @@ func (s *Swapper) checkStillRunning(ctx context.Context, pending map[string]*eng
 
 func round(d time.Duration) time.Duration {
 	return d.Round(time.Millisecond)
+}
+
+// subscribe listens to the new containers' events from before they start,
+// so no health or exit event can be missed.
+func (s *Swapper) subscribe(ctx context.Context, news []*engine.Container, since time.Time) (<-chan engine.Event, <-chan error, func()) {
+	ctx, cancel := context.WithCancel(ctx)
+	f := engine.EventFilter{Since: since.Add(-time.Second)}
+	for _, c := range news {
+		f.Containers = append(f.Containers, c.ID)
+	}
+	events, errs := s.Docker.Events(ctx, f)
+	return events, errs, cancel
 }

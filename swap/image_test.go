@@ -50,7 +50,9 @@ type failingImages struct {
 	err error
 }
 
-func (f failingImages) Ensure(context.Context, string) (*engine.Image, error) { return nil, f.err }
+func (f failingImages) Ensure(context.Context, string, engine.Source) (*engine.Image, error) {
+	return nil, f.err
+}
 
 func TestUpWithAnImageThatCannotBeHadChangesNothing(t *testing.T) {
 	for _, tc := range []struct {
@@ -79,4 +81,43 @@ func TestUpWithAnImageThatCannotBeHadChangesNothing(t *testing.T) {
 			assert.Len(t, w.containers, 1)
 		})
 	}
+}
+
+// How to get the image (pull it, and when, or build it) is the request's
+// choice, and reaches the image getter as it was made.
+func TestUpGetsTheImageAsTheRequestSays(t *testing.T) {
+	build := &engine.BuildOptions{Context: "./app", Target: "prod"}
+	for _, tc := range []struct {
+		name string
+		src  engine.Source
+	}{
+		{"as the getter was configured", engine.Source{}},
+		{"pull always", engine.Source{Pull: engine.PullAlways}},
+		{"never pull", engine.Source{Pull: engine.PullNever}},
+		{"build", engine.Source{Build: build}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			w := newWorld()
+			_, err := w.swapper().Up(context.Background(), Request{Image: "myapp:v2", Service: "web", Source: tc.src})
+			require.NoError(t, err)
+			assert.Equal(t, []ensured{{"myapp:v2", tc.src}}, w.ensured, "the image is got once, before anything changes")
+		})
+	}
+}
+
+// A rollback goes back to an image that is still on the Engine: it is
+// found, not pulled or built again.
+func TestRollbackGetsThePreviousImageAsTheGetterWasConfigured(t *testing.T) {
+	w := newWorld()
+	hist := memHistory{}
+	s := w.swapper()
+	s.History = hist
+	_, err := s.Up(context.Background(), Request{Image: "myapp:v2", Service: "web", Source: engine.Source{Pull: engine.PullAlways}})
+	require.NoError(t, err)
+	w.ensured = nil
+	s = w.swapper()
+	s.History = hist
+	_, err = s.Rollback(context.Background(), "web", Overrides{})
+	require.NoError(t, err)
+	assert.Equal(t, []ensured{{"myapp:v1", engine.Source{}}}, w.ensured)
 }

@@ -130,3 +130,65 @@ func (s *Swapper) repair(ctx context.Context, svc *Service) (bool, error) {
 	s.log.Info("interrupted swap put right", "phase", PhasePlan.String(), "serving", strings.Join(containerNames(d.Routed), ","))
 	return true, nil
 }
+
+// lockService finds the service, takes its lock and puts right what an
+// interrupted swap left, so that the swap starts from a consistent state.
+// It returns the service as it is once the lock is held.
+func (s *Swapper) lockService(ctx context.Context, name, image string) (*Service, []*engine.Container, func(), error) {
+	all, err := s.Docker.List(ctx, engine.ListFilter{All: true})
+	if err != nil {
+		return nil, nil, nil, err
+	}
+	svc, err := FindService(all, name, image)
+	if err != nil {
+		return nil, nil, nil, err
+	}
+	release := func() {}
+	if s.Locks != nil {
+		if release, err = s.Locks.Lock(ctx, svc.Key(), s.LockWait); err != nil {
+			return nil, nil, nil, err
+		}
+		// Whoever held the lock may have changed the service.
+		if all, err = s.Docker.List(ctx, engine.ListFilter{All: true}); err == nil {
+			svc, err = FindService(all, name, image)
+		}
+		if err != nil {
+			release()
+			return nil, nil, nil, err
+		}
+	}
+	if err := s.migrateLegacyRoute(svc); err != nil {
+		release()
+		return nil, nil, nil, err
+	}
+	// Containers that claim the service but route differently take no
+	// part: not copied, repaired, stopped or routed.
+	if err := s.admit(svc); err != nil {
+		release()
+		return nil, nil, nil, err
+	}
+	var settings labels.Settings
+	if t := svc.Template(); t != nil {
+		if settings, err = labels.DecodeSettings(t.Labels); err != nil {
+			release()
+			return nil, nil, nil, asBadInput(fmt.Errorf("container %s: %w", t.Name, err))
+		}
+	}
+	if s.cfg, err = Layer(s.overrides, settings); err != nil {
+		release()
+		return nil, nil, nil, err
+	}
+	repaired, err := s.repair(ctx, svc)
+	if err == nil && repaired {
+		if all, err = s.Docker.List(ctx, engine.ListFilter{All: true}); err == nil {
+			if svc, err = FindService(all, name, image); err == nil {
+				err = s.admit(svc)
+			}
+		}
+	}
+	if err != nil {
+		release()
+		return nil, nil, nil, err
+	}
+	return svc, all, release, nil
+}

@@ -19,6 +19,9 @@ type target struct {
 	// def is set for the update itself, not for a rollback to the old
 	// containers' settings.
 	def *definition
+	// spec, when set, is the new containers' spec, built once by planning
+	// (see newSpec); else createBatch builds it.
+	spec *engine.Spec
 }
 
 // rollout replaces the service's containers with new ones running
@@ -37,8 +40,7 @@ func (s *Swapper) rollout(ctx context.Context, p *plan, req Request, res *Result
 	if size == 0 || size > want {
 		size = want
 	}
-	like := p.svc.Template()
-	t := target{ref: req.Image, image: p.image, like: like, def: p.def}
+	t := p.target
 	remaining := slices.Clone(p.old) // old containers not yet replaced, oldest first
 	tolerated := int(pol.MaxFailureRatio * float64(want))
 	failures := 0

@@ -14,10 +14,6 @@ import (
 	"github.com/dswap-dev/dswap/traefik"
 )
 
-// throttle is Traefik's default providers.providersThrottleDuration: a
-// provider's configuration changes are applied at most once per window.
-const throttle = 2 * time.Second
-
 // routeChange is a route file that was written.
 type routeChange struct {
 	took        time.Duration
@@ -59,13 +55,13 @@ func (s *Swapper) route(ctx context.Context, svc *Service, routing *labels.Routi
 	if err != nil {
 		return change, err
 	}
-	if since := time.Since(s.Routes.LastChange()); since < throttle {
-		s.log.Info("Traefik applies file changes at most every 2s (providers.providersThrottleDuration); the last change was recent, so this one may wait", "phase", s.phase.String(), "last change", round(since), "may wait up to", round(throttle-since))
+	if since := time.Since(s.Routes.LastChange()); since < traefik.Throttle {
+		s.log.Info("Traefik applies file changes at most every "+traefik.Throttle.String()+" (providers.providersThrottleDuration); the last change was recent, so this one may wait", "phase", s.phase.String(), "last change", round(since), "may wait up to", round(traefik.Throttle-since))
 	}
 	exp := traefik.Expectation{Servers: routing.ServerURLs(targets), Routers: routing.RouterNames(), Absent: absent}
 	w, err := s.commitRoute(ctx, svc.Key(), content, exp)
 	change.previous, change.hadPrevious, change.written, change.took = w.previous, w.hadPrevious, w.written, w.took
-	change.confirmedBy = confirmedBy(s.Traefik)
+	change.confirmedBy = s.Traefik.ConfirmedBy()
 	if err != nil {
 		return change, err
 	}

@@ -91,7 +91,7 @@ func (s *Swapper) Reconcile(ctx context.Context, ref string, over Overrides) (Re
 	}
 	release := func() {}
 	if s.Locks != nil {
-		if release, err = s.Locks.Lock(ctx, svc.Key()); err != nil {
+		if release, err = s.Locks.Lock(ctx, svc.Key(), s.LockWait); err != nil {
 			return out, err
 		}
 	}

@@ -33,6 +33,9 @@ type Expectation struct {
 // is usually applied within 0.1 to 0.3 s, so a short interval matters.
 const pollInterval = 20 * time.Millisecond
 
+// ConfirmedBy says that the API confirms a change.
+func (a *API) ConfirmedBy() string { return "Traefik API" }
+
 // WaitApplied reads Traefik's runtime configuration until it matches exp, a
 // router of exp is disabled, or timeout passes. It returns how long it took.
 func (a *API) WaitApplied(ctx context.Context, exp Expectation, timeout time.Duration) (time.Duration, error) {

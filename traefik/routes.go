@@ -172,7 +172,7 @@ func syncDir(path string) error {
 
 // LastChange is when the watched directory last changed: a route file
 // written, renamed in or removed. Traefik applies file-provider changes at
-// most once per providersThrottleDuration (2 s by default), so a change soon
+// most once per providersThrottleDuration (Throttle by default), so a change soon
 // after the last one waits for the rest of that window.
 func (d *Dir) LastChange() time.Time {
 	var last time.Time

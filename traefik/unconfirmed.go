@@ -6,11 +6,17 @@ import (
 	"time"
 )
 
+// Throttle is Traefik's default providers.providersThrottleDuration: a
+// provider's configuration changes are applied at most once per window,
+// so a change soon after another waits for the rest of it, and without an
+// API a change is applied at the latest one window after it was written.
+const Throttle = 2 * time.Second
+
 // Unconfirmed stands in for the API when the user says Traefik has none
 // (--traefik-api none). A route change cannot be confirmed then; the best
-// dswap can do is wait out the file provider's reload throttle (2 s by
-// default, providers.providersThrottleDuration) plus a margin. The output
-// says so, because this is weaker than a confirmation.
+// dswap can do is wait out the file provider's reload throttle (Throttle)
+// plus a margin. The output says so, because this is weaker than a
+// confirmation.
 type Unconfirmed struct {
 	Wait time.Duration
 }
@@ -25,6 +31,11 @@ func (u *Unconfirmed) WaitApplied(ctx context.Context, _ Expectation, _ time.Dur
 	case <-t.C:
 		return u.Wait, nil
 	}
+}
+
+// ConfirmedBy says that a change is waited for, not confirmed.
+func (u *Unconfirmed) ConfirmedBy() string {
+	return fmt.Sprintf("waiting %s (no Traefik API)", u.Wait)
 }
 
 // Runtime returns nil: without an API nothing can be read.
