@@ -40,7 +40,9 @@ A route that names a container's IP is wrong as soon as the container restarts
 Engine): it comes back with another address. The keeper follows container
 start, die, destroy and health_status events and rewrites the route of a
 dswap-managed service when what it should name changed, once the container is
-healthy again. It writes only when the content changes, never while a swap
+healthy again. It keeps the services routed through this routes directory (by
+a first dswap sync or dswap up): a Traefik on the host reaches every container,
+so only the route file tells its services from another Traefik's. It writes only when the content changes, never while a swap
 holds the service's lock, and looks at every service at start and every
 --resync.
 
@@ -126,7 +128,11 @@ func runKeep(cmd *cobra.Command, stderr io.Writer) error {
 		Deps:        env.deps,
 		KeeperLocks: lock.Dir{Path: env.dir.StagingPath(), Command: "dswap keep (route keeper)"},
 	}
-	keeper := &server.Keeper{Upkeeper: backend, Log: log, Quiet: cfg.debounce, Resync: cfg.resync}
+	scoped := routedHere{Upkeeper: backend, docker: env.engine, hasRoute: func(key string) bool {
+		_, ok, err := env.dir.Read(key)
+		return err == nil && ok
+	}}
+	keeper := &server.Keeper{Upkeeper: scoped, Log: log, Quiet: cfg.debounce, Resync: cfg.resync}
 	log.Info("dswap keep: keeping routes right after Docker events", "routes", env.dir.Path, "traefik api", traefikAPIOf(env),
 		"debounce", cfg.debounce, "resync", cfg.resync, "version", version)
 	err = keeper.Run(ctx)
