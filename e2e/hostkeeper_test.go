@@ -34,12 +34,20 @@ const keeperBound = 4 * time.Second
 
 // hostTraefik starts Traefik as a host process with a routes directory of
 // its own, as users coming from nginx run it.
-func hostTraefik(t *testing.T, wrap ...string) *lab.HostTraefik {
+func hostTraefik(t *testing.T) *lab.HostTraefik {
+	t.Helper()
+	return hostTraefikWith(t, lab.HostTraefikOptions{})
+}
+
+// hostTraefikWith is hostTraefik with options (a network namespace to run
+// in, an address to listen on).
+func hostTraefikWith(t *testing.T, opts lab.HostTraefikOptions) *lab.HostTraefik {
 	t.Helper()
 	needSuite(t)
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
-	h, err := lab.StartHostTraefik(ctx, lab.HostTraefikOptions{Bin: lab.TraefikBinFromEnv(), RoutesDir: t.TempDir(), Wrap: wrap})
+	opts.Bin, opts.RoutesDir = lab.TraefikBinFromEnv(), t.TempDir()
+	h, err := lab.StartHostTraefik(ctx, opts)
 	require.NoError(t, err)
 	t.Cleanup(func() {
 		if err := h.Close(); err != nil {
@@ -236,7 +244,7 @@ func startKeeper(t *testing.T, env []string, wrap ...string) *keeper {
 
 // lifecycle is when a container went down and came back, from its events.
 type lifecycle struct {
-	mu                  sync.Mutex
+	mu                   sync.Mutex
 	kill, start, healthy time.Time
 }
 

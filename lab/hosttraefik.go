@@ -36,6 +36,8 @@ type HostTraefikOptions struct {
 	// {"nsenter", "--net=/var/run/netns/NAME", "--"} to run it in a
 	// network namespace; its 127.0.0.1 is then that namespace's.
 	Wrap []string
+	// Host is the address the entrypoints listen on; default 127.0.0.1.
+	Host string
 }
 
 // StartHostTraefik starts Traefik as a child process on free 127.0.0.1
@@ -49,9 +51,13 @@ func StartHostTraefik(ctx context.Context, opts HostTraefikOptions) (*HostTraefi
 	if err != nil {
 		return nil, fmt.Errorf("starting host traefik: %w", err)
 	}
+	host := opts.Host
+	if host == "" {
+		host = "127.0.0.1"
+	}
 	args := append(append([]string{}, opts.Wrap...), opts.Bin,
-		"--entryPoints.web.address=127.0.0.1:"+web,
-		"--entryPoints.traefik.address=127.0.0.1:"+api,
+		"--entryPoints.web.address="+host+":"+web,
+		"--entryPoints.traefik.address="+host+":"+api,
 		"--api.insecure=true",
 		"--api.dashboard=false",
 		"--ping=true",
@@ -65,8 +71,8 @@ func StartHostTraefik(ctx context.Context, opts HostTraefikOptions) (*HostTraefi
 	)
 	h := &HostTraefik{
 		RoutesDir: opts.RoutesDir,
-		WebURL:    "http://127.0.0.1:" + web,
-		APIURL:    "http://127.0.0.1:" + api,
+		WebURL:    "http://" + host + ":" + web,
+		APIURL:    "http://" + host + ":" + api,
 		out:       &lockedBuffer{},
 		done:      make(chan struct{}),
 	}
