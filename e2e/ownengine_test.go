@@ -3,6 +3,8 @@ package e2e
 import (
 	"context"
 	"crypto/rand"
+	"io"
+	"net"
 	"os"
 	"os/exec"
 	"strings"
@@ -59,6 +61,34 @@ func ownEngine(t *testing.T) *lab.OwnEngine {
 	return eng
 }
 
+// loopbackForward listens on 127.0.0.1 and forwards every connection to
+// target, until the test ends; it returns the listener's http:// URL.
+func loopbackForward(t *testing.T, target string) string {
+	t.Helper()
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	require.NoError(t, err)
+	t.Cleanup(func() { _ = l.Close() })
+	go func() {
+		for {
+			in, err := l.Accept()
+			if err != nil {
+				return
+			}
+			go func() {
+				defer in.Close()
+				out, err := net.DialTimeout("tcp", target, 5*time.Second)
+				if err != nil {
+					return
+				}
+				defer out.Close()
+				go func() { _, _ = io.Copy(out, in); _ = out.(*net.TCPConn).CloseWrite() }()
+				_, _ = io.Copy(in, out)
+			}()
+		}
+	}()
+	return "http://" + l.Addr().String()
+}
+
 func tail(s string, n int) string {
 	lines := strings.Split(strings.TrimRight(s, "\n"), "\n")
 	if len(lines) > n {
@@ -107,7 +137,11 @@ func TestHostKeeperFollowsAnEngineRestart(t *testing.T) {
 	require.Equal(t, 0, sync.code, "dswap sync through the namespace's Traefik failed:\n%s", sync.stderr)
 	startKeeper(t, env)
 
-	ld := hostLoad(t, h, s, 4)
+	// The load generator sends only to 127.0.0.1: a forwarder there hands
+	// its connections to Traefik in the namespace.
+	web := *h
+	web.WebURL = loopbackForward(t, strings.TrimPrefix(h.WebURL, "http://"))
+	ld := hostLoad(t, &web, s, 4)
 	oldIP := ipOf(s.id)
 	stopped := time.Now()
 	require.NoError(t, eng.Stop(), "stopping the test's own Engine")
