@@ -40,7 +40,7 @@ confirmed by Traefik's API), then stops the old one with a drain window.`,
 		return usagef("%v", err)
 	})
 	root.AddCommand(withFinalReport(newUpCommand(stdout, stderr), stdout, stderr), newSyncCommand(stdout, stderr), newRollbackCommand(stdout, stderr),
-		newStatusCommand(stdout, stderr), newHistoryCommand(stdout, stderr), newServeCommand(stdout, stderr))
+		newStatusCommand(stdout, stderr), newHistoryCommand(stdout, stderr), newServeCommand(stdout, stderr), newKeepCommand(stdout, stderr))
 	err := root.ExecuteContext(ctx)
 	switch {
 	case err == nil, errors.Is(err, errReported):

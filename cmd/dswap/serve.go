@@ -239,6 +239,13 @@ func runServe(cmd *cobra.Command, stderr io.Writer) error {
 	}
 
 	if cfg.watch {
+		// The keeper lock tells dswap status that routes are kept; a
+		// sidecar whose directory another keeper holds still keeps them.
+		if held, err := holdKeeperLock(ctx, env.dir, "dswap serve (route keeper)"); err != nil {
+			log.Warn("another route keeper runs on this routes directory; this one keeps routes too", "error", err)
+		} else {
+			defer held.Release()
+		}
 		keeper := &server.Keeper{Upkeeper: backend, Log: log, Quiet: cfg.debounce, Resync: cfg.resync}
 		go func() { _ = keeper.Run(ctx) }()
 	}

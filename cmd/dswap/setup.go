@@ -66,6 +66,7 @@ func setup(ctx context.Context, fs *pflag.FlagSet, log *slog.Logger) (*environme
 	apiAddr, _ := layeredString(fs, "traefik-api")
 	routesDir, _ := layeredString(fs, "routes-dir")
 	containerName, _ := layeredString(fs, "traefik-container")
+	givenRoutesDir, givenAPI := routesDir, apiAddr
 
 	// What was given wins. With the routes directory and the API both
 	// given (and no container named), dswap looks for no Traefik at all:
@@ -126,6 +127,8 @@ func setup(ctx context.Context, fs *pflag.FlagSet, log *slog.Logger) (*environme
 		}
 		sort.Strings(addressing.TraefikNetworks)
 	}
+	choice := chooseTraefik(inst, containerName != "", givenRoutesDir, givenAPI, addressing)
+	log.Info("using Traefik", "container", dash(choice.Container), "routes", dir.Path, "api", apiAddr, "why", choice.Traefik, "addressing", choice.Addressing)
 	images, err := newImages(fs, eng, log)
 	if err != nil {
 		return fail(err)

@@ -43,6 +43,7 @@ func runStatus(cmd *cobra.Command, service string, stdout, stderr io.Writer) err
 	if err != nil {
 		return err
 	}
+	warnNoKeeper(cmd.Context(), env.dir, statuses, stderr)
 	out := make([]server.ServiceStatus, 0, len(statuses))
 	for _, st := range statuses {
 		out = append(out, server.StatusOf(st))
