@@ -59,7 +59,14 @@ func TestGitHubRedeliveryAfterARefusalSwaps(t *testing.T) {
 	require.NoError(t, err)
 	// GitHub's redelivery of the refused delivery is not "seen before".
 	status, resp := postGitHub(t, url, "package", "d1", body, signed(body))
-	assert.Equal(t, http.StatusAccepted, status, string(resp))
+	require.Equal(t, http.StatusAccepted, status, string(resp))
+	// The answer comes when the swap has started, not ended: wait for it
+	// before reading what the backend was asked.
+	var ans hookAnswer
+	require.NoError(t, json.Unmarshal(resp, &ans))
+	require.Len(t, ans.Swaps, 1)
+	_, err = s.Outcome(t.Context(), ans.Swaps[0].ID)
+	require.NoError(t, err)
 	assert.Contains(t, fb.recorded(), "swap web ghcr.io/acme/app:v2 pull=always")
 }
 

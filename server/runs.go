@@ -30,6 +30,8 @@ type run struct {
 	Started time.Time
 
 	cancel context.CancelFunc
+	// released is guarded by the runs' mutex, not the run's.
+	released bool
 
 	mu       sync.Mutex
 	records  [][]byte
@@ -132,12 +134,28 @@ func (rs *runs) add(r *run) {
 	rs.wg.Add(1)
 }
 
-func (rs *runs) done(r *run) {
+// release ends the run's claim on its service and on the sidecar's
+// capacity. It comes before the run's outcome is published, so that a
+// client that waited for the outcome and at once starts another swap is
+// not refused as busy by a run that has in fact ended.
+func (rs *runs) release(r *run) {
 	rs.mu.Lock()
 	defer rs.mu.Unlock()
+	if r.released {
+		return
+	}
+	r.released = true
 	if rs.active[r.Service]--; rs.active[r.Service] <= 0 {
 		delete(rs.active, r.Service)
 	}
+}
+
+// done ends the run for good; it releases it first if that has not
+// happened yet (a run that panicked).
+func (rs *runs) done(r *run) {
+	rs.release(r)
+	rs.mu.Lock()
+	defer rs.mu.Unlock()
 	rs.finished = append(rs.finished, r.ID)
 	for len(rs.finished) > keepFinished {
 		delete(rs.byID, rs.finished[0])

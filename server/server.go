@@ -163,6 +163,7 @@ func (s *Server) start(spec runSpec) (*run, error) {
 		if out.To == "" {
 			out.To = spec.image
 		}
+		s.runs.release(r)
 		r.finish(out)
 		level := slog.LevelInfo
 		if !out.Succeeded() {
