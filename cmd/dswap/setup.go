@@ -56,10 +56,10 @@ type connectOptions struct {
 // variables.
 func readConnectOptions(fs *pflag.FlagSet) (connectOptions, error) {
 	o := connectOptions{
-		address:          givenValue(fs, "address"),
-		traefikVersion:   givenValue(fs, "traefik-version"),
-		lockWait:         defaultLockWait,
-		holder:           holderCommand(fs),
+		address:        givenValue(fs, "address"),
+		traefikVersion: givenValue(fs, "traefik-version"),
+		lockWait:       defaultLockWait,
+		holder:         holderCommand(fs),
 	}
 	o.traefikAPI, _ = layeredString(fs, "traefik-api")
 	o.routesDir, _ = layeredString(fs, "routes-dir")
