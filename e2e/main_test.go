@@ -19,7 +19,7 @@ import (
 
 	"github.com/docker/docker/client"
 
-	"github.com/dswap-dev/dswap/lab"
+	"github.com/dswap-dev/dswap/internal/testenv/lab"
 )
 
 // suite is what every test shares: one lab (one Traefik) and the images.

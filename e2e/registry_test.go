@@ -20,7 +20,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
-	"github.com/dswap-dev/dswap/lab"
+	"github.com/dswap-dev/dswap/internal/testenv/lab"
 )
 
 // The registry and the credential helper are set up on first use, so that
@@ -61,7 +61,7 @@ func testRegistry(t *testing.T) *lab.Registry {
 }
 
 // credHelperDir returns a directory holding docker-credential-dswaptest,
-// built from lab/credhelper on first use next to the dswap binary (which
+// built from internal/testenv/lab/credhelper on first use next to the dswap binary (which
 // TestMain removes).
 func credHelperDir(t *testing.T) string {
 	t.Helper()
@@ -69,7 +69,7 @@ func credHelperDir(t *testing.T) string {
 		dir := filepath.Join(filepath.Dir(suite.dswap), "credhelpers")
 		ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 		defer cancel()
-		out, err := exec.CommandContext(ctx, "go", "build", "-o", filepath.Join(dir, "docker-credential-dswaptest"), "../lab/credhelper").CombinedOutput()
+		out, err := exec.CommandContext(ctx, "go", "build", "-o", filepath.Join(dir, "docker-credential-dswaptest"), "../internal/testenv/lab/credhelper").CombinedOutput()
 		if err != nil {
 			pulls.helperErr = fmt.Errorf("building the credential helper: %v\n%s", err, out)
 			return

@@ -12,7 +12,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
-	"github.com/dswap-dev/dswap/lab"
+	"github.com/dswap-dev/dswap/internal/testenv/lab"
 )
 
 // startReplicas runs n containers of one service (dswap.service label) and

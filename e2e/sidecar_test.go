@@ -22,8 +22,8 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
-	"github.com/dswap-dev/dswap/lab"
-	"github.com/dswap-dev/dswap/loadgen"
+	"github.com/dswap-dev/dswap/internal/testenv/lab"
+	"github.com/dswap-dev/dswap/internal/testenv/loadgen"
 	"github.com/dswap-dev/dswap/server"
 )
 

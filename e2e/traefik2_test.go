@@ -14,7 +14,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
-	"github.com/dswap-dev/dswap/lab"
+	"github.com/dswap-dev/dswap/internal/testenv/lab"
 )
 
 // The tests in this file run dswap against Traefik v2.11 (built from its

@@ -17,8 +17,8 @@ import (
 	"strings"
 	"syscall"
 
-	"github.com/dswap-dev/dswap/bench"
-	"github.com/dswap-dev/dswap/lab"
+	"github.com/dswap-dev/dswap/internal/testenv/bench"
+	"github.com/dswap-dev/dswap/internal/testenv/lab"
 )
 
 func main() {

@@ -20,8 +20,8 @@ import (
 	"syscall"
 	"time"
 
-	"github.com/dswap-dev/dswap/lab"
-	"github.com/dswap-dev/dswap/loadgen"
+	"github.com/dswap-dev/dswap/internal/testenv/lab"
+	"github.com/dswap-dev/dswap/internal/testenv/loadgen"
 )
 
 func main() {

@@ -14,6 +14,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/dswap-dev/dswap/compose"
 	"github.com/dswap-dev/dswap/labels"
 	"github.com/dswap-dev/dswap/swap"
 )
@@ -40,7 +41,7 @@ services:
 
 func upFlagsOf(t *testing.T, args ...string) *pflag.FlagSet {
 	t.Helper()
-	fs := newUpCommand(io.Discard, io.Discard).Flags()
+	fs := newUpCommand(newCLI(io.Discard, io.Discard)).Flags()
 	require.NoError(t, fs.Parse(args))
 	return fs
 }
@@ -56,6 +57,16 @@ func inProject(t *testing.T) string {
 }
 
 var discard = slog.New(slog.DiscardHandler)
+
+// resolveUp resolves `dswap up arg` with the flags fs as the command does.
+func resolveUp(ctx context.Context, fs *pflag.FlagSet, arg string, log *slog.Logger) (*compose.Target, error) {
+	opts, err := readUpOptions(fs, []string{arg})
+	if err != nil {
+		return nil, err
+	}
+	target, err := compose.ResolveTarget(ctx, opts.target, log)
+	return target, badInput(err)
+}
 
 func TestTheArgumentIsAServiceOrAnImage(t *testing.T) {
 	dir := inProject(t)
@@ -90,9 +101,9 @@ func TestTheArgumentIsAServiceOrAnImage(t *testing.T) {
 				return
 			}
 			require.NoError(t, err)
-			assert.Equal(t, tt.image, got.image)
-			assert.Equal(t, tt.service, got.service)
-			assert.Equal(t, tt.isCompose, got.spec != nil)
+			assert.Equal(t, tt.image, got.Image)
+			assert.Equal(t, tt.service, got.Service)
+			assert.Equal(t, tt.isCompose, got.Spec != nil)
 		})
 	}
 }
@@ -102,7 +113,7 @@ func TestNoComposeFile(t *testing.T) {
 	unsetenv(t, "COMPOSE_FILE", "COMPOSE_PROJECT_NAME")
 	got, err := resolveUp(context.Background(), upFlagsOf(t), "web", discard)
 	require.NoError(t, err)
-	assert.Equal(t, "web", got.image, "no compose file: an image, as before")
+	assert.Equal(t, "web", got.Image, "no compose file: an image, as before")
 	_, err = resolveUp(context.Background(), upFlagsOf(t, "--image", "myapp:v2"), "web", discard)
 	assert.ErrorContains(t, err, "no compose file was found")
 }
@@ -112,7 +123,7 @@ func TestComposeFileLayering(t *testing.T) {
 	target, err := resolveUp(context.Background(), upFlagsOf(t), "web", discard)
 	require.NoError(t, err)
 
-	over, err := target.overrides(swap.Overrides{}, discard)
+	over, err := target.Overrides(swap.Overrides{}, discard)
 	require.NoError(t, err)
 	cfg, err := swap.Layer(over, labelsOfTemplate(t))
 	require.NoError(t, err)
@@ -125,7 +136,7 @@ func TestComposeFileLayering(t *testing.T) {
 	assert.Equal(t, 3, cfg.Update.Replicas)
 
 	drain, order := 5*time.Second, "start-first"
-	over, err = target.overrides(swap.Overrides{Drain: &drain, Order: &order}, discard)
+	over, err = target.Overrides(swap.Overrides{Drain: &drain, Order: &order}, discard)
 	require.NoError(t, err)
 	cfg, err = swap.Layer(over, labelsOfTemplate(t))
 	require.NoError(t, err)

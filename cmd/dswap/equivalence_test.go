@@ -4,7 +4,6 @@ import (
 	"context"
 	"io"
 	"testing"
-	"time"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
@@ -35,10 +34,11 @@ func valueOf(s *settings.Setting) string {
 // reads it, without a daemon.
 func localRequest(t *testing.T, args ...string) settings.Request {
 	t.Helper()
-	cmd := newUpCommand(io.Discard, io.Discard)
+	cmd := newUpCommand(newCLI(io.Discard, io.Discard))
 	require.NoError(t, cmd.Flags().Parse(args[1:]))
-	cmd.SetContext(context.Background())
-	in, err := readUpInputs(cmd, args[0], io.Discard, time.Now())
+	opts, err := readUpOptions(cmd.Flags(), args[:1])
+	require.NoError(t, err)
+	in, err := readUpInputs(context.Background(), newCLI(io.Discard, io.Discard), opts)
 	require.NoError(t, err)
 	return in.request
 }
@@ -94,7 +94,7 @@ func TestLocalAndRemoteUpRunTheSameRequest(t *testing.T) {
 
 				b := &sidecarBackend{}
 				sidecar(t, b)
-				code, _, stderr := runCLI(append([]string{"up"}, args...)...)
+				code, _, stderr := runArgs(append([]string{"up"}, args...)...)
 				require.Equal(t, 0, code, stderr)
 				require.Len(t, b.reqs, 1)
 				assert.Equal(t, swapRequest(local), b.reqs[0], "the sidecar receives the request a local swap runs")

@@ -1,9 +1,9 @@
 package main
 
 import (
+	"context"
 	"encoding/json"
 	"fmt"
-	"io"
 	"strings"
 	"text/tabwriter"
 	"time"
@@ -14,7 +14,7 @@ import (
 	"github.com/dswap-dev/dswap/swap"
 )
 
-func newHistoryCommand(stdout, stderr io.Writer) *cobra.Command {
+func newHistoryCommand(c *cli) *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "history SERVICE",
 		Short: "List a service's past swaps",
@@ -25,20 +25,33 @@ route files, because Docker forgets a container once it is removed.`,
 			if len(args) != 1 {
 				return usagef("dswap history needs exactly one SERVICE, got %d", len(args))
 			}
-			return runHistory(cmd, args[0], stdout, stderr)
+			format, _ := layeredString(cmd.Flags(), "output")
+			conn, err := readConnectOptions(cmd.Flags())
+			if err != nil {
+				return err
+			}
+			return runHistory(cmd.Context(), c, historyOptions{service: args[0], format: format, connect: conn})
 		},
 	}
 	connectionFlags(cmd.Flags())
 	return cmd
 }
 
-func runHistory(cmd *cobra.Command, service string, stdout, stderr io.Writer) error {
-	format, env, err := commandEnv(cmd, stderr)
+// historyOptions are what `dswap history` was asked.
+type historyOptions struct {
+	service string
+	format  string
+	connect connectOptions
+}
+
+func runHistory(ctx context.Context, c *cli, opts historyOptions) error {
+	format, stdout, service := opts.format, c.stdout, opts.service
+	_, env, err := connectEnv(ctx, c, format, opts.connect)
 	if err != nil {
 		return err
 	}
 	defer env.close()
-	all, err := env.engine.List(cmd.Context(), engine.ListFilter{All: true})
+	all, err := env.deps.Docker.List(ctx, engine.ListFilter{All: true})
 	if err != nil {
 		return err
 	}

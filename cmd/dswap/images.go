@@ -11,33 +11,49 @@ import (
 	"github.com/dswap-dev/dswap/engine"
 )
 
-// newImages makes the image getter from the flags a command has: --pull
-// and, for `dswap up`, the registry login and build flags.
-func newImages(fs *pflag.FlagSet, eng *engine.Engine, log *slog.Logger) (*engine.Images, error) {
-	im := &engine.Images{Engine: eng, Policy: engine.PullMissing, Log: log}
+// imageOptions are how a command gets images: --pull and, for
+// `dswap up`, the registry login and build flags.
+type imageOptions struct {
+	pull     *engine.PullPolicy
+	explicit *credentials.Explicit
+	build    *engine.BuildOptions
+	terminal bool
+}
+
+func readImageOptions(fs *pflag.FlagSet) (imageOptions, error) {
+	var o imageOptions
 	if pull, _ := layeredString(fs, "pull"); pull != "" {
 		p, err := engine.ParsePullPolicy(pull)
 		if err != nil {
-			return nil, usagef("%v", err)
+			return o, usagef("%v", err)
 		}
-		im.Policy = p
+		o.pull = &p
 	}
-	explicit, err := registryAuth(fs, os.LookupEnv)
-	if err != nil {
-		return nil, err
+	var err error
+	if o.explicit, err = registryAuth(fs, os.LookupEnv); err != nil {
+		return o, err
 	}
-	if explicit != nil && explicit.Source == "--registry-auth" {
-		log.Warn("--registry-auth puts the password in the process list, where other users of this host can read it; prefer --registry-auth-file or DSWAP_REGISTRY_USER and DSWAP_REGISTRY_PASSWORD")
-	}
-	im.Credentials = &credentials.Store{Explicit: explicit}
-	if im.Build, err = buildOptions(fs, os.LookupEnv); err != nil {
-		return nil, err
+	if o.build, err = buildOptions(fs, os.LookupEnv); err != nil {
+		return o, err
 	}
 	// main hands run os.Stderr, where the text logger writes: a terminal
 	// gets a progress summary, a CI log a line per layer event.
 	format, _ := layeredString(fs, "output")
-	im.Terminal = format == "text" && isTerminal(os.Stderr)
-	return im, nil
+	o.terminal = format == "text" && isTerminal(os.Stderr)
+	return o, nil
+}
+
+// newImages makes the image getter.
+func newImages(o imageOptions, eng *engine.Engine, log *slog.Logger) *engine.Images {
+	im := &engine.Images{Engine: eng, Policy: engine.PullMissing, Log: log, Build: o.build, Terminal: o.terminal}
+	if o.pull != nil {
+		im.Policy = *o.pull
+	}
+	if o.explicit != nil && o.explicit.Source == "--registry-auth" {
+		log.Warn("--registry-auth puts the password in the process list, where other users of this host can read it; prefer --registry-auth-file or DSWAP_REGISTRY_USER and DSWAP_REGISTRY_PASSWORD")
+	}
+	im.Credentials = &credentials.Store{Explicit: o.explicit}
+	return im
 }
 
 // registryAuth reads an explicit registry login. Flags win over the

@@ -28,7 +28,7 @@ import (
 // to go stale. Service locks end in ".lock", so no service can take it.
 const keeperLockName = "route-keeper.flock"
 
-func newKeepCommand(stdout, stderr io.Writer) *cobra.Command {
+func newKeepCommand(c *cli) *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "keep",
 		Short: "Keep routes right after Docker events, without an API: the route keeper alone, for a host service (systemd)",
@@ -57,7 +57,7 @@ See contrib/systemd/dswap-keep.service for a unit file.`,
 			if len(args) != 0 {
 				return usagef("dswap keep takes no arguments, got %d", len(args))
 			}
-			return runKeep(cmd, stderr)
+			return runKeep(cmd, c)
 		},
 	}
 	fs := cmd.Flags()
@@ -103,18 +103,22 @@ func readKeepConfig(fs *pflag.FlagSet) (*keepConfig, error) {
 	return c, nil
 }
 
-func runKeep(cmd *cobra.Command, stderr io.Writer) error {
+func runKeep(cmd *cobra.Command, c *cli) error {
 	ctx := cmd.Context()
 	fs := cmd.Flags()
 	cfg, err := readKeepConfig(fs)
 	if err != nil {
 		return err
 	}
-	log, err := serveLogger(cfg.format, cfg.level, stderr)
+	log, err := serveLogger(cfg.format, cfg.level, c.stderr)
 	if err != nil {
 		return err
 	}
-	env, err := setupWithin(ctx, fs, log, cfg.startup)
+	conn, err := readConnectOptions(fs)
+	if err != nil {
+		return err
+	}
+	env, err := setupWithin(ctx, c, conn, log, cfg.startup)
 	if err != nil {
 		return err
 	}
@@ -128,7 +132,7 @@ func runKeep(cmd *cobra.Command, stderr io.Writer) error {
 		Deps:        env.deps,
 		KeeperLocks: lock.Dir{Path: env.dir.StagingPath(), Command: "dswap keep (route keeper)"},
 	}
-	scoped := routedHere{Upkeeper: backend, docker: env.engine, hasRoute: func(key string) bool {
+	scoped := routedHere{Upkeeper: backend, docker: env.deps.Docker, hasRoute: func(key string) bool {
 		_, ok, err := env.dir.Read(key)
 		return err == nil && ok
 	}}
@@ -193,7 +197,7 @@ func routedByIP(statuses []swap.Status) []string {
 // no longer has, so the service answers 502 until someone syncs.
 func warnNoKeeper(ctx context.Context, dir *traefik.Dir, statuses []swap.Status, stderr io.Writer) {
 	byIP := routedByIP(statuses)
-	if len(byIP) == 0 {
+	if len(byIP) == 0 || dir == nil {
 		return
 	}
 	_, running, err := runningKeeper(ctx, dir)

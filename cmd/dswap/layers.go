@@ -164,3 +164,16 @@ func source(fs *pflag.FlagSet, name string) string {
 	}
 	return envName(name)
 }
+
+// given is a value of a flag or its variable: its text, whether a user
+// layer set it, and where it came from, for error messages.
+type given struct {
+	text   string
+	set    bool
+	source string
+}
+
+func givenValue(fs *pflag.FlagSet, name string) given {
+	text, set := layeredString(fs, name)
+	return given{text: text, set: set, source: source(fs, name)}
+}

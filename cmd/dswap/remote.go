@@ -1,51 +1,18 @@
 package main
 
 import (
+	"context"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"io"
 	"log/slog"
 	"os"
 	"strings"
-	"time"
-
-	"github.com/spf13/cobra"
-	"github.com/spf13/pflag"
 
 	"github.com/dswap-dev/dswap/server"
 	"github.com/dswap-dev/dswap/settings"
 	"github.com/dswap-dev/dswap/swap"
 )
-
-// withFinalReport wraps `dswap up`: with DSWAP_HOST set it hands the swap
-// to that sidecar; either way it makes sure the command ends with its
-// final report (the JSON object under --output json, the GitHub Actions
-// summary) even when it stopped before any swap ran.
-func withFinalReport(cmd *cobra.Command, stdout, stderr io.Writer) *cobra.Command {
-	local := cmd.RunE
-	cmd.RunE = func(c *cobra.Command, args []string) error {
-		actions := newActionsReport(os.Getenv, stderr)
-		c.SetContext(withActions(c.Context(), actions))
-		var err error
-		if host := os.Getenv("DSWAP_HOST"); host != "" {
-			err = runRemoteUp(c, host, args, stdout, stderr)
-		} else {
-			err = local(c, args)
-		}
-		if err != nil && !errors.Is(err, errReported) {
-			// Nothing reported yet: the command failed before its swap
-			// could (bad flags, setup, an unreachable sidecar).
-			if format, _ := layeredString(c.Flags(), "output"); format == "json" {
-				_ = json.NewEncoder(stdout).Encode(outcomeOf(nil, err))
-			}
-		}
-		// A no-op when the swap has reported already.
-		actions.finish(outcomeOf(nil, err))
-		return err
-	}
-	return cmd
-}
 
 // outcomeOf is the final object of a swap, with the exit code dswap ends
 // with.
@@ -60,28 +27,24 @@ func outcomeOf(res *swap.Result, err error) server.Outcome {
 // (or JSON object) to stdout, and dswap exits with the code the swap's
 // outcome carries, the same as a local swap's. The request it sends is
 // the one a local `dswap up` would run.
-func runRemoteUp(cmd *cobra.Command, host string, args []string, stdout, stderr io.Writer) error {
-	if len(args) != 1 {
-		return usagef("dswap up needs exactly one IMAGE or compose SERVICE argument, got %d", len(args))
-	}
-	fs := cmd.Flags()
-	if err := refuseLocalOnly(fs, os.LookupEnv, host); err != nil {
+func runRemoteUp(ctx context.Context, c *cli, host string, opts upOptions) error {
+	if err := refuseLocalOnly(opts.changed, c.lookupEnv, host); err != nil {
 		return err
 	}
-	in, err := readUpInputs(cmd, args[0], stderr, time.Now())
+	in, err := readUpInputs(ctx, c, opts)
 	if err != nil {
 		return err
 	}
 	format, log := in.format, in.log
 	for _, s := range settings.All {
-		if v, ok := os.LookupEnv(s.Env); ok && v != "" && s.Remote == settings.SidecarOwn {
+		if v, ok := c.lookupEnv(s.Env); ok && v != "" && s.Remote == settings.SidecarOwn {
 			log.Warn("ignoring "+s.Env+": the sidecar finds Traefik with its own settings", "phase", swap.PhasePlan.String(), "host", host)
 		}
 	}
-	if in.target.spec != nil {
+	if in.target.Spec != nil {
 		log.Warn("the sidecar swaps the compose service to the file's image with the file's settings; the file's labels, healthcheck and build are applied only by a local dswap up", "phase", swap.PhasePlan.String(), "service", in.request.Service)
 	}
-	token, err := clientToken(os.Getenv)
+	token, err := clientToken(c.getenv)
 	if err != nil {
 		return err
 	}
@@ -90,7 +53,6 @@ func runRemoteUp(cmd *cobra.Command, host string, args []string, stdout, stderr 
 		return usagef("%v", err)
 	}
 
-	ctx := cmd.Context()
 	handler := log.Handler()
 	out, err := client.Up(ctx, in.request,
 		func(id string) {
@@ -104,20 +66,20 @@ func runRemoteUp(cmd *cobra.Command, host string, args []string, stdout, stderr 
 	if err != nil {
 		return err
 	}
-	actionsOf(ctx).finish(out)
-	return reportOutcome(stdout, stderr, format, out)
+	c.actions.Finish(out)
+	return reportOutcome(c.stdout, c.stderr, format, out)
 }
 
 // refuseLocalOnly refuses what only makes sense on this machine: a flag
 // the sidecar cannot honour, or a variable of a setting that would be
 // silently lost (a build, a registry login file).
-func refuseLocalOnly(fs *pflag.FlagSet, lookup func(string) (string, bool), host string) error {
+func refuseLocalOnly(changed []string, lookup func(string) (string, bool), host string) error {
 	var refused []string
-	fs.Visit(func(f *pflag.Flag) {
-		if s := settings.Find(f.Name); s == nil || s.Remote == settings.Refused || s.Remote == settings.SidecarOwn {
-			refused = append(refused, "--"+f.Name)
+	for _, name := range changed {
+		if s := settings.Find(name); s == nil || s.Remote == settings.Refused || s.Remote == settings.SidecarOwn {
+			refused = append(refused, "--"+name)
 		}
-	})
+	}
 	for _, s := range settings.All {
 		if v, ok := lookup(s.Env); ok && v != "" && s.Remote == settings.Refused {
 			refused = append(refused, s.Env)

@@ -62,7 +62,7 @@ func sidecar(t *testing.T, b *sidecarBackend) {
 	t.Setenv("GITHUB_ACTIONS", "")
 }
 
-func runCLI(args ...string) (int, string, string) {
+func runArgs(args ...string) (int, string, string) {
 	var stdout, stderr bytes.Buffer
 	code := run(context.Background(), args, &stdout, &stderr)
 	return code, stdout.String(), stderr.String()
@@ -71,7 +71,7 @@ func runCLI(args ...string) (int, string, string) {
 func TestRemoteUpPrintsWhatALocalSwapPrints(t *testing.T) {
 	b := &sidecarBackend{}
 	sidecar(t, b)
-	code, stdout, stderr := runCLI("up", "myapp:v2", "--service", "web", "--drain", "5s", "--lock-wait", "0s")
+	code, stdout, stderr := runArgs("up", "myapp:v2", "--service", "web", "--drain", "5s", "--lock-wait", "0s")
 	require.Equal(t, 0, code, stderr)
 	assert.Equal(t, "dswap: web now runs myapp:v2 (web-2), was myapp:v1 (web); healthy after 1.50s, traffic moved 0.13s later, total 4.00s\n", stdout)
 	assert.Regexp(t, `(?m)^ +\d+\.\d\ds  plan     the dswap sidecar runs the swap host=http://127\.0\.0\.1:\d+ swap=[0-9a-f]+$`, stderr)
@@ -83,7 +83,7 @@ func TestRemoteUpPrintsWhatALocalSwapPrints(t *testing.T) {
 	require.NotNil(t, b.opts[0].LockWait)
 	assert.Zero(t, *b.opts[0].LockWait)
 
-	code, stdout, _ = runCLI("up", "myapp:v2", "--service", "web", "--output", "json")
+	code, stdout, _ = runArgs("up", "myapp:v2", "--service", "web", "--output", "json")
 	require.Equal(t, 0, code)
 	var out server.Outcome
 	require.NoError(t, json.Unmarshal([]byte(lastLine(stdout)), &out))
@@ -108,11 +108,11 @@ func TestRemoteUpExitsLikeALocalSwap(t *testing.T) {
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			sidecar(t, &sidecarBackend{err: tc.err})
-			code, _, stderr := runCLI("up", "myapp:v2", "--service", "web")
+			code, _, stderr := runArgs("up", "myapp:v2", "--service", "web")
 			assert.Equal(t, tc.code, code, stderr)
 			assert.Contains(t, stderr, tc.stderr)
 
-			code, stdout, _ := runCLI("up", "myapp:v2", "--service", "web", "--output", "json")
+			code, stdout, _ := runArgs("up", "myapp:v2", "--service", "web", "--output", "json")
 			assert.Equal(t, tc.code, code)
 			var out server.Outcome
 			require.NoError(t, json.Unmarshal([]byte(lastLine(stdout)), &out))
@@ -126,7 +126,7 @@ func TestRemoteUpBeforeAnySwap(t *testing.T) {
 	sidecar(t, &sidecarBackend{})
 
 	t.Setenv("DSWAP_TOKEN", "wrong")
-	code, stdout, stderr := runCLI("up", "myapp:v2", "--service", "web", "--output", "json")
+	code, stdout, stderr := runArgs("up", "myapp:v2", "--service", "web", "--output", "json")
 	assert.Equal(t, 2, code, "a wrong token is the caller's to fix, and changed nothing")
 	assert.Contains(t, stderr, "401 Unauthorized")
 	var out server.Outcome
@@ -135,12 +135,12 @@ func TestRemoteUpBeforeAnySwap(t *testing.T) {
 	assert.Equal(t, 2, out.ExitCode)
 
 	t.Setenv("DSWAP_TOKEN", "tok")
-	code, _, stderr = runCLI("up", "myapp:v2", "--service", "web", "--build", ".")
+	code, _, stderr = runArgs("up", "myapp:v2", "--service", "web", "--build", ".")
 	assert.Equal(t, 2, code)
 	assert.Contains(t, stderr, "--build cannot be used with DSWAP_HOST")
 
 	t.Setenv("DSWAP_HOST", "unix://"+filepath.Join(t.TempDir(), "nobody.sock"))
-	code, _, stderr = runCLI("up", "myapp:v2", "--service", "web")
+	code, _, stderr = runArgs("up", "myapp:v2", "--service", "web")
 	assert.Equal(t, 2, code)
 	assert.Contains(t, stderr, "cannot reach the dswap sidecar")
 	assert.Contains(t, stderr, "nothing was changed")
@@ -150,7 +150,7 @@ func TestRemoteUpBeforeAnySwap(t *testing.T) {
 	}))
 	defer hs.Close()
 	t.Setenv("DSWAP_HOST", hs.URL)
-	code, _, _ = runCLI("up", "myapp:v2", "--service", "web")
+	code, _, _ = runArgs("up", "myapp:v2", "--service", "web")
 	assert.Equal(t, 4, code)
 }
 
@@ -159,7 +159,7 @@ func TestRemoteUpUnderGitHubActions(t *testing.T) {
 	summary := filepath.Join(t.TempDir(), "summary.md")
 	t.Setenv("GITHUB_ACTIONS", "true")
 	t.Setenv("GITHUB_STEP_SUMMARY", summary)
-	code, _, stderr := runCLI("up", "myapp:v2", "--service", "web")
+	code, _, stderr := runArgs("up", "myapp:v2", "--service", "web")
 	assert.Equal(t, 1, code)
 	assert.Contains(t, stderr, "::group::dswap: plan\n")
 	assert.Contains(t, stderr, "::group::dswap: health\n")
@@ -230,7 +230,7 @@ func TestRemoteUpSendsTheSettingsOfVariables(t *testing.T) {
 	sidecar(t, b)
 	t.Setenv("DSWAP_PARALLELISM", "2")
 	t.Setenv("DSWAP_ORDER", "stop-first")
-	code, _, stderr := runCLI("up", "myapp:v2", "--service", "web")
+	code, _, stderr := runArgs("up", "myapp:v2", "--service", "web")
 	require.Equal(t, 0, code, stderr)
 	require.Len(t, b.reqs, 1)
 	require.NotNil(t, b.reqs[0].Overrides.Parallelism, "DSWAP_PARALLELISM reaches the sidecar")
@@ -254,7 +254,7 @@ func TestRemoteUpRefusesWhatOnlyThisMachineHas(t *testing.T) {
 			if tc.env != "" {
 				t.Setenv(tc.env, "/run/secrets/login")
 			}
-			code, _, stderr := runCLI(append([]string{"up", "myapp:v2", "--service", "web"}, tc.args...)...)
+			code, _, stderr := runArgs(append([]string{"up", "myapp:v2", "--service", "web"}, tc.args...)...)
 			assert.Equal(t, 2, code)
 			assert.Contains(t, stderr, tc.want)
 		})
@@ -268,7 +268,7 @@ func TestRemoteUpOfAComposeService(t *testing.T) {
 	inProject(t)
 	b := &sidecarBackend{}
 	sidecar(t, b)
-	code, _, stderr := runCLI("up", "web")
+	code, _, stderr := runArgs("up", "web")
 	require.Equal(t, 0, code, stderr)
 	require.Len(t, b.reqs, 1)
 	local := localRequest(t, "web")

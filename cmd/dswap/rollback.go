@@ -1,15 +1,14 @@
 package main
 
 import (
-	"io"
+	"context"
 
 	"github.com/spf13/cobra"
 
 	"github.com/dswap-dev/dswap/settings"
-	"github.com/dswap-dev/dswap/swap"
 )
 
-func newRollbackCommand(stdout, stderr io.Writer) *cobra.Command {
+func newRollbackCommand(c *cli) *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "rollback SERVICE",
 		Short: "Swap a service back to the image it ran before its last swap",
@@ -19,7 +18,16 @@ its history), through the same zero-downtime path as "dswap up".`,
 			if len(args) != 1 {
 				return usagef("dswap rollback needs exactly one SERVICE, got %d", len(args))
 			}
-			return runRollback(cmd, args[0], stdout, stderr)
+			opts := rollbackOptions{service: args[0]}
+			var err error
+			if opts.settings, err = readSettings(cmd.Flags()); err != nil {
+				return err
+			}
+			opts.format, _ = layeredString(cmd.Flags(), "output")
+			if opts.connect, err = readConnectOptions(cmd.Flags()); err != nil {
+				return err
+			}
+			return runRollback(cmd.Context(), c, opts)
 		},
 	}
 	fs := cmd.Flags()
@@ -28,19 +36,23 @@ its history), through the same zero-downtime path as "dswap up".`,
 	return cmd
 }
 
-func runRollback(cmd *cobra.Command, service string, stdout, stderr io.Writer) error {
-	over, err := readSettings(cmd.Flags())
-	if err != nil {
-		return err
-	}
-	format, env, err := commandEnv(cmd, stderr)
+// rollbackOptions are what `dswap rollback` was asked.
+type rollbackOptions struct {
+	service  string
+	format   string
+	settings settings.Overrides
+	connect  connectOptions
+}
+
+func runRollback(ctx context.Context, c *cli, opts rollbackOptions) error {
+	_, env, err := connectEnv(ctx, c, opts.format, opts.connect)
 	if err != nil {
 		return err
 	}
 	defer env.close()
-	res, err := swap.New(env.deps).Rollback(cmd.Context(), service, over)
-	if format == "json" {
-		return reportJSON(stdout, res, err)
+	res, err := env.swaps.Rollback(ctx, opts.service, opts.settings)
+	if opts.format == "json" {
+		return reportJSON(c.stdout, res, err)
 	}
-	return reportText(stdout, stderr, res, err)
+	return reportText(c.stdout, c.stderr, res, err)
 }

@@ -14,6 +14,12 @@ import (
 var version = "dev"
 
 func run(ctx context.Context, args []string, stdout, stderr io.Writer) (code int) {
+	return runCLI(ctx, newCLI(stdout, stderr), args)
+}
+
+// runCLI runs the command line args with c, and returns dswap's exit code.
+func runCLI(ctx context.Context, c *cli, args []string) (code int) {
+	stdout, stderr := c.stdout, c.stderr
 	// A panic would exit with Go's code 2, which means "bad input" here; a
 	// CI step must not mistake a dswap bug for its own mistake.
 	defer func() {
@@ -39,8 +45,8 @@ confirmed by Traefik's API), then stops the old one with a drain window.`,
 	root.SetFlagErrorFunc(func(_ *cobra.Command, err error) error {
 		return usagef("%v", err)
 	})
-	root.AddCommand(withFinalReport(newUpCommand(stdout, stderr), stdout, stderr), newSyncCommand(stdout, stderr), newRollbackCommand(stdout, stderr),
-		newStatusCommand(stdout, stderr), newHistoryCommand(stdout, stderr), newServeCommand(stdout, stderr), newKeepCommand(stdout, stderr))
+	root.AddCommand(newUpCommand(c), newSyncCommand(c), newRollbackCommand(c),
+		newStatusCommand(c), newHistoryCommand(c), newServeCommand(c), newKeepCommand(c))
 	err := root.ExecuteContext(ctx)
 	switch {
 	case err == nil, errors.Is(err, errReported):

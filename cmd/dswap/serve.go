@@ -12,7 +12,6 @@ import (
 	"github.com/spf13/cobra"
 	"github.com/spf13/pflag"
 
-	"github.com/dswap-dev/dswap/compose"
 	"github.com/dswap-dev/dswap/engine"
 	"github.com/dswap-dev/dswap/lock"
 	"github.com/dswap-dev/dswap/server"
@@ -20,7 +19,7 @@ import (
 	"github.com/dswap-dev/dswap/traefik"
 )
 
-func newServeCommand(stdout, stderr io.Writer) *cobra.Command {
+func newServeCommand(c *cli) *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "serve",
 		Short: "Run as a sidecar: an HTTP API and webhooks to swap, and keep routes right after Docker events",
@@ -49,7 +48,7 @@ could find from Traefik's container are paths and ports of the host.`,
 			if len(args) != 0 {
 				return usagef("dswap serve takes no arguments, got %d", len(args))
 			}
-			return runServe(cmd, stderr)
+			return runServe(cmd, c)
 		},
 	}
 	fs := cmd.Flags()
@@ -188,22 +187,26 @@ func listValues(fs *pflag.FlagSet, name string, getenv func(string) string) []st
 	return out
 }
 
-func runServe(cmd *cobra.Command, stderr io.Writer) error {
+func runServe(cmd *cobra.Command, c *cli) error {
 	ctx := cmd.Context()
 	fs := cmd.Flags()
-	cfg, err := readServeConfig(fs, os.Getenv)
+	cfg, err := readServeConfig(fs, c.getenv)
 	if err != nil {
 		return err
 	}
 	format, _ := layeredString(fs, "output")
-	log, err := serveLogger(format, cfg.level, stderr)
+	log, err := serveLogger(format, cfg.level, c.stderr)
 	if err != nil {
 		return err
 	}
-	if err := sidecarDefaults(ctx, fs, log); err != nil {
+	conn, err := readConnectOptions(fs)
+	if err != nil {
 		return err
 	}
-	env, err := setupWithin(ctx, fs, log, cfg.startup)
+	if err := sidecarDefaults(ctx, &conn, log); err != nil {
+		return err
+	}
+	env, err := setupWithin(ctx, c, conn, log, cfg.startup)
 	if err != nil {
 		return err
 	}
@@ -212,10 +215,7 @@ func runServe(cmd *cobra.Command, stderr io.Writer) error {
 		log.Warn("Traefik's container was not found, so its networks are unknown: the route keeper looks after every dswap-managed service on this Engine. If another Traefik (and dswap) routes some of them, pass --traefik-container NAME")
 	}
 
-	base, ok := env.deps.Images.(*engine.Images)
-	if !ok {
-		return fmt.Errorf("internal: unexpected image getter %T", env.deps.Images)
-	}
+	base := env.images
 	backend := &server.SwapBackend{
 		Deps: env.deps,
 		ImagesFor: func(policy engine.PullPolicy, log *slog.Logger) swap.Images {
@@ -304,18 +304,18 @@ func serveLogger(format string, level slog.Level, w io.Writer) (*slog.Logger, er
 }
 
 func traefikAPIOf(env *environment) string {
-	if s, ok := env.deps.Traefik.(fmt.Stringer); ok {
-		return s.String()
+	if env.api != nil {
+		return env.api.String()
 	}
 	return "none"
 }
 
 // setupWithin retries setup until Traefik and the Engine answer: in a
 // compose project the sidecar may start before Traefik listens.
-func setupWithin(ctx context.Context, fs *pflag.FlagSet, log *slog.Logger, limit time.Duration) (*environment, error) {
+func setupWithin(ctx context.Context, c *cli, opts connectOptions, log *slog.Logger, limit time.Duration) (*environment, error) {
 	deadline := time.Now().Add(limit)
 	for {
-		env, err := setup(ctx, fs, log)
+		env, err := c.connect(ctx, opts, log)
 		if err == nil {
 			return env, nil
 		}
@@ -343,14 +343,14 @@ func inContainer() bool {
 // container the routes directory must be given as mounted here (Traefik's
 // mount names a host path), and Traefik is looked for in dswap's own
 // compose project, so that other Traefiks on the Engine do not count.
-func sidecarDefaults(ctx context.Context, fs *pflag.FlagSet, log *slog.Logger) error {
+func sidecarDefaults(ctx context.Context, opts *connectOptions, log *slog.Logger) error {
 	if !inContainer() {
 		return nil
 	}
-	if dir, _ := layeredString(fs, "routes-dir"); dir == "" {
+	if opts.routesDir == "" {
 		return usagef("dswap serve runs in a container: pass --routes-dir (or DSWAP_ROUTES_DIR) with the path where Traefik's routes directory is mounted in dswap's container, e.g. /routes; the path dswap could find through Traefik's mount is the host's")
 	}
-	if name, _ := layeredString(fs, "traefik-container"); name != "" {
+	if opts.traefikContainer != "" {
 		return nil
 	}
 	eng, err := engine.New(ctx)
@@ -358,41 +358,16 @@ func sidecarDefaults(ctx context.Context, fs *pflag.FlagSet, log *slog.Logger) e
 		return nil // setup says what is wrong with the Engine
 	}
 	defer eng.Close()
-	name := traefikOfProject(ctx, eng)
+	host, err := os.Hostname()
+	if err != nil {
+		return nil
+	}
+	// Docker names a container's host after its ID.
+	name := traefik.InProject(ctx, eng, host)
 	if name == "" {
 		return nil
 	}
 	log.Info("found Traefik in dswap's compose project", "container", name)
-	return fs.Set("traefik-container", name)
-}
-
-// traefikOfProject returns the Traefik container of the compose project
-// dswap's own container belongs to, if there is exactly one.
-func traefikOfProject(ctx context.Context, eng *engine.Engine) string {
-	host, err := os.Hostname()
-	if err != nil {
-		return ""
-	}
-	self, err := eng.Inspect(ctx, host) // Docker names a container's host after its ID
-	if err != nil {
-		return ""
-	}
-	project := self.Labels[compose.ProjectLabel]
-	if project == "" {
-		return ""
-	}
-	cs, err := eng.List(ctx, engine.ListFilter{Labels: []string{compose.ProjectLabel + "=" + project}})
-	if err != nil {
-		return ""
-	}
-	var found []string
-	for _, c := range cs {
-		if c.ID != self.ID && traefik.LooksLikeTraefik(c) {
-			found = append(found, c.Name)
-		}
-	}
-	if len(found) != 1 {
-		return ""
-	}
-	return found[0]
+	opts.traefikContainer = name
+	return nil
 }

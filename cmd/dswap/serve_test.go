@@ -74,7 +74,7 @@ func TestReadServeConfig(t *testing.T) {
 			for k, v := range tc.env {
 				t.Setenv(k, v)
 			}
-			cmd := newServeCommand(os.Stdout, os.Stderr)
+			cmd := newServeCommand(newCLI(os.Stdout, os.Stderr))
 			require.NoError(t, cmd.Flags().Parse(tc.args))
 			c, err := readServeConfig(cmd.Flags(), os.Getenv)
 			if tc.err != "" {

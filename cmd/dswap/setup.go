@@ -2,13 +2,11 @@ package main
 
 import (
 	"context"
-	"io"
 	"log/slog"
 	"sort"
 	"strings"
 	"time"
 
-	"github.com/spf13/cobra"
 	"github.com/spf13/pflag"
 
 	"github.com/dswap-dev/dswap/engine"
@@ -40,32 +38,72 @@ func holderCommand(fs *pflag.FlagSet) string {
 	return strings.Join(append([]string{"dswap", fs.Name()}, fs.Args()...), " ")
 }
 
-// environment is what every command needs, made once.
+// connectOptions are how a command finds Docker, Traefik and the routes
+// directory, and what its image getter and lock take: read once from the
+// flags and DSWAP_* variables, then passed to connect.
+type connectOptions struct {
+	address          given // auto, name or ip
+	traefikAPI       string
+	routesDir        string
+	traefikContainer string
+	traefikVersion   given
+	lockWait         time.Duration
+	holder           string // what the lock records about this dswap
+	images           imageOptions
+}
+
+// readConnectOptions reads the connection flags a command has, and their
+// variables.
+func readConnectOptions(fs *pflag.FlagSet) (connectOptions, error) {
+	o := connectOptions{
+		address:        givenValue(fs, "address"),
+		traefikVersion: givenValue(fs, "traefik-version"),
+		lockWait:       defaultLockWait,
+		holder:         holderCommand(fs),
+	}
+	o.traefikAPI, _ = layeredString(fs, "traefik-api")
+	o.routesDir, _ = layeredString(fs, "routes-dir")
+	o.traefikContainer, _ = layeredString(fs, "traefik-container")
+	if d, err := layeredDuration(fs, "lock-wait"); err != nil {
+		return o, err
+	} else if d != nil {
+		o.lockWait = *d
+	}
+	var err error
+	o.images, err = readImageOptions(fs)
+	return o, err
+}
+
+// environment is what every command needs, made once by connect.
 type environment struct {
-	engine *engine.Engine
+	swaps swapper
+	deps  swap.Deps
+	// images is the one image getter (deps.Images); a compose service's
+	// build section sets its Build.
+	images *engine.Images
+	api    *traefik.API // nil without a Traefik API
 	dir    *traefik.Dir
-	deps   swap.Deps
 	close  func()
 }
 
-func setup(ctx context.Context, fs *pflag.FlagSet, log *slog.Logger) (*environment, error) {
+// setup connects to the Engine and Traefik: the one place dswap constructs
+// them and the swap.
+func setup(ctx context.Context, opts connectOptions, log *slog.Logger) (*environment, error) {
 	eng, err := engine.New(ctx)
 	if err != nil {
 		return nil, err
 	}
-	env := &environment{engine: eng, close: func() { _ = eng.Close() }}
+	env := &environment{close: func() { _ = eng.Close() }}
 	fail := func(err error) (*environment, error) {
 		env.close()
 		return nil, err
 	}
 
-	address, _ := layeredString(fs, "address")
+	address := opts.address.text
 	if address != "auto" && address != "name" && address != "ip" {
-		return fail(usagef("%s %q: want auto, name or ip", source(fs, "address"), address))
+		return fail(usagef("%s %q: want auto, name or ip", opts.address.source, address))
 	}
-	apiAddr, _ := layeredString(fs, "traefik-api")
-	routesDir, _ := layeredString(fs, "routes-dir")
-	containerName, _ := layeredString(fs, "traefik-container")
+	apiAddr, routesDir, containerName := opts.traefikAPI, opts.routesDir, opts.traefikContainer
 	givenRoutesDir, givenAPI := routesDir, apiAddr
 
 	// What was given wins. With the routes directory and the API both
@@ -112,10 +150,9 @@ func setup(ctx context.Context, fs *pflag.FlagSet, log *slog.Logger) (*environme
 		if err := api.Ping(ctx); err != nil {
 			return fail(badInput(err))
 		}
-		confirm = api
-		versions = api
+		confirm, versions, env.api = api, api, api
 	}
-	traefikRelease, err := traefikVersion(ctx, fs, versions, log)
+	traefikRelease, err := traefikVersion(ctx, opts.traefikVersion, versions, log)
 	if err != nil {
 		return fail(err)
 	}
@@ -129,45 +166,36 @@ func setup(ctx context.Context, fs *pflag.FlagSet, log *slog.Logger) (*environme
 	}
 	choice := chooseTraefik(inst, containerName != "", givenRoutesDir, givenAPI, addressing)
 	log.Info("using Traefik", "container", dash(choice.Container), "routes", dir.Path, "api", apiAddr, "why", choice.Traefik, "addressing", choice.Addressing)
-	images, err := newImages(fs, eng, log)
-	if err != nil {
-		return fail(err)
-	}
-	lockWait := defaultLockWait
-	if d, err := layeredDuration(fs, "lock-wait"); err != nil {
-		return fail(err)
-	} else if d != nil {
-		lockWait = *d
-	}
+	env.images = newImages(opts.images, eng, log)
+	lockWait := opts.lockWait
 	env.deps = swap.Deps{
 		Docker:     eng,
-		Images:     images,
+		Images:     env.images,
 		Routes:     dir,
 		Traefik:    confirm,
 		Addressing: addressing,
 		Log:        log,
-		Locks: lock.Dir{Path: dir.StagingPath(), Wait: lockWait, Command: holderCommand(fs), OnWait: func(key string, h lock.Holder) {
+		Locks: lock.Dir{Path: dir.StagingPath(), Wait: lockWait, Command: opts.holder, OnWait: func(key string, h lock.Holder) {
 			log.Warn("waiting for another dswap to finish with this service", "service", key, "holder", h.String(), "up to", lockWait)
 		}},
 		History:        history.Store{Dir: dir.StagingPath()},
 		TraefikVersion: traefikRelease,
 	}
+	env.swaps = swap.New(env.deps)
 	env.dir = dir
 	return env, nil
 }
 
-// commandEnv is what the commands other than up start with: the --output
-// format, the logger for it, and the environment.
-func commandEnv(cmd *cobra.Command, stderr io.Writer) (string, *environment, error) {
-	fs := cmd.Flags()
-	format, _ := layeredString(fs, "output")
-	log, err := newLogger(format, stderr, time.Now())
+// connectEnv is what the commands other than up start with: the logger for
+// the --output format, and the environment.
+func connectEnv(ctx context.Context, c *cli, format string, opts connectOptions) (*slog.Logger, *environment, error) {
+	log, err := newLogger(format, c.stderr, c.now())
 	if err != nil {
-		return "", nil, err
+		return nil, nil, err
 	}
-	env, err := setup(cmd.Context(), fs, log)
+	env, err := c.connect(ctx, opts, log)
 	if err != nil {
-		return "", nil, err
+		return nil, nil, err
 	}
-	return format, env, nil
+	return log, env, nil
 }

@@ -1,9 +1,9 @@
 package main
 
 import (
+	"context"
 	"encoding/json"
 	"fmt"
-	"io"
 	"slices"
 	"strings"
 	"text/tabwriter"
@@ -11,10 +11,9 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/dswap-dev/dswap/server"
-	"github.com/dswap-dev/dswap/swap"
 )
 
-func newStatusCommand(stdout, stderr io.Writer) *cobra.Command {
+func newStatusCommand(c *cli) *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "status [SERVICE]",
 		Short: "Show dswap-managed services, what Traefik routes to, and interrupted swaps",
@@ -26,24 +25,37 @@ func newStatusCommand(stdout, stderr io.Writer) *cobra.Command {
 			if len(args) == 1 {
 				service = args[0]
 			}
-			return runStatus(cmd, service, stdout, stderr)
+			format, _ := layeredString(cmd.Flags(), "output")
+			conn, err := readConnectOptions(cmd.Flags())
+			if err != nil {
+				return err
+			}
+			return runStatus(cmd.Context(), c, statusOptions{service: service, format: format, connect: conn})
 		},
 	}
 	connectionFlags(cmd.Flags())
 	return cmd
 }
 
-func runStatus(cmd *cobra.Command, service string, stdout, stderr io.Writer) error {
-	format, env, err := commandEnv(cmd, stderr)
+// statusOptions are what `dswap status` was asked.
+type statusOptions struct {
+	service string // "" for every managed service
+	format  string
+	connect connectOptions
+}
+
+func runStatus(ctx context.Context, c *cli, opts statusOptions) error {
+	format, stdout := opts.format, c.stdout
+	_, env, err := connectEnv(ctx, c, format, opts.connect)
 	if err != nil {
 		return err
 	}
 	defer env.close()
-	statuses, err := swap.New(env.deps).StatusOf(cmd.Context(), service)
+	statuses, err := env.swaps.StatusOf(ctx, opts.service)
 	if err != nil {
 		return err
 	}
-	warnNoKeeper(cmd.Context(), env.dir, statuses, stderr)
+	warnNoKeeper(ctx, env.dir, statuses, c.stderr)
 	out := make([]server.ServiceStatus, 0, len(statuses))
 	for _, st := range statuses {
 		out = append(out, server.StatusOf(st))

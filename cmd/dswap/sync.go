@@ -1,6 +1,7 @@
 package main
 
 import (
+	"context"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -12,7 +13,7 @@ import (
 	"github.com/dswap-dev/dswap/swap"
 )
 
-func newSyncCommand(stdout, stderr io.Writer) *cobra.Command {
+func newSyncCommand(c *cli) *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "sync [SERVICE]",
 		Short: "Write the Traefik routes of dswap-managed services for their running containers",
@@ -24,11 +25,19 @@ A service is managed when its containers carry dswap.enable=true or dswap.servic
 			if len(args) > 1 {
 				return usagef("dswap sync takes at most one SERVICE, got %d", len(args))
 			}
-			service := ""
+			opts := syncOptions{}
 			if len(args) == 1 {
-				service = args[0]
+				opts.service = args[0]
 			}
-			return runSync(cmd, service, stdout, stderr)
+			var err error
+			if opts.settings, err = readSettings(cmd.Flags()); err != nil {
+				return err
+			}
+			opts.format, _ = layeredString(cmd.Flags(), "output")
+			if opts.connect, err = readConnectOptions(cmd.Flags()); err != nil {
+				return err
+			}
+			return runSync(cmd.Context(), c, opts)
 		},
 	}
 	fs := cmd.Flags()
@@ -37,22 +46,26 @@ A service is managed when its containers carry dswap.enable=true or dswap.servic
 	return cmd
 }
 
-func runSync(cmd *cobra.Command, service string, stdout, stderr io.Writer) error {
-	over, err := readSettings(cmd.Flags())
-	if err != nil {
-		return err
-	}
-	format, env, err := commandEnv(cmd, stderr)
+// syncOptions are what `dswap sync` was asked.
+type syncOptions struct {
+	service  string // "" for every managed service
+	format   string
+	settings settings.Overrides
+	connect  connectOptions
+}
+
+func runSync(ctx context.Context, c *cli, opts syncOptions) error {
+	_, env, err := connectEnv(ctx, c, opts.format, opts.connect)
 	if err != nil {
 		return err
 	}
 	defer env.close()
-	synced, err := swap.New(env.deps).Sync(cmd.Context(), service, over)
-	if format == "json" {
-		return reportSyncJSON(stdout, synced, err)
+	synced, err := env.swaps.Sync(ctx, opts.service, opts.settings)
+	if opts.format == "json" {
+		return reportSyncJSON(c.stdout, synced, err)
 	}
 	for _, s := range synced {
-		fmt.Fprintf(stdout, "dswap: %s routed to %s (%s), confirmed in %s\n", s.Service, strings.Join(s.Containers, ", "), s.File, secs(s.Took))
+		fmt.Fprintf(c.stdout, "dswap: %s routed to %s (%s), confirmed in %s\n", s.Service, strings.Join(s.Containers, ", "), s.File, secs(s.Took))
 	}
 	return err
 }

@@ -4,8 +4,6 @@ import (
 	"context"
 	"log/slog"
 
-	"github.com/spf13/pflag"
-
 	"github.com/dswap-dev/dswap/labels"
 )
 
@@ -21,11 +19,11 @@ type versionReader interface {
 // neither, the zero version stands for the newest release dswap knows
 // (v3.6), and the log says so, because a v2 Traefik would then reject
 // v3-only fields that dswap let through.
-func traefikVersion(ctx context.Context, fs *pflag.FlagSet, api versionReader, log *slog.Logger) (labels.TraefikVersion, error) {
-	if text, set := layeredString(fs, "traefik-version"); set {
-		v, err := labels.ParseTraefikVersion(text)
+func traefikVersion(ctx context.Context, given given, api versionReader, log *slog.Logger) (labels.TraefikVersion, error) {
+	if given.set {
+		v, err := labels.ParseTraefikVersion(given.text)
 		if err != nil {
-			return labels.TraefikVersion{}, usagef("%s: %v", source(fs, "traefik-version"), err)
+			return labels.TraefikVersion{}, usagef("%s: %v", given.source, err)
 		}
 		if api != nil {
 			if reported, err := api.Version(ctx); err == nil {

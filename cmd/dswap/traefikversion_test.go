@@ -51,7 +51,7 @@ func TestTraefikVersion(t *testing.T) {
 				require.NoError(t, fs.Set("traefik-version", tc.flag))
 			}
 			var logs bytes.Buffer
-			got, err := traefikVersion(t.Context(), fs, tc.api, slog.New(slog.NewTextHandler(&logs, &slog.HandlerOptions{Level: slog.LevelDebug})))
+			got, err := traefikVersion(t.Context(), givenValue(fs, "traefik-version"), tc.api, slog.New(slog.NewTextHandler(&logs, &slog.HandlerOptions{Level: slog.LevelDebug})))
 			if tc.wantErr != "" {
 				require.Error(t, err)
 				assert.ErrorIs(t, err, errUsage)

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -10,12 +11,16 @@ import (
 	"time"
 
 	"github.com/spf13/cobra"
+	"github.com/spf13/pflag"
 
+	"github.com/dswap-dev/dswap/compose"
+	"github.com/dswap-dev/dswap/engine"
+	"github.com/dswap-dev/dswap/ghactions"
 	"github.com/dswap-dev/dswap/settings"
 	"github.com/dswap-dev/dswap/swap"
 )
 
-func newUpCommand(stdout, stderr io.Writer) *cobra.Command {
+func newUpCommand(c *cli) *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "up IMAGE | up SERVICE [-f COMPOSE_FILE]...",
 		Short: "Swap a service to IMAGE (or a compose SERVICE to its file's image) with zero downtime",
@@ -40,83 +45,154 @@ labels), then dswap.* labels on the running service, then defaults.`,
   dswap up registry.example.com/myapp:v2 --pull always --registry-auth-file /run/secrets/registry
   dswap up myapp:v2 --build . --build-arg VERSION=v2`,
 		RunE: func(cmd *cobra.Command, args []string) error {
-			if len(args) != 1 {
-				return usagef("dswap up needs exactly one IMAGE or compose SERVICE argument, got %d", len(args))
+			// Nothing reported yet when reading the options fails: the
+			// final report still comes (the JSON object, the Actions
+			// summary).
+			c.actions = ghactions.New(c.getenv, c.stderr)
+			format, _ := layeredString(cmd.Flags(), "output")
+			opts, err := readUpOptions(cmd.Flags(), args)
+			host := c.getenv("DSWAP_HOST")
+			switch {
+			case err != nil:
+			case host != "":
+				err = runRemoteUp(cmd.Context(), c, host, opts)
+			default:
+				// Only a local swap connects: a sidecar has its own setup.
+				if opts.connect, err = readConnectOptions(cmd.Flags()); err == nil {
+					err = runUp(cmd.Context(), c, opts)
+				}
 			}
-			return runUp(cmd, args[0], stdout, stderr)
+			return finalReport(c, format, err)
 		},
 	}
 	fs := cmd.Flags()
 	addFlags(fs, settings.GroupSwap)
 	addFlags(fs, settings.GroupUp)
 	connectionFlags(fs)
-	reportFlags(fs)
+	fs.String("report", "", "write an SVG timeline of the swap to this file (phases, and Traefik's request rate for the service when its Prometheus metrics answer), e.g. as a CI artifact")
 	return cmd
 }
 
-func runUp(cmd *cobra.Command, arg string, stdout, stderr io.Writer) error {
-	fs := cmd.Flags()
-	in, err := readUpInputs(cmd, arg, stderr, time.Now())
+// upOptions are what `dswap up` was asked, read from its flags and DSWAP_*
+// variables.
+type upOptions struct {
+	format string // --output: text or json
+	// target is what the argument means: an image or a compose service.
+	target     compose.TargetOptions
+	imageGiven bool   // --image was passed
+	service    string // --service or DSWAP_SERVICE
+	// settings are the swap settings of flags and variables; the compose
+	// file's come below them.
+	settings settings.Overrides
+	report   string // --report: the SVG to write
+	// changed are the flags the user set, which a sidecar may refuse.
+	changed []string
+	connect connectOptions
+}
+
+func readUpOptions(fs *pflag.FlagSet, args []string) (upOptions, error) {
+	var o upOptions
+	if len(args) != 1 {
+		return o, usagef("dswap up needs exactly one IMAGE or compose SERVICE argument, got %d", len(args))
+	}
+	o.format, _ = layeredString(fs, "output")
+	image, _ := fs.GetString("image")
+	projectName, _ := fs.GetString("project-name")
+	files, _ := fs.GetStringArray("file")
+	build, _ := fs.GetString("build")
+	o.target = compose.TargetOptions{Arg: args[0], Image: image, ProjectName: projectName, Files: files, ServiceGiven: fs.Changed("service"), Build: build}
+	o.imageGiven = fs.Changed("image")
+	o.service, _ = layeredString(fs, "service")
+	o.report, _ = fs.GetString("report")
+	fs.Visit(func(f *pflag.Flag) { o.changed = append(o.changed, f.Name) })
+	var err error
+	o.settings, err = readSettings(fs)
+	return o, err
+}
+
+// finalReport makes sure `dswap up` ends with its final report (the JSON
+// object under --output json, the GitHub Actions summary) even when it
+// stopped before any swap ran.
+func finalReport(c *cli, format string, err error) error {
+	if err != nil && !errors.Is(err, errReported) && format == "json" {
+		// Nothing reported yet: the command failed before its swap
+		// could (bad flags, setup, an unreachable sidecar).
+		_ = json.NewEncoder(c.stdout).Encode(outcomeOf(nil, err))
+	}
+	// A no-op when the swap has reported already.
+	c.actions.Finish(outcomeOf(nil, err))
+	return err
+}
+
+func runUp(ctx context.Context, c *cli, opts upOptions) error {
+	in, err := readUpInputs(ctx, c, opts)
 	if err != nil {
 		return err
 	}
-	ctx, log := cmd.Context(), in.log
-	env, err := setup(ctx, fs, log)
+	log := in.log
+	env, err := c.connect(ctx, opts.connect, log)
 	if err != nil {
 		return err
 	}
 	defer env.close()
-	if err := in.target.prepareBuild(ctx, fs, env, log); err != nil {
-		return err
+	if env.images != nil {
+		build, err := in.target.Build(ctx, env.images, opts.imageGiven, log)
+		if err != nil {
+			return err
+		}
+		if build != nil {
+			env.images.Build = build
+		}
 	}
 
 	req := swapRequest(in.request)
-	in.target.request(&req, log)
-	report := startReport(ctx, fs, env, log)
-	res, err := swap.New(env.deps).Up(ctx, req)
-	report.finish(ctx, res)
-	actionsOf(ctx).finish(outcomeOf(res, err))
-	if in.format == "json" {
-		return reportJSON(stdout, res, err)
+	if t := in.target; t.Spec != nil {
+		req.Labels = t.Spec.Labels
+		req.Healthcheck = t.Healthcheck(log)
+		req.DefinitionLabels = func(ctx context.Context, like *engine.Container, _ *engine.Image) (map[string]string, error) {
+			return t.HashLabels(ctx, like, log), nil
+		}
 	}
-	return reportText(stdout, stderr, res, err)
+	rep := c.startReport(ctx, opts.report, env, log)
+	res, err := env.swaps.Up(ctx, req)
+	rep.Finish(ctx, res)
+	c.actions.Finish(outcomeOf(res, err))
+	if in.format == "json" {
+		return reportJSON(c.stdout, res, err)
+	}
+	return reportText(c.stdout, c.stderr, res, err)
 }
 
 // upInputs are what a local and a remote `dswap up` read the same way.
 type upInputs struct {
 	format string
 	log    *slog.Logger
-	target *upTarget
+	target *compose.Target
 	// request is the swap asked for: the image, the service and the
 	// settings of flags, DSWAP_* variables and the compose file. It runs
 	// here, or goes to the sidecar as it is.
 	request settings.Request
 }
 
-func readUpInputs(cmd *cobra.Command, arg string, stderr io.Writer, start time.Time) (upInputs, error) {
-	fs := cmd.Flags()
-	var in upInputs
-	in.format, _ = layeredString(fs, "output")
-	log, err := newLogger(in.format, stderr, start)
+func readUpInputs(ctx context.Context, c *cli, opts upOptions) (upInputs, error) {
+	in := upInputs{format: opts.format}
+	log, err := newLogger(in.format, c.stderr, c.now())
 	if err != nil {
 		return in, err
 	}
-	in.log = actionsOf(cmd.Context()).wrap(log)
-	over, err := readSettings(fs)
+	in.log = c.actions.Wrap(log)
+	if in.target, err = compose.ResolveTarget(ctx, opts.target, in.log); err != nil {
+		return in, badInput(err)
+	}
+	over, err := in.target.Overrides(opts.settings, in.log)
 	if err != nil {
-		return in, err
+		return in, badInput(err)
 	}
-	if in.target, err = resolveUp(cmd.Context(), fs, arg, in.log); err != nil {
-		return in, err
+	service := opts.service
+	if in.target.Service != "" {
+		service = in.target.Service
 	}
-	if over, err = in.target.overrides(over, in.log); err != nil {
-		return in, err
-	}
-	service, _ := layeredString(fs, "service")
-	if in.target.service != "" {
-		service = in.target.service
-	}
-	in.request = settings.Request{Image: in.target.image, Service: service, Overrides: over}
+	in.request = settings.Request{Image: in.target.Image, Service: service, Overrides: over}
 	return in, nil
 }
 

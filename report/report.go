@@ -1,4 +1,7 @@
-package main
+// Package report draws the SVG timeline of one swap (dswap up --report):
+// the swap's phases from its own record and, when Traefik's Prometheus
+// metrics answer, the request rate of the swapped service.
+package report
 
 import (
 	"context"
@@ -9,54 +12,47 @@ import (
 	"strings"
 	"time"
 
-	"github.com/spf13/pflag"
-
 	"github.com/dswap-dev/dswap/swap"
 	"github.com/dswap-dev/dswap/timeline"
 	"github.com/dswap-dev/dswap/traefik"
 )
 
-// reportFlags adds --report to a command that swaps.
-func reportFlags(fs *pflag.FlagSet) {
-	fs.String("report", "", "write an SVG timeline of the swap to this file (phases, and Traefik's request rate for the service when its Prometheus metrics answer), e.g. as a CI artifact")
-}
-
-// swapReport draws a swap's timeline once it is over. A nil *swapReport
-// (no --report) does nothing.
-type swapReport struct {
+// Report draws a swap's timeline once it is over. A nil *Report (no
+// --report) does nothing.
+type Report struct {
 	path    string
 	log     *slog.Logger
 	api     *traefik.API
-	sampler *metricsSampler
+	sampler *traefik.Sampler
 	start   time.Time
 }
 
-// startReport starts polling Traefik's metrics when --report is given and
-// Traefik's API (whose entrypoint also serves /metrics) is known.
-func startReport(ctx context.Context, fs *pflag.FlagSet, env *environment, log *slog.Logger) *swapReport {
-	path, _ := fs.GetString("report")
+// Start starts polling Traefik's metrics for the report to write to path,
+// when path is not empty. api is Traefik's API, whose entrypoint also
+// serves /metrics; without one (nil) the report shows the phases only.
+func Start(ctx context.Context, path string, api *traefik.API, log *slog.Logger) *Report {
 	if path == "" {
 		return nil
 	}
-	r := &swapReport{path: path, log: log, start: time.Now()}
-	if api, ok := env.deps.Traefik.(*traefik.API); ok {
+	r := &Report{path: path, log: log, start: time.Now()}
+	if api != nil {
 		r.api = api
-		r.sampler = startSampler(ctx, api.String()+"/metrics", sampleEvery)
+		r.sampler = traefik.StartSampler(ctx, api.String()+"/metrics", traefik.SampleEvery)
 	}
 	return r
 }
 
-// finish stops the sampler and writes the picture. A report is a by-product:
+// Finish stops the sampler and writes the picture. A report is a by-product:
 // failing to write it is logged, never turned into the swap's exit code.
-func (r *swapReport) finish(ctx context.Context, res *swap.Result) {
+func (r *Report) Finish(ctx context.Context, res *swap.Result) {
 	if r == nil {
 		return
 	}
 	end := time.Now()
-	var samples []metricsSample
+	var samples []traefik.MetricsSample
 	metricsErr := fmt.Errorf("dswap has no Traefik API address to find its metrics")
 	if r.sampler != nil {
-		samples, metricsErr = r.sampler.stop()
+		samples, metricsErr = r.sampler.Stop()
 	}
 	if res == nil || len(res.Steps) == 0 {
 		r.log.Warn("no report written: the swap did not complete", "file", r.path)
@@ -78,7 +74,7 @@ func (r *swapReport) finish(ctx context.Context, res *swap.Result) {
 // service: those whose servers now name a new container; failing that,
 // "<service>@file"; failing that, every file-provider service whose counter
 // moved during the swap.
-func (r *swapReport) pickServices(ctx context.Context, res *swap.Result, samples []metricsSample) []string {
+func (r *Report) pickServices(ctx context.Context, res *swap.Result, samples []traefik.MetricsSample) []string {
 	var out []string
 	if rt, err := r.api.Runtime(context.WithoutCancel(ctx)); err == nil {
 		for name, svc := range rt.Services {
@@ -146,7 +142,7 @@ func phaseMarks(steps []swap.Step) []timeline.Mark {
 // chosen services: each bucket starts at a sample and holds the increase
 // until the next one. A counter that went down (Traefik restarted) counts
 // as zero.
-func requestBuckets(samples []metricsSample, services []string) []timeline.Bucket {
+func requestBuckets(samples []traefik.MetricsSample, services []string) []timeline.Bucket {
 	sum := func(m map[string]float64) float64 {
 		var t float64
 		for _, s := range services {
@@ -173,7 +169,7 @@ func requestBuckets(samples []metricsSample, services []string) []timeline.Bucke
 const requestsSeries = "answered by the service (any version)"
 
 // reportTimeline assembles the picture of a finished swap.
-func reportTimeline(res *swap.Result, samples []metricsSample, services []string, metricsErr error, start, end time.Time) timeline.Timeline {
+func reportTimeline(res *swap.Result, samples []traefik.MetricsSample, services []string, metricsErr error, start, end time.Time) timeline.Timeline {
 	marks := phaseMarks(res.Steps)
 	from, to := start, end
 	for _, m := range marks {
@@ -190,7 +186,7 @@ func reportTimeline(res *swap.Result, samples []metricsSample, services []string
 		// since `dswap up`; the end gets a margin for the last label.
 		Start: from,
 		End:   to.Add(200 * time.Millisecond),
-		Width: sampleEvery,
+		Width: traefik.SampleEvery,
 		Marks: marks,
 	}
 	switch {
@@ -203,7 +199,7 @@ func reportTimeline(res *swap.Result, samples []metricsSample, services []string
 		tl.YLabel = "requests per sample (~100 ms)"
 		tl.Colors = map[string]string{requestsSeries: "#4e79a7"}
 		tl.Note = fmt.Sprintf("Phases from dswap's own record. Bars: requests Traefik completed for %s, from traefik_service_requests_total sampled every %s (red: 5xx). Traefik counts requests per service, not per server, so old and new versions cannot be told apart here.",
-			strings.Join(services, ", "), sampleEvery)
+			strings.Join(services, ", "), traefik.SampleEvery)
 	}
 	return tl
 }

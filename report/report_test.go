@@ -1,4 +1,4 @@
-package main
+package report
 
 import (
 	"bytes"
@@ -16,6 +16,7 @@ import (
 
 	"github.com/dswap-dev/dswap/swap"
 	"github.com/dswap-dev/dswap/timeline"
+	"github.com/dswap-dev/dswap/traefik"
 )
 
 var r0 = time.Date(2026, 11, 27, 12, 0, 0, 0, time.UTC)
@@ -45,14 +46,14 @@ func TestPhaseMarks(t *testing.T) {
 	assert.Equal(t, "rollback", phaseMarks([]swap.Step{{Phase: swap.PhaseRollback}})[0].Name)
 }
 
-func sample(ms int, ok, failed float64) metricsSample {
-	return metricsSample{At: rat(ms),
+func sample(ms int, ok, failed float64) traefik.MetricsSample {
+	return traefik.MetricsSample{At: rat(ms),
 		Requests: map[string]float64{"web@file": ok + failed, "other@file": 1000 + float64(ms)},
 		Failed:   map[string]float64{"web@file": failed}}
 }
 
 func TestRequestBuckets(t *testing.T) {
-	samples := []metricsSample{sample(0, 100, 0), sample(100, 116, 0), sample(200, 130, 2), sample(300, 0, 0)}
+	samples := []traefik.MetricsSample{sample(0, 100, 0), sample(100, 116, 0), sample(200, 130, 2), sample(300, 0, 0)}
 	got := requestBuckets(samples, []string{"web@file"})
 	require.Len(t, got, 3)
 	assert.Equal(t, rat(0), got[0].Start)
@@ -65,7 +66,7 @@ func TestRequestBuckets(t *testing.T) {
 
 func TestReportTimeline(t *testing.T) {
 	res := finishedSwap()
-	samples := []metricsSample{sample(-100, 100, 0), sample(0, 110, 0), sample(100, 125, 0)}
+	samples := []traefik.MetricsSample{sample(-100, 100, 0), sample(0, 110, 0), sample(100, 125, 0)}
 	tl := reportTimeline(res, samples, []string{"web@file"}, nil, rat(-150), rat(1100))
 	assert.Equal(t, "dswap up: service web, app:v1 → app:v2", tl.Title)
 	assert.Equal(t, rat(-150), tl.Start)
@@ -100,6 +101,6 @@ func TestWriteSVGIsWellFormed(t *testing.T) {
 }
 
 func TestNilReportIsInert(t *testing.T) {
-	var r *swapReport
-	assert.NotPanics(t, func() { r.finish(t.Context(), finishedSwap()) })
+	var r *Report
+	assert.NotPanics(t, func() { r.Finish(t.Context(), finishedSwap()) })
 }

@@ -13,7 +13,7 @@ import (
 )
 
 // testappPackage is the import path of the app that lab images run.
-const testappPackage = modulePath + "/lab/testapp"
+const testappPackage = modulePath + "/internal/testenv/lab/testapp"
 
 // testappCache holds the compiled testapp binary for the life of the
 // process. Only a success is cached, so a build cancelled by one caller's

@@ -1,4 +1,4 @@
-package main
+package ghactions
 
 import (
 	"bytes"
@@ -8,7 +8,6 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
-	"time"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
@@ -27,35 +26,35 @@ func TestEscapeWorkflowCommands(t *testing.T) {
 func TestNewActionsReportOnlyUnderActions(t *testing.T) {
 	env := map[string]string{}
 	getenv := func(k string) string { return env[k] }
-	assert.Nil(t, newActionsReport(getenv, &bytes.Buffer{}))
+	assert.Nil(t, New(getenv, &bytes.Buffer{}))
 	env["GITHUB_ACTIONS"] = "false"
-	assert.Nil(t, newActionsReport(getenv, &bytes.Buffer{}))
+	assert.Nil(t, New(getenv, &bytes.Buffer{}))
 	env["GITHUB_ACTIONS"] = "true"
-	assert.NotNil(t, newActionsReport(getenv, &bytes.Buffer{}))
+	assert.NotNil(t, New(getenv, &bytes.Buffer{}))
 
 	// A nil report changes nothing and does not panic.
-	var a *actionsReport
+	var a *Report
 	log := slog.New(slog.DiscardHandler)
-	assert.Same(t, log, a.wrap(log))
-	a.finish(server.Outcome{})
+	assert.Same(t, log, a.Wrap(log))
+	a.Finish(server.Outcome{})
 }
 
 func TestActionsGroupsPerPhaseAndAnnotatesAFailure(t *testing.T) {
 	var w bytes.Buffer
 	summary := filepath.Join(t.TempDir(), "summary.md")
 	require.NoError(t, os.WriteFile(summary, []byte("earlier step\n"), 0o644))
-	a := newActionsReport(func(k string) string {
+	a := New(func(k string) string {
 		return map[string]string{"GITHUB_ACTIONS": "true", "GITHUB_STEP_SUMMARY": summary}[k]
 	}, &w)
-	log := a.wrap(slog.New(newProgressHandler(&w, time.Now())))
+	log := a.Wrap(slog.New(slog.NewTextHandler(&w, nil)))
 	log.Info("planning", "phase", "plan", "image", "myapp:v2")
 	log.Info("service", "phase", "plan", "name", "web")
 	log.Info("pulling", "layer", "abc") // no phase: stays in the open group
 	log.With("phase", "health").Info("starting")
 	log.Info("undoing the swap", "phase", "rollback", "reason", "unhealthy")
-	a.finish(server.Outcome{Result: "failed", ExitCode: 1, Service: "web", To: "myapp:v2", Phase: "health",
+	a.Finish(server.Outcome{Result: "failed", ExitCode: 1, Service: "web", To: "myapp:v2", Phase: "health",
 		Error: "swap of web failed during health: 100% unhealthy", Kept: "myapp:v1 (web) keeps serving, unchanged", Details: "new container web-2: running\nlast log lines:\n  boom"})
-	a.finish(server.Outcome{Result: "swapped"}) // only the first counts
+	a.Finish(server.Outcome{Result: "swapped"}) // only the first counts
 
 	var commands []string
 	for _, l := range strings.Split(w.String(), "\n") {
@@ -110,8 +109,8 @@ func TestRenderSummary(t *testing.T) {
 
 func TestGroupHandlerKeepsOtherHandlersWorking(t *testing.T) {
 	var w bytes.Buffer
-	a := &actionsReport{w: &w}
-	log := a.wrap(slog.New(slog.NewJSONHandler(&w, nil)))
+	a := &Report{w: &w}
+	log := a.Wrap(slog.New(slog.NewJSONHandler(&w, nil)))
 	log.WithGroup("g").Info("x", "phase", "plan")
 	assert.Contains(t, w.String(), "::group::dswap: plan\n{")
 	assert.True(t, log.Handler().Enabled(context.Background(), slog.LevelInfo))

@@ -17,8 +17,8 @@ import (
 	"path/filepath"
 	"time"
 
-	"github.com/dswap-dev/dswap/lab"
-	"github.com/dswap-dev/dswap/loadgen"
+	"github.com/dswap-dev/dswap/internal/testenv/lab"
+	"github.com/dswap-dev/dswap/internal/testenv/loadgen"
 )
 
 // Run runs every selected strategy in every selected scenario, printing

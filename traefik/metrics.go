@@ -1,4 +1,4 @@
-package main
+package traefik
 
 import (
 	"bufio"
@@ -19,14 +19,14 @@ import (
 const serviceRequestsMetric = "traefik_service_requests_total"
 
 const (
-	// sampleEvery is how often the report polls Traefik's /metrics.
-	sampleEvery = 100 * time.Millisecond
+	// SampleEvery is how often the report polls Traefik's /metrics.
+	SampleEvery = 100 * time.Millisecond
 	// maxSamples bounds the sampler's memory: an hour of samples.
 	maxSamples = 36000
 )
 
-// metricsSample is the counters of every service at one instant.
-type metricsSample struct {
+// MetricsSample is the counters of every service at one instant.
+type MetricsSample struct {
 	At time.Time
 	// Requests and Failed (5xx) are per Traefik service name, e.g.
 	// "web@file", summed over codes, methods and protocols.
@@ -34,22 +34,22 @@ type metricsSample struct {
 	Failed   map[string]float64
 }
 
-// metricsSampler polls Traefik's Prometheus endpoint in the background.
-type metricsSampler struct {
+// Sampler polls Traefik's Prometheus endpoint in the background.
+type Sampler struct {
 	url    string
 	client *http.Client
 	cancel context.CancelFunc
 	done   chan struct{}
 
 	mu      sync.Mutex
-	samples []metricsSample
+	samples []MetricsSample
 	lastErr error
 }
 
-// startSampler polls url every interval until stop is called or ctx ends.
-func startSampler(ctx context.Context, url string, every time.Duration) *metricsSampler {
+// StartSampler polls url every interval until stop is called or ctx ends.
+func StartSampler(ctx context.Context, url string, every time.Duration) *Sampler {
 	ctx, cancel := context.WithCancel(ctx)
-	s := &metricsSampler{
+	s := &Sampler{
 		url:    url,
 		client: &http.Client{Timeout: time.Second, Transport: &http.Transport{Proxy: nil, MaxIdleConns: 1}},
 		cancel: cancel,
@@ -59,7 +59,7 @@ func startSampler(ctx context.Context, url string, every time.Duration) *metrics
 	return s
 }
 
-func (s *metricsSampler) loop(ctx context.Context, every time.Duration) {
+func (s *Sampler) loop(ctx context.Context, every time.Duration) {
 	defer close(s.done)
 	ticker := time.NewTicker(every)
 	defer ticker.Stop()
@@ -73,7 +73,7 @@ func (s *metricsSampler) loop(ctx context.Context, every time.Duration) {
 	}
 }
 
-func (s *metricsSampler) sampleOnce(ctx context.Context) {
+func (s *Sampler) sampleOnce(ctx context.Context) {
 	sample, err := s.fetch(ctx)
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -88,30 +88,30 @@ func (s *metricsSampler) sampleOnce(ctx context.Context) {
 	}
 }
 
-func (s *metricsSampler) fetch(ctx context.Context) (metricsSample, error) {
+func (s *Sampler) fetch(ctx context.Context) (MetricsSample, error) {
 	req, err := http.NewRequestWithContext(ctx, http.MethodGet, s.url, nil)
 	if err != nil {
-		return metricsSample{}, err
+		return MetricsSample{}, err
 	}
 	resp, err := s.client.Do(req)
 	if err != nil {
-		return metricsSample{}, err
+		return MetricsSample{}, err
 	}
 	defer resp.Body.Close()
 	if resp.StatusCode != http.StatusOK {
-		return metricsSample{}, fmt.Errorf("GET %s: %s", s.url, resp.Status)
+		return MetricsSample{}, fmt.Errorf("GET %s: %s", s.url, resp.Status)
 	}
 	at := time.Now()
 	requests, failed, err := parseServiceRequests(io.LimitReader(resp.Body, 32<<20))
 	if err != nil {
-		return metricsSample{}, fmt.Errorf("reading %s: %w", s.url, err)
+		return MetricsSample{}, fmt.Errorf("reading %s: %w", s.url, err)
 	}
-	return metricsSample{At: at, Requests: requests, Failed: failed}, nil
+	return MetricsSample{At: at, Requests: requests, Failed: failed}, nil
 }
 
-// stop ends the polling and returns the samples and, when there are none,
+// Stop ends the polling and returns the samples and, when there are none,
 // why.
-func (s *metricsSampler) stop() ([]metricsSample, error) {
+func (s *Sampler) Stop() ([]MetricsSample, error) {
 	s.cancel()
 	<-s.done
 	s.mu.Lock()
@@ -141,7 +141,7 @@ func parseServiceRequests(r io.Reader) (requests, failed map[string]float64, err
 		if end < 0 {
 			return nil, nil, fmt.Errorf("malformed line %q", line)
 		}
-		labels, err := parseLabels(rest[:end])
+		labels, err := parsePromLabels(rest[:end])
 		if err != nil {
 			return nil, nil, fmt.Errorf("line %q: %w", line, err)
 		}
@@ -162,8 +162,8 @@ func parseServiceRequests(r io.Reader) (requests, failed map[string]float64, err
 	return requests, failed, sc.Err()
 }
 
-// parseLabels parses `a="x",b="y"` with Prometheus's escapes (\\, \", \n).
-func parseLabels(s string) (map[string]string, error) {
+// parsePromLabels parses `a="x",b="y"` with Prometheus's escapes (\\, \", \n).
+func parsePromLabels(s string) (map[string]string, error) {
 	out := map[string]string{}
 	for len(s) > 0 {
 		eq := strings.IndexByte(s, '=')

@@ -8,7 +8,7 @@ import (
 	"strings"
 	"time"
 
-	"github.com/dswap-dev/dswap/lab"
+	"github.com/dswap-dev/dswap/internal/testenv/lab"
 )
 
 // The benchmark's service: one router on one host name.

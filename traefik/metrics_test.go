@@ -1,4 +1,4 @@
-package main
+package traefik
 
 import (
 	"context"
@@ -50,9 +50,9 @@ func TestSamplerPollsUntilStopped(t *testing.T) {
 		fmt.Fprintf(w, "traefik_service_requests_total{code=\"200\",service=\"web@file\"} %d\n", v)
 	}))
 	defer srv.Close()
-	s := startSampler(context.Background(), srv.URL, 5*time.Millisecond)
+	s := StartSampler(context.Background(), srv.URL, 5*time.Millisecond)
 	require.Eventually(t, func() bool { return n.Load() >= 3 }, 5*time.Second, 5*time.Millisecond)
-	samples, err := s.stop()
+	samples, err := s.Stop()
 	require.NoError(t, err)
 	require.GreaterOrEqual(t, len(samples), 3)
 	assert.Less(t, samples[0].Requests["web@file"], samples[len(samples)-1].Requests["web@file"])
@@ -68,8 +68,8 @@ func TestSamplerReportsWhyItHasNoSamples(t *testing.T) {
 		http.NotFound(w, r)
 	}))
 	defer srv.Close()
-	s := startSampler(context.Background(), srv.URL+"/metrics", 5*time.Millisecond)
+	s := StartSampler(context.Background(), srv.URL+"/metrics", 5*time.Millisecond)
 	time.Sleep(30 * time.Millisecond) // a few polls, all refused
-	_, err := s.stop()
+	_, err := s.Stop()
 	require.ErrorContains(t, err, "404")
 }

@@ -6,7 +6,7 @@ import (
 	"os"
 	"strings"
 
-	"github.com/dswap-dev/dswap/lab"
+	"github.com/dswap-dev/dswap/internal/testenv/lab"
 	"github.com/dswap-dev/dswap/timeline"
 )
 

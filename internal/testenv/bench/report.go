@@ -7,7 +7,7 @@ import (
 	"strings"
 	"time"
 
-	"github.com/dswap-dev/dswap/loadgen"
+	"github.com/dswap-dev/dswap/internal/testenv/loadgen"
 )
 
 // Targets, shown next to the measurements.

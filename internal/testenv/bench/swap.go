@@ -3,7 +3,7 @@ package bench
 import (
 	"time"
 
-	"github.com/dswap-dev/dswap/loadgen"
+	"github.com/dswap-dev/dswap/internal/testenv/loadgen"
 	"github.com/dswap-dev/dswap/timeline"
 )
 

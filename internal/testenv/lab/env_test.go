@@ -28,7 +28,7 @@ func TestFindModuleRoot(t *testing.T) {
 func TestModuleRootOfThisRepository(t *testing.T) {
 	root, err := moduleRoot()
 	require.NoError(t, err)
-	assert.FileExists(t, filepath.Join(root, "lab", "env.go"))
+	assert.FileExists(t, filepath.Join(root, "internal", "testenv", "lab", "env.go"))
 }
 
 func TestTraefikBinFromEnv(t *testing.T) {

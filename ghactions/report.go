@@ -1,4 +1,4 @@
-package main
+package ghactions
 
 import (
 	"context"
@@ -13,7 +13,7 @@ import (
 	"github.com/dswap-dev/dswap/server"
 )
 
-// actionsReport shows a swap the way GitHub Actions presents a step, when
+// Report shows a swap the way GitHub Actions presents a step, when
 // dswap runs under GITHUB_ACTIONS=true: one collapsible group of log lines
 // per phase (::group::), an error annotation with the reason when the swap
 // fails (::error::), and a Markdown summary of the swap appended to
@@ -21,8 +21,8 @@ import (
 // lines, in order; the runner reads them from both streams, and stdout
 // keeps the final line (or JSON object) for whoever parses it.
 //
-// A nil *actionsReport (not under Actions) does nothing.
-type actionsReport struct {
+// A nil *Report (not under Actions) does nothing.
+type Report struct {
 	w       io.Writer
 	summary string // path of the step summary file; "" for none
 
@@ -31,28 +31,16 @@ type actionsReport struct {
 	done  bool
 }
 
-// newActionsReport returns a report when GITHUB_ACTIONS is "true".
-func newActionsReport(getenv func(string) string, w io.Writer) *actionsReport {
+// New returns a report when GITHUB_ACTIONS is "true".
+func New(getenv func(string) string, w io.Writer) *Report {
 	if getenv("GITHUB_ACTIONS") != "true" {
 		return nil
 	}
-	return &actionsReport{w: w, summary: getenv("GITHUB_STEP_SUMMARY")}
+	return &Report{w: w, summary: getenv("GITHUB_STEP_SUMMARY")}
 }
 
-type actionsKey struct{}
-
-func withActions(ctx context.Context, a *actionsReport) context.Context {
-	return context.WithValue(ctx, actionsKey{}, a)
-}
-
-// actionsOf returns the command's report, or nil.
-func actionsOf(ctx context.Context) *actionsReport {
-	a, _ := ctx.Value(actionsKey{}).(*actionsReport)
-	return a
-}
-
-// wrap returns log with phase groups around its records.
-func (a *actionsReport) wrap(log *slog.Logger) *slog.Logger {
+// Wrap returns log with phase groups around its records.
+func (a *Report) Wrap(log *slog.Logger) *slog.Logger {
 	if a == nil {
 		return log
 	}
@@ -60,7 +48,7 @@ func (a *actionsReport) wrap(log *slog.Logger) *slog.Logger {
 }
 
 // enter opens the group of a phase, closing the previous one.
-func (a *actionsReport) enter(phase string) {
+func (a *Report) enter(phase string) {
 	a.mu.Lock()
 	defer a.mu.Unlock()
 	if phase == a.group || a.done {
@@ -73,9 +61,9 @@ func (a *actionsReport) enter(phase string) {
 	a.group = phase
 }
 
-// finish closes the open group, annotates a failure and writes the step
+// Finish closes the open group, annotates a failure and writes the step
 // summary. Only the first call counts.
-func (a *actionsReport) finish(out server.Outcome) {
+func (a *Report) Finish(out server.Outcome) {
 	if a == nil {
 		return
 	}
@@ -107,7 +95,8 @@ func (a *actionsReport) finish(out server.Outcome) {
 	}
 }
 
-func (a *actionsReport) finished() bool {
+// Finished reports whether Finish has run (always, for a nil report).
+func (a *Report) Finished() bool {
 	if a == nil {
 		return true
 	}
@@ -118,7 +107,7 @@ func (a *actionsReport) finished() bool {
 
 // groupHandler opens a phase's group before the first record of the phase.
 type groupHandler struct {
-	a     *actionsReport
+	a     *Report
 	next  slog.Handler
 	phase string // from WithAttrs
 }
