@@ -5,12 +5,10 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"log/slog"
 	"net"
 	"os"
 	"path/filepath"
 	"strings"
-	"time"
 
 	"github.com/spf13/cobra"
 	"github.com/spf13/pflag"
@@ -61,44 +59,23 @@ See contrib/systemd/dswap-keep.service for a unit file.`,
 		},
 	}
 	fs := cmd.Flags()
-	fs.Duration("debounce", 500*time.Millisecond, "how long a service's container events must pause before its route is looked at")
-	fs.Duration("resync", 5*time.Minute, "look at every service's route this often even without events; 0 turns it off")
-	fs.Duration("startup-timeout", time.Minute, "how long to wait for Traefik and the Engine to answer at start (at boot they may come up after dswap)")
-	fs.String("log-level", "info", "log level: debug, info, warn or error")
+	keeperFlags(fs, "how long to wait for Traefik and the Engine to answer at start (at boot they may come up after dswap)")
 	connectionFlags(fs)
 	return cmd
 }
 
 // keepConfig is what keep reads from its flags before touching anything.
 type keepConfig struct {
-	debounce, resync, startup time.Duration
-	level                     slog.Level
-	format                    string
+	keeperOptions
+	format string
 }
 
 func readKeepConfig(fs *pflag.FlagSet) (*keepConfig, error) {
-	c := &keepConfig{}
-	for _, d := range []struct {
-		name string
-		dst  *time.Duration
-	}{{"debounce", &c.debounce}, {"resync", &c.resync}, {"startup-timeout", &c.startup}} {
-		v, err := layeredDuration(fs, d.name)
-		if err != nil {
-			return nil, err
-		}
-		if v == nil {
-			*d.dst, _ = fs.GetDuration(d.name)
-		} else {
-			*d.dst = *v
-		}
-		if *d.dst < 0 {
-			return nil, usagef("%s %s is negative", source(fs, d.name), *d.dst)
-		}
+	opts, err := readKeeperOptions(fs)
+	if err != nil {
+		return nil, err
 	}
-	level, _ := layeredString(fs, "log-level")
-	if err := c.level.UnmarshalText([]byte(level)); err != nil {
-		return nil, usagef("%s %q: want debug, info, warn or error", source(fs, "log-level"), level)
-	}
+	c := &keepConfig{keeperOptions: opts}
 	c.format, _ = layeredString(fs, "output")
 	return c, nil
 }

@@ -60,10 +60,7 @@ could find from Traefik's container are paths and ports of the host.`,
 	fs.StringArray("poll", nil, "swap a service when a tag's image changes in its registry: 'service=web,image=REPO:TAG,every=1m' (repeatable; DSWAP_POLL takes several separated by ;)")
 	fs.String("pull", "missing", "pull policy of an API swap that names none: missing, always or never")
 	fs.Bool("watch", true, "keep routes right after Docker events; --watch=false serves the API only")
-	fs.Duration("debounce", 500*time.Millisecond, "how long a service's container events must pause before its route is looked at")
-	fs.Duration("resync", 5*time.Minute, "look at every service's route this often even without events; 0 turns it off")
-	fs.Duration("startup-timeout", time.Minute, "how long to wait for Traefik and the Engine to answer at start")
-	fs.String("log-level", "info", "log level: debug, info, warn or error")
+	keeperFlags(fs, "how long to wait for Traefik and the Engine to answer at start")
 	fs.String("registry-auth", "", "registry login USER:PASSWORD for pulls (prefer --registry-auth-file or DSWAP_REGISTRY_USER and DSWAP_REGISTRY_PASSWORD)")
 	fs.String("registry-auth-file", "", "file holding the registry login as USER:PASSWORD, for pulls")
 	connectionFlags(fs)
@@ -80,10 +77,7 @@ type serveConfig struct {
 	polls         []server.Poll
 	pull          engine.PullPolicy
 	watch         bool
-	debounce      time.Duration
-	resync        time.Duration
-	startup       time.Duration
-	level         slog.Level
+	keeperOptions
 }
 
 func readServeConfig(fs *pflag.FlagSet, getenv func(string) string) (*serveConfig, error) {
@@ -131,26 +125,8 @@ func readServeConfig(fs *pflag.FlagSet, getenv func(string) string) (*serveConfi
 		return nil, err
 	}
 	c.watch = watch == nil || *watch
-	for _, d := range []struct {
-		name string
-		dst  *time.Duration
-	}{{"debounce", &c.debounce}, {"resync", &c.resync}, {"startup-timeout", &c.startup}} {
-		v, err := layeredDuration(fs, d.name)
-		if err != nil {
-			return nil, err
-		}
-		if v == nil {
-			*d.dst, _ = fs.GetDuration(d.name)
-		} else {
-			*d.dst = *v
-		}
-		if *d.dst < 0 {
-			return nil, usagef("%s %s is negative", source(fs, d.name), *d.dst)
-		}
-	}
-	level, _ := layeredString(fs, "log-level")
-	if err := c.level.UnmarshalText([]byte(level)); err != nil {
-		return nil, usagef("%s %q: want debug, info, warn or error", source(fs, "log-level"), level)
+	if c.keeperOptions, err = readKeeperOptions(fs); err != nil {
+		return nil, err
 	}
 	return c, nil
 }
