@@ -2,6 +2,7 @@ package compose
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"os"
@@ -341,9 +342,47 @@ func extensionSettings(svc types.ServiceConfig) (map[string]string, error) {
 			out[k] = v
 		case bool, int, int64, uint64, float64:
 			out[k] = fmt.Sprint(v)
+		case []any:
+			// A list of commands (pre:, post:), one a line as the
+			// setting's parser reads them: a string is a shell command, a
+			// list of strings the exec form.
+			lines, err := commandLines(v)
+			if err != nil {
+				return nil, fmt.Errorf("service %s: %s.%s: %w", svc.Name, extensionKey, k, err)
+			}
+			out[k] = lines
 		default:
 			return nil, fmt.Errorf("service %s: %s.%s must be a single value, got %T", svc.Name, extensionKey, k, v)
 		}
 	}
 	return out, nil
+}
+
+// commandLines writes a YAML list of commands one a line: a string as it
+// is, a list of strings as the JSON array of the exec form.
+func commandLines(items []any) (string, error) {
+	var lines []string
+	for i, it := range items {
+		switch it := it.(type) {
+		case string:
+			if strings.Contains(it, "\n") {
+				return "", fmt.Errorf("item %d spans several lines; give each command as one item", i+1)
+			}
+			lines = append(lines, it)
+		case []any:
+			args := make([]string, 0, len(it))
+			for _, a := range it {
+				s, ok := a.(string)
+				if !ok {
+					return "", fmt.Errorf("item %d: the exec form is a list of strings, got %T", i+1, a)
+				}
+				args = append(args, s)
+			}
+			b, _ := json.Marshal(args)
+			lines = append(lines, string(b))
+		default:
+			return "", fmt.Errorf("item %d: want a command (a string) or the exec form (a list of strings), got %T", i+1, it)
+		}
+	}
+	return strings.Join(lines, "\n"), nil
 }

@@ -35,6 +35,8 @@ type serviceOpts struct {
 	labels map[string]string
 	// noSync leaves the service unrouted (for labels dswap must refuse).
 	noSync bool
+	// binds are volume binds ("volume:/path").
+	binds []string
 }
 
 // startService runs a v1 container with Traefik labels, waits until it is
@@ -56,7 +58,7 @@ func startService(t *testing.T, base string, opts serviceOpts) *service {
 	for k, v := range opts.labels {
 		labels[k] = v
 	}
-	id, err := suite.lab.RunApp(ctx, lab.App{Name: name, Image: image(imgV1), Labels: labels, Env: opts.env})
+	id, err := suite.lab.RunApp(ctx, lab.App{Name: name, Image: image(imgV1), Labels: labels, Env: opts.env, Binds: opts.binds})
 	require.NoError(t, err)
 	s.id = id
 	t.Cleanup(func() { s.remove(t) })

@@ -30,6 +30,18 @@ type Entry struct {
 	ToDigest    string        `json:"to_digest,omitempty"`
 	Containers  []string      `json:"containers,omitempty"`
 	Reason      string        `json:"reason,omitempty"`
+	// Tasks are the release tasks the swap ran, with their last output.
+	Tasks []Task `json:"tasks,omitempty"`
+}
+
+// Task is one release task of a swap.
+type Task struct {
+	Stage    string        `json:"stage"`
+	Command  string        `json:"command"`
+	ExitCode int           `json:"exit_code"`
+	Duration time.Duration `json:"duration_ns"`
+	Failure  string        `json:"failure,omitempty"`
+	Output   []string      `json:"output,omitempty"`
 }
 
 // Store keeps histories in a directory.

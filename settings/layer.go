@@ -141,7 +141,7 @@ func Env(lookup func(string) (string, bool)) Source {
 		Key: func(s *Setting) string { return s.Env },
 		Lookup: func(s *Setting, k string) (string, bool) {
 			v, ok := lookup(k)
-			if ok && v == "" && s.Kind == String {
+			if ok && v == "" && (s.Kind == String || s.Kind == Commands) {
 				return "", false
 			}
 			return v, ok

@@ -1,6 +1,7 @@
 package settings
 
 import (
+	"encoding/json"
 	"errors"
 	"fmt"
 	"slices"
@@ -52,6 +53,8 @@ func (s *Setting) Parse(where, value string) (any, error) {
 			reason = "not " + orList(s.Values)
 		}
 		v = value
+	case Commands:
+		v, reason = parseCommands(value)
 	case String, List:
 		if strings.TrimSpace(value) == "" {
 			reason = "empty: give it a value or leave it out"
@@ -108,9 +111,34 @@ func orList(values []string) string {
 	return strings.Join(values[:len(values)-1], ", ") + " or " + values[len(values)-1]
 }
 
+// parseCommands reads commands one a line; each is a shell command, or a
+// JSON array of strings for the exec form. Blank lines are skipped.
+func parseCommands(value string) ([]string, string) {
+	var out []string
+	for _, line := range strings.Split(value, "\n") {
+		line = strings.TrimSpace(line)
+		if line == "" {
+			continue
+		}
+		if strings.HasPrefix(line, "[") {
+			var args []string
+			if err := json.Unmarshal([]byte(line), &args); err != nil || len(args) == 0 || slices.Contains(args, "") {
+				return nil, "neither a shell command nor a JSON array of strings such as [\"/app\",\"migrate\"]: " + line
+			}
+		}
+		out = append(out, line)
+	}
+	if len(out) == 0 {
+		return nil, "empty: give a command or leave it out"
+	}
+	return out, ""
+}
+
 // Format writes a value of s's kind as Parse reads it back.
 func (s *Setting) Format(v any) string {
 	switch v := v.(type) {
+	case []string:
+		return strings.Join(v, "\n")
 	case time.Duration:
 		return v.String()
 	case float64:
@@ -139,6 +167,8 @@ func (s *Setting) Value(o *Overrides) (any, bool) {
 		return deref(*p)
 	case **string:
 		return deref(*p)
+	case **[]string:
+		return deref(*p)
 	}
 	panic("settings: " + s.Name + " lands in a field of an unknown type")
 }
@@ -162,6 +192,8 @@ func (s *Setting) Set(o *Overrides, v any) {
 	case **bool:
 		setPtr(p, v)
 	case **string:
+		setPtr(p, v)
+	case **[]string:
 		setPtr(p, v)
 	default:
 		panic("settings: " + s.Name + " lands in a field of an unknown type")

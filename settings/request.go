@@ -123,8 +123,26 @@ func jsonText(s *Setting, raw json.RawMessage) (string, bool) {
 	if text == "null" || text == `""` {
 		return "", false
 	}
+	if s.Kind == Commands && strings.HasPrefix(text, "[") {
+		// A list of commands: each a shell command (a string) or an exec
+		// form (an array of strings).
+		var items []json.RawMessage
+		if err := json.Unmarshal(raw, &items); err != nil {
+			return text, true
+		}
+		lines := make([]string, 0, len(items))
+		for _, it := range items {
+			var str string
+			if json.Unmarshal(it, &str) == nil {
+				lines = append(lines, str)
+				continue
+			}
+			lines = append(lines, strings.TrimSpace(string(it)))
+		}
+		return strings.Join(lines, "\n"), true
+	}
 	isString := strings.HasPrefix(text, `"`)
-	wantString := s.Kind == Duration || s.Kind == String || s.Kind == Enum
+	wantString := s.Kind == Duration || s.Kind == String || s.Kind == Enum || s.Kind == Commands
 	if isString != wantString {
 		return text, true
 	}

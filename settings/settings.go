@@ -31,10 +31,14 @@ const (
 	Enum
 	// List is a repeatable flag; it has no variable.
 	List
+	// Commands are commands to run, one a line (a repeatable flag gives
+	// one each time): a shell command, or a JSON array of strings for the
+	// exec form, as --health-cmd takes them.
+	Commands
 )
 
 func (k Kind) String() string {
-	return [...]string{"duration", "int", "ratio", "bool", "string", "enum", "list"}[k]
+	return [...]string{"duration", "int", "ratio", "bool", "string", "enum", "list", "commands"}[k]
 }
 
 // Remote says what becomes of a setting when `dswap up` hands its swap to
@@ -140,6 +144,12 @@ type Overrides struct {
 	Pull     *string
 	LockWait *time.Duration
 	Force    *bool
+	// Release tasks: commands run in a one-off container of the new
+	// image before it serves (Pre) and after the flip (Post).
+	Pre         *[]string
+	Post        *[]string
+	TaskTimeout *time.Duration
+	PostFailure *string
 }
 
 // Get returns the setting called name; it panics on a name the table

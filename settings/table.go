@@ -29,6 +29,18 @@ var All = []*Setting{
 	{Name: "monitor", Kind: Duration, Default: "0s", Env: "DSWAP_MONITOR", Compose: "monitor", ComposeKeys: "deploy.update_config.monitor", JSON: "monitor",
 		Help:  "after the flip, keep the old container(s) this long and move traffic back if a new one dies or turns unhealthy",
 		field: func(o *Overrides) any { return &o.Monitor }},
+	{Name: "pre", Kind: Commands, Env: "DSWAP_PRE", Label: "dswap.pre", Compose: "pre", JSON: "pre",
+		Help:  "release task run to completion in a one-off container of the new image, with the service's settings, before any new container serves; a failure stops the swap with nothing changed (repeatable; one command a line in the variable, label and x-dswap; a shell command, or a JSON array for the exec form)",
+		field: func(o *Overrides) any { return &o.Pre }},
+	{Name: "post", Kind: Commands, Env: "DSWAP_POST", Label: "dswap.post", Compose: "post", JSON: "post",
+		Help:  "release task run once in a one-off container of the new image after traffic moved to it, before the old container(s) drain (repeatable, as --pre)",
+		field: func(o *Overrides) any { return &o.Post }},
+	{Name: "task-timeout", Kind: Duration, Default: "10m", Env: "DSWAP_TASK_TIMEOUT", Label: "dswap.task-timeout", Compose: "task-timeout", JSON: "task_timeout",
+		Help:  "how long each --pre or --post task may run before it is stopped and counts as failed",
+		field: func(o *Overrides) any { return &o.TaskTimeout }},
+	{Name: "post-failure", Kind: Enum, Values: []string{"report", "rollback"}, Default: "report", Env: "DSWAP_POST_FAILURE", Label: "dswap.post-failure", Compose: "post-failure", JSON: "post_failure",
+		Help:  "when a --post task fails: report (the new version stays; dswap exits 1) or rollback (traffic moves back to the old version, as --monitor does)",
+		field: func(o *Overrides) any { return &o.PostFailure }},
 
 	// How several replicas are replaced.
 	{Name: "parallelism", Kind: Int, Default: "1", Env: "DSWAP_PARALLELISM", ComposeKeys: "deploy.update_config.parallelism", JSON: "parallelism",

@@ -36,6 +36,20 @@ type Config struct {
 	Monitor time.Duration
 	// Update is how several replicas are replaced.
 	Update UpdatePolicy
+	// Tasks are the release tasks run around the swap.
+	Tasks TaskPolicy
+}
+
+// TaskPolicy is which release tasks a swap runs and how.
+type TaskPolicy struct {
+	// Pre run, in order, before any new container serves; Post after the
+	// flip, before the old containers drain. Each is a shell command or a
+	// JSON array (the exec form).
+	Pre, Post []string
+	// Timeout bounds each task.
+	Timeout time.Duration
+	// PostFailure is "report" or "rollback".
+	PostFailure string
 }
 
 // UpdatePolicy is how a service with several replicas is updated, in the
@@ -98,6 +112,10 @@ func Layer(over Overrides, lbl labels.Settings) (Config, error) {
 		return cfg, badInput("probe interval %s is negative", cfg.ProbeInterval)
 	case cfg.FlipTimeout <= 0:
 		return cfg, badInput("flip timeout %s must be above zero", cfg.FlipTimeout)
+	case cfg.Tasks.Timeout <= 0 && len(cfg.Tasks.Pre)+len(cfg.Tasks.Post) > 0:
+		return cfg, badInput("task timeout %s must be above zero", cfg.Tasks.Timeout)
+	case cfg.Tasks.PostFailure != "report" && cfg.Tasks.PostFailure != "rollback":
+		return cfg, badInput("post failure %q: want report or rollback", cfg.Tasks.PostFailure)
 	case cfg.NoHealthcheck && cfg.HealthCmd != "":
 		return cfg, badInput("--no-healthcheck and --health-cmd contradict each other; choose one")
 	}
@@ -143,6 +161,12 @@ func configOf(o Overrides) Config {
 			FailureAction:   value(o.FailureAction),
 			MaxFailureRatio: value(o.MaxFailureRatio),
 			Replicas:        value(o.Replicas),
+		},
+		Tasks: TaskPolicy{
+			Pre:         value(o.Pre),
+			Post:        value(o.Post),
+			Timeout:     value(o.TaskTimeout),
+			PostFailure: value(o.PostFailure),
 		},
 	}
 }

@@ -24,9 +24,11 @@ const (
 	PhaseDone                  // traffic is on the new version and the old is gone
 	PhaseRollback              // undoing a swap that failed before traffic moved
 	PhaseFailed                // the swap failed; see the error
+	PhasePre                   // run the release tasks that come before any new container serves
+	PhasePost                  // run the release tasks that come after the flip
 )
 
-var phaseNames = [...]string{"plan", "create", "health", "flip", "monitor", "drain", "remove", "done", "rollback", "failed"}
+var phaseNames = [...]string{"plan", "create", "health", "flip", "monitor", "drain", "remove", "done", "rollback", "failed", "pre", "post"}
 
 func (p Phase) String() string {
 	if p < 0 || int(p) >= len(phaseNames) {

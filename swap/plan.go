@@ -33,6 +33,12 @@ type plan struct {
 	done    [][]*engine.Container
 	// def is what the service's definition sets on the new containers.
 	def *definition
+	// post are the post tasks still to run: the batch that completes the
+	// update runs them. postErr is their failure under --post-failure
+	// report: the swap completes, and fails.
+	post    []string
+	postNow bool
+	postErr error
 }
 
 func (s *Swapper) plan(ctx context.Context, req Request, svc *Service, all []*engine.Container) (*plan, error) {

@@ -22,11 +22,18 @@ func (s *Swapper) record(p *plan, req Request, res *Result, err error) {
 	}
 	if res != nil {
 		e.Containers = res.New
+		for _, t := range res.Tasks {
+			e.Tasks = append(e.Tasks, history.Task{Stage: t.Stage, Command: t.Command, ExitCode: t.ExitCode, Duration: t.Took, Failure: t.Failure, Output: t.Output})
+		}
 	}
 	var failed *FailedError
 	switch {
-	case errors.As(err, &failed) && failed.Phase == PhaseMonitor:
+	case errors.As(err, &failed) && (failed.Phase == PhaseMonitor || failed.Phase == PhasePost && p.postErr == nil):
 		e.Result, e.Reason = "rolled-back", failed.Reason.Error()
+	case err != nil && p.postErr != nil:
+		// --post-failure report: the new version serves, so it is what a
+		// later rollback goes back from.
+		e.Reason = "post task failed: " + p.postErr.Error()
 	case err != nil:
 		e.Result, e.Reason = "failed", err.Error()
 	}

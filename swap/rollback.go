@@ -54,7 +54,10 @@ func (s *Swapper) Rollback(ctx context.Context, service string, over Overrides) 
 		ref = id
 	}
 	s.log.Info("rolling back", "phase", PhasePlan.String(), "service", svc.Name, "to", ref)
-	return s.Up(ctx, Request{Image: ref, Service: svc.Ref(), Overrides: over, Force: true})
+	return s.Up(ctx, Request{Image: ref, Service: svc.Ref(), Overrides: over, Force: true,
+		// The release tasks belong to the version being left: a rollback
+		// runs none, as Heroku's rollback runs no release phase.
+		SkipTasks: true})
 }
 
 func shortImageID(id string) string {

@@ -55,7 +55,9 @@ func (s *Swapper) rollout(ctx context.Context, p *plan, req Request, res *Result
 		}
 		count := min(size, want-started)
 		retire := remaining[:min(count, len(remaining))]
+		p.postNow = started+count >= want // the post tasks run once, in the last batch
 		news, err := s.batch(ctx, p, t, count, retire, res)
+		p.postNow = false
 		if err != nil {
 			var failed *FailedError
 			if errors.As(err, &failed) && failures+count <= tolerated && !errors.Is(err, context.Canceled) {
@@ -137,6 +139,19 @@ func (s *Swapper) batch(ctx context.Context, p *plan, t target, count int, retir
 	if s.cfg.Monitor > 0 && len(retire) > 0 && !stopFirst {
 		if err := s.monitor(ctx, news, healthyAt); err != nil {
 			return nil, s.rollback(ctx, p, news, err, flipped)
+		}
+	}
+	if p.postNow && len(p.post) > 0 {
+		post := p.post
+		p.post = nil
+		if err := s.runTasks(ctx, p, PhasePost, post, res); err != nil {
+			if s.cfg.Tasks.PostFailure == "rollback" && len(retire) > 0 && !stopFirst {
+				return nil, s.rollback(ctx, p, news, err, flipped)
+			}
+			if s.cfg.Tasks.PostFailure == "rollback" {
+				s.log.Warn("a post task failed, but no old container stands by to move traffic back to; the new version stays", "phase", PhasePost.String())
+			}
+			p.postErr = err
 		}
 	}
 	p.serving = append(keep, news...)

@@ -18,6 +18,8 @@ type Deps struct {
 	Traefik    Traefik
 	Addressing Addressing
 	Log        *slog.Logger
+	// Tasks runs release tasks; a swap with tasks needs it.
+	Tasks TaskEngine
 	// Locks and History are optional.
 	Locks   Locker
 	History History
@@ -48,6 +50,8 @@ type Request struct {
 	// Healthcheck, when not nil, is the definition's HEALTHCHECK for the
 	// new containers; an empty Test means the image's own.
 	Healthcheck *engine.Healthcheck
+	// SkipTasks runs no release task (a rollback to what ran before).
+	SkipTasks bool
 	// DefinitionLabels, when set, is asked once the image is known for the
 	// labels that record which definition the new containers follow
 	// (compose's config hash), given the container they copy.
@@ -74,6 +78,8 @@ type Result struct {
 	Total   time.Duration
 	// Noop is set when the service already ran the image.
 	Noop bool
+	// Tasks are the release tasks run, in order.
+	Tasks []TaskResult
 }
 
 // DrainOutcome is how one old container stopped.
@@ -134,11 +140,21 @@ func (s *Swapper) Up(ctx context.Context, req Request) (res *Result, err error) 
 	}
 	defer func() { s.record(p, req, res, err) }()
 
+	if !req.SkipTasks {
+		if err := s.runTasks(ctx, p, PhasePre, s.cfg.Tasks.Pre, res); err != nil {
+			res.Total = time.Since(s.started)
+			return res, s.taskFailed(p, PhasePre, err, describeKept(p)+"; no new container was created")
+		}
+		p.post = s.cfg.Tasks.Post
+	}
 	err = s.rollout(ctx, p, req, res)
 	res.Total = time.Since(s.started)
 	res.Steps = s.steps
 	if err != nil {
 		return res, err
+	}
+	if p.postErr != nil {
+		return res, s.taskFailed(p, PhasePost, p.postErr, describeServing(p)+" serve: the new version stays (--post-failure report; --post-failure rollback would move traffic back)")
 	}
 	s.enter(PhaseDone, "done")
 	res.Steps = s.steps

@@ -56,6 +56,14 @@ type settingValue struct {
 func (v *settingValue) String() string { return v.text }
 
 func (v *settingValue) Set(text string) error {
+	if v.setting.Kind == settings.Commands && v.text != "" {
+		// A repeated flag adds a command, one a line as the parser reads
+		// them; a command itself cannot span lines.
+		if strings.Contains(text, "\n") {
+			return errors.New("a command spans several lines; give each as its own flag")
+		}
+		text = v.text + "\n" + text
+	}
 	if _, err := v.setting.Parse("--"+v.setting.Name, text); err != nil {
 		// pflag names the flag and the value itself.
 		var bad *settings.ValueError

@@ -170,6 +170,7 @@ func setup(ctx context.Context, opts connectOptions, log *slog.Logger) (*environ
 	lockWait := opts.lockWait
 	env.deps = swap.Deps{
 		Docker:     eng,
+		Tasks:      eng,
 		Images:     env.images,
 		Routes:     dir,
 		Traefik:    confirm,

@@ -22,6 +22,8 @@ type App struct {
 	Labels      map[string]string // container labels; dswap.lab=<prefix> is added
 	Env         []string          // KEY=VALUE pairs added to the image's environment
 	PublishPort bool              // publish 8080 on a random 127.0.0.1 port
+	Binds       []string          // volume binds, e.g. "myvolume:/data"
+	Aliases     []string          // network aliases on the lab network
 }
 
 // RunApp creates and starts app on the lab network, labelled as the lab's.
@@ -40,12 +42,12 @@ func (l *Lab) RunApp(ctx context.Context, app App) (string, error) {
 		Labels: appLabels(app.Labels, l.Prefix),
 		Env:    app.Env,
 	}
-	hostCfg := &container.HostConfig{NetworkMode: container.NetworkMode(l.Network)}
+	hostCfg := &container.HostConfig{NetworkMode: container.NetworkMode(l.Network), Binds: app.Binds}
 	if app.PublishPort {
 		cfg.ExposedPorts = nat.PortSet{appPort: {}}
 		hostCfg.PortBindings = nat.PortMap{appPort: {{HostIP: "127.0.0.1", HostPort: ""}}}
 	}
-	netCfg := &network.NetworkingConfig{EndpointsConfig: map[string]*network.EndpointSettings{l.Network: {}}}
+	netCfg := &network.NetworkingConfig{EndpointsConfig: map[string]*network.EndpointSettings{l.Network: {Aliases: app.Aliases}}}
 	created, err := l.Docker.ContainerCreate(ctx, cfg, hostCfg, netCfg, nil, app.Name)
 	if err != nil {
 		return "", fmt.Errorf("running app %s: creating container from %s: %w", app.Name, app.Image, err)

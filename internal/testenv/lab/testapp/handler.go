@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"os"
 	"time"
 )
 
@@ -78,6 +79,7 @@ func (s *service) ready() bool {
 func (s *service) routes() http.Handler {
 	mux := http.NewServeMux()
 	mux.HandleFunc("/healthz", s.handleHealthz)
+	mux.HandleFunc("/marker", s.handleMarker)
 	mux.HandleFunc("/", s.handleRoot)
 	return mux
 }
@@ -135,4 +137,15 @@ func (s *service) handleHealthz(w http.ResponseWriter, r *http.Request) {
 	}
 	w.Header().Set("Content-Type", "text/plain; charset=utf-8")
 	_, _ = io.WriteString(w, "ok")
+}
+
+// handleMarker answers VERSION:CONTENT of the file $MARKER_FILE names (a
+// release task's effect, for dswap's tests), or 404 while it is missing.
+func (s *service) handleMarker(w http.ResponseWriter, _ *http.Request) {
+	b, err := os.ReadFile(os.Getenv("MARKER_FILE"))
+	if err != nil {
+		http.Error(w, "no marker: "+err.Error(), http.StatusNotFound)
+		return
+	}
+	fmt.Fprintf(w, "%s:%s", s.version, b)
 }

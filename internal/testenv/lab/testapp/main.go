@@ -27,6 +27,7 @@ func main() {
 const usage = `usage:
   testapp [serve]   serve HTTP on :$PORT (default 8080)
   testapp health    probe http://127.0.0.1:$PORT/healthz; exit 0 on 200
+  testapp task ...  a release task for dswap's tests (see task.go)
 `
 
 // run dispatches the command line and returns the exit code.
@@ -40,6 +41,8 @@ func run(args []string, getenv func(string) string, stdout, stderr io.Writer) in
 		return runServe(getenv, stdout, stderr)
 	case "health":
 		return runHealth(getenv, stdout, stderr)
+	case "task":
+		return runTask(args[1:], getenv, stdout, stderr)
 	case "help", "-h", "--help":
 		fmt.Fprint(stdout, usage)
 		return exitOK
