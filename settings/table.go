@@ -29,6 +29,9 @@ var All = []*Setting{
 	{Name: "monitor", Kind: Duration, Default: "0s", Env: "DSWAP_MONITOR", Compose: "monitor", ComposeKeys: "deploy.update_config.monitor", JSON: "monitor",
 		Help:  "after the flip, keep the old container(s) this long and move traffic back if a new one dies or turns unhealthy",
 		field: func(o *Overrides) any { return &o.Monitor }},
+	{Name: "keep-connections", Kind: Duration, Default: "0s", Env: "DSWAP_KEEP_CONNECTIONS", Label: "dswap.keep-connections", Compose: "keep-connections", JSON: "keep_connections",
+		Help:  "after the flip, let the old container(s) run unrouted, without a stop signal, while they hold open client connections (WebSocket, streams), up to this long; then drain as usual. A keeper (dswap serve or dswap keep) finishes it, else dswap up waits",
+		field: func(o *Overrides) any { return &o.KeepConnections }},
 
 	// How several replicas are replaced.
 	{Name: "parallelism", Kind: Int, Default: "1", Env: "DSWAP_PARALLELISM", ComposeKeys: "deploy.update_config.parallelism", JSON: "parallelism",
