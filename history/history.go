@@ -30,6 +30,8 @@ type Entry struct {
 	ToDigest    string        `json:"to_digest,omitempty"`
 	Containers  []string      `json:"containers,omitempty"`
 	Reason      string        `json:"reason,omitempty"`
+	// Connections is, for a linger, the most open connections it carried.
+	Connections int `json:"connections,omitempty"`
 }
 
 // Store keeps histories in a directory.
