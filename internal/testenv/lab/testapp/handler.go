@@ -78,6 +78,7 @@ func (s *service) ready() bool {
 func (s *service) routes() http.Handler {
 	mux := http.NewServeMux()
 	mux.HandleFunc("/healthz", s.handleHealthz)
+	mux.HandleFunc("/ws", s.handleWebSocket) // ws.go
 	mux.HandleFunc("/", s.handleRoot)
 	return mux
 }
