@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"fmt"
+	"io"
 	"log/slog"
 	"time"
 
@@ -99,5 +100,23 @@ func keepLingers(ctx context.Context, env *environment, log *slog.Logger) {
 	}
 	if err := lingers.FinishLingers(ctx, nil, false, ended); err != nil && ctx.Err() == nil {
 		log.Error("watching lingering containers stopped", "error", err)
+	}
+}
+
+// showLingers tells dswap status's reader which old containers linger,
+// with their open connections (at the last look of whoever watches them)
+// and since when. It writes to stderr so that --output json stays the
+// services' statuses alone.
+func showLingers(env *environment, w io.Writer, now time.Time) {
+	if env == nil || env.deps.Lingers == nil {
+		return
+	}
+	ls, err := env.deps.Lingers.List()
+	if err != nil {
+		fmt.Fprintf(w, "dswap: could not read which containers linger: %v\n", err)
+		return
+	}
+	for _, l := range ls {
+		fmt.Fprintf(w, "dswap: %s lingering, unrouted: %s\n", l.Ref, swap.DescribeLinger(l, now))
 	}
 }
