@@ -49,6 +49,8 @@ type State struct {
 	Restarting bool
 	ExitCode   int
 	OOMKilled  bool
+	// Pid is the host pid of the container's init process while it runs.
+	Pid        int
 	Error      string
 	StartedAt  time.Time
 	FinishedAt time.Time
@@ -183,6 +185,7 @@ func FromInspect(raw container.InspectResponse) *Container {
 			ExitCode:   s.ExitCode,
 			OOMKilled:  s.OOMKilled,
 			Error:      s.Error,
+			Pid:        s.Pid,
 		}
 		c.State.StartedAt, _ = time.Parse(time.RFC3339Nano, s.StartedAt)
 		c.State.FinishedAt, _ = time.Parse(time.RFC3339Nano, s.FinishedAt)

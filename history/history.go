@@ -30,6 +30,8 @@ type Entry struct {
 	ToDigest    string        `json:"to_digest,omitempty"`
 	Containers  []string      `json:"containers,omitempty"`
 	Reason      string        `json:"reason,omitempty"`
+	// Connections is, for a linger, the most open connections it carried.
+	Connections int `json:"connections,omitempty"`
 	// Tasks are the release tasks the swap ran, with their last output.
 	Tasks []Task `json:"tasks,omitempty"`
 }

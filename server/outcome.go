@@ -67,6 +67,9 @@ type Outcome struct {
 	Phase              string   `json:"failed_phase,omitempty"`
 	Kept               string   `json:"kept,omitempty"`
 	Details            string   `json:"details,omitempty"`
+	// Lingering are the old containers left running, unrouted, while they
+	// hold open connections (keep-connections).
+	Lingering []string `json:"lingering,omitempty"`
 }
 
 // NewOutcome describes a finished swap.
@@ -79,6 +82,9 @@ func NewOutcome(res *swap.Result, err error) Outcome {
 		out.RoutedAfterHealthy = res.RoutedAfterHealthy.Seconds()
 		out.TotalSeconds = res.Total.Seconds()
 		out.Readiness = res.Readiness
+		for _, l := range res.Lingering {
+			out.Lingering = append(out.Lingering, l.Container)
+		}
 		if res.Noop {
 			out.Result = resultNoop
 		}

@@ -132,6 +132,9 @@ type Overrides struct {
 	FlipTimeout   *time.Duration
 	ProbeInterval *time.Duration
 	Monitor       *time.Duration
+	// KeepConnections is how long an old container may linger, unrouted,
+	// while it holds open connections.
+	KeepConnections *time.Duration
 	// Update policy of a service with several replicas.
 	Parallelism     *int
 	Delay           *time.Duration

@@ -41,6 +41,9 @@ var All = []*Setting{
 	{Name: "post-failure", Kind: Enum, Values: []string{"report", "rollback"}, Default: "report", Env: "DSWAP_POST_FAILURE", Label: "dswap.post-failure", Compose: "post-failure", JSON: "post_failure",
 		Help:  "when a --post task fails: report (the new version stays; dswap exits 1) or rollback (traffic moves back to the old version, as --monitor does)",
 		field: func(o *Overrides) any { return &o.PostFailure }},
+	{Name: "keep-connections", Kind: Duration, Default: "0s", Env: "DSWAP_KEEP_CONNECTIONS", Label: "dswap.keep-connections", Compose: "keep-connections", JSON: "keep_connections",
+		Help:  "after the flip, let the old container(s) run unrouted, without a stop signal, while they hold open client connections (WebSocket, streams), up to this long; then drain as usual. A keeper (dswap serve or dswap keep) finishes it, else dswap up waits",
+		field: func(o *Overrides) any { return &o.KeepConnections }},
 
 	// How several replicas are replaced.
 	{Name: "parallelism", Kind: Int, Default: "1", Env: "DSWAP_PARALLELISM", ComposeKeys: "deploy.update_config.parallelism", JSON: "parallelism",

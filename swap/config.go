@@ -34,6 +34,10 @@ type Config struct {
 	// and moves traffic back to them if a new one dies or turns
 	// unhealthy meanwhile.
 	Monitor time.Duration
+	// KeepConnections lets an old container run on, unrouted and without
+	// a stop signal, while it holds open client connections, up to this
+	// long after the flip (see linger.go).
+	KeepConnections time.Duration
 	// Update is how several replicas are replaced.
 	Update UpdatePolicy
 	// Tasks are the release tasks run around the swap.
@@ -106,6 +110,8 @@ func Layer(over Overrides, lbl labels.Settings) (Config, error) {
 		return cfg, badInput("max failure ratio %g: want a value from 0 to 1", cfg.Update.MaxFailureRatio)
 	case cfg.Update.Replicas < 0:
 		return cfg, badInput("replicas %d is negative", cfg.Update.Replicas)
+	case cfg.KeepConnections < 0:
+		return cfg, badInput("keep-connections bound %s is negative", cfg.KeepConnections)
 	case cfg.Monitor < 0:
 		return cfg, badInput("monitor window %s is negative", cfg.Monitor)
 	case cfg.ProbeInterval < 0:
@@ -146,14 +152,15 @@ func HealthTest(cmd string) ([]string, error) {
 // layer and no default sets is zero.
 func configOf(o Overrides) Config {
 	return Config{
-		Drain:         value(o.Drain),
-		HealthTimeout: value(o.HealthTimeout),
-		HealthCmd:     value(o.HealthCmd),
-		NoHealthcheck: value(o.NoHealthcheck),
-		Settle:        value(o.Settle),
-		FlipTimeout:   value(o.FlipTimeout),
-		ProbeInterval: value(o.ProbeInterval),
-		Monitor:       value(o.Monitor),
+		Drain:           value(o.Drain),
+		HealthTimeout:   value(o.HealthTimeout),
+		HealthCmd:       value(o.HealthCmd),
+		NoHealthcheck:   value(o.NoHealthcheck),
+		Settle:          value(o.Settle),
+		FlipTimeout:     value(o.FlipTimeout),
+		ProbeInterval:   value(o.ProbeInterval),
+		Monitor:         value(o.Monitor),
+		KeepConnections: value(o.KeepConnections),
 		Update: UpdatePolicy{
 			Parallelism:     value(o.Parallelism),
 			Delay:           value(o.Delay),

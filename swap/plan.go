@@ -43,6 +43,7 @@ type plan struct {
 
 func (s *Swapper) plan(ctx context.Context, req Request, svc *Service, all []*engine.Container) (*plan, error) {
 	p := &plan{svc: svc, all: all, old: svc.Running, serving: svc.Running, oldImages: map[string]*engine.Image{}, swapID: newSwapID(), names: newNamer(all, svc)}
+	s.reserveLingering(p.names)
 	var err error
 	if len(p.old) > 0 {
 		p.fromImage = p.old[len(p.old)-1].Image

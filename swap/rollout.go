@@ -160,7 +160,7 @@ func (s *Swapper) batch(ctx context.Context, p *plan, t target, count int, retir
 	// finish even if the user interrupts dswap, or the service would be
 	// left with containers nobody drains.
 	if !stopFirst && len(retire) > 0 {
-		outs, err := s.drain(context.WithoutCancel(ctx), retire)
+		outs, err := s.drainOrLinger(context.WithoutCancel(ctx), p, retire, res)
 		res.Drained = append(res.Drained, outs...)
 		if err != nil {
 			s.enter(PhaseFailed, "traffic is on the new version, but an old container was not removed")

@@ -31,6 +31,11 @@ type Deps struct {
 	// checked against the fields it knows. The zero value stands for the
 	// newest release dswap knows.
 	TraefikVersion labels.TraefikVersion
+
+	// Lingers and Conns, both set, make --keep-connections possible (see
+	// linger.go); without them the old containers are drained at once.
+	Lingers Lingers
+	Conns   ConnCounter
 }
 
 // Request is what the user asked for.
@@ -75,7 +80,10 @@ type Result struct {
 	Flip               time.Duration
 	// Drained lists, per old container, how it stopped.
 	Drained []DrainOutcome
-	Total   time.Duration
+	// Lingering are the old containers left running, unrouted, while
+	// they hold open connections (--keep-connections).
+	Lingering []Linger
+	Total     time.Duration
 	// Noop is set when the service already ran the image.
 	Noop bool
 	// Tasks are the release tasks run, in order.
@@ -107,6 +115,9 @@ func New(d Deps) *Swapper {
 	log := d.Log
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
+	}
+	if d.Lingers != nil {
+		d.Docker = hideLingering{Docker: d.Docker, lingers: d.Lingers}
 	}
 	return &Swapper{Deps: d, log: log}
 }

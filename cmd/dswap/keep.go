@@ -116,6 +116,7 @@ func runKeep(cmd *cobra.Command, c *cli) error {
 	keeper := &server.Keeper{Upkeeper: scoped, Log: log, Quiet: cfg.debounce, Resync: cfg.resync}
 	log.Info("dswap keep: keeping routes right after Docker events", "routes", env.dir.Path, "traefik api", traefikAPIOf(env),
 		"debounce", cfg.debounce, "resync", cfg.resync, "version", version)
+	go keepLingers(ctx, env, log)
 	err = keeper.Run(ctx)
 	log.Info("dswap keep stopped")
 	return err

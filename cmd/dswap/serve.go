@@ -224,6 +224,7 @@ func runServe(cmd *cobra.Command, c *cli) error {
 		}
 		keeper := &server.Keeper{Upkeeper: backend, Log: log, Quiet: cfg.debounce, Resync: cfg.resync}
 		go func() { _ = keeper.Run(ctx) }()
+		go keepLingers(ctx, env, log)
 	}
 	for _, p := range cfg.polls {
 		poller := &server.Poller{Poll: p, Puller: backend, Swaps: srv, Log: log}

@@ -3,6 +3,8 @@ package main
 import (
 	"context"
 	"log/slog"
+	"os"
+	"path/filepath"
 	"sort"
 	"strings"
 	"time"
@@ -181,6 +183,8 @@ func setup(ctx context.Context, opts connectOptions, log *slog.Logger) (*environ
 		}},
 		History:        history.Store{Dir: dir.StagingPath()},
 		TraefikVersion: traefikRelease,
+		Lingers:        swap.LingerDir{Path: filepath.Join(dir.StagingPath(), "lingering")},
+		Conns:          engine.Connections{ProcRoot: os.Getenv("DSWAP_HOST_PROC")},
 	}
 	env.swaps = swap.New(env.deps)
 	env.dir = dir

@@ -56,6 +56,7 @@ func runStatus(ctx context.Context, c *cli, opts statusOptions) error {
 		return err
 	}
 	warnNoKeeper(ctx, env.dir, statuses, c.stderr)
+	showLingers(env, c.stderr, c.now())
 	out := make([]server.ServiceStatus, 0, len(statuses))
 	for _, st := range statuses {
 		out = append(out, server.StatusOf(st))

@@ -158,9 +158,14 @@ func runUp(ctx context.Context, c *cli, opts upOptions) error {
 	rep.Finish(ctx, res)
 	c.actions.Finish(outcomeOf(res, err))
 	if in.format == "json" {
-		return reportJSON(c.stdout, res, err)
+		err = reportJSON(c.stdout, res, err)
+	} else {
+		err = reportText(c.stdout, c.stderr, res, err)
 	}
-	return reportText(c.stdout, c.stderr, res, err)
+	if lerr := finishLingers(ctx, c, env, res, log); lerr != nil && err == nil {
+		return lerr
+	}
+	return err
 }
 
 // upInputs are what a local and a remote `dswap up` read the same way.

@@ -66,6 +66,11 @@ func traefikArgs(extra []string, dockerNetwork string) []string {
 		"--metrics.prometheus=true",
 		"--metrics.prometheus.addRoutersLabels=true",
 		"--metrics.prometheus.addServicesLabels=true",
+		// Traefik keeps idle keep-alive connections to a server for 90 s
+		// by default, also after the server left the route; a container
+		// lingering for its open connections (--keep-connections) counts
+		// them like any client's, so the lab closes them sooner.
+		"--serversTransport.forwardingTimeouts.idleConnTimeout=3s",
 		"--global.checkNewVersion=false",
 		"--global.sendAnonymousUsage=false",
 	}

@@ -80,6 +80,7 @@ func (s *service) routes() http.Handler {
 	mux := http.NewServeMux()
 	mux.HandleFunc("/healthz", s.handleHealthz)
 	mux.HandleFunc("/marker", s.handleMarker)
+	mux.HandleFunc("/ws", s.handleWebSocket) // ws.go
 	mux.HandleFunc("/", s.handleRoot)
 	return mux
 }
