@@ -79,3 +79,6 @@ func (n Notifications) RouteRepaired(got swap.Reconciled) {
 }
 
 func (Notifications) HookDelivered(string, string) {}
+
+// Observers combines observers into one.
+func Observers(os []Observer) Observer { return observers(os) }
