@@ -252,3 +252,18 @@ func TestSidecarMetricsAndNotifications(t *testing.T) {
 	assert.Equal(t, 2.0, counter(delivered, "dswap_notifications_total", map[string]string{"target": "webhook", "outcome": "delivered"}))
 	assert.Equal(t, 2.0, counter(delivered, "dswap_notifications_total", map[string]string{"target": "generic", "outcome": "delivered"}))
 }
+
+// A local `dswap up --notify` sends the signed JSON before it exits.
+func TestUpNotifies(t *testing.T) {
+	svc := startService(t, "upnotify", serviceOpts{})
+	secret := randomHex(16)
+	rc := newReceiver(t, secret)
+	run := runDswapEnv(t, []string{"DSWAP_NOTIFY_SECRET=" + secret}, "up", image(imgV2), "--service", svc.name, "--drain", "3s", "--notify", rc.srv.URL+"/hook")
+	require.Equal(t, 0, run.code, run.stderr)
+	hooks, _, forged := rc.received()
+	assert.Zero(t, forged)
+	require.Len(t, hooks, 1, "the message is sent before dswap up exits")
+	assert.Equal(t, notify.ResultSwapped, hooks[0].Result)
+	assert.Equal(t, "cli", hooks[0].Trigger)
+	assert.Equal(t, image(imgV2), hooks[0].To)
+}

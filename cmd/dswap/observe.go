@@ -11,6 +11,7 @@ import (
 
 	"github.com/dswap-dev/dswap/notify"
 	"github.com/dswap-dev/dswap/server"
+	"github.com/dswap-dev/dswap/swap"
 )
 
 // observeFlags are serve's flags for metrics and notifications.
@@ -110,4 +111,26 @@ func serveMetrics(ctx context.Context, a server.Address, m *server.Metrics, log 
 		}
 	}()
 	return nil
+}
+
+// notifyEnd announces a local swap's end and waits for the messages (at
+// most notify.DefaultTimeout): the process exits next. A message that
+// cannot be sent is logged; the swap's result stands.
+func notifyEnd(ctx context.Context, opts notify.Options, res *swap.Result, err error, log *slog.Logger) {
+	ev, ok := notify.SwapEvent("swap", "cli", res, err)
+	if !ok || len(opts.URLs) == 0 {
+		return
+	}
+	opts.Log = log
+	n, nerr := notify.New(opts)
+	if nerr != nil {
+		log.Warn("notifications not sent", "error", nerr)
+		return
+	}
+	n.Notify(ctx, ev)
+	wctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), notify.DefaultTimeout)
+	defer cancel()
+	if werr := n.Wait(wctx); werr != nil {
+		log.Warn("exiting before every notification was sent", "error", werr)
+	}
 }
