@@ -44,6 +44,9 @@ type Keeper struct {
 	// failure, doubled each time, at most MaxFailures tries.
 	RetryLocked, RetryFailed time.Duration
 	MaxFailures              int
+	// Observer, when set, is told of every route the keeper repaired
+	// (metrics, notifications).
+	Observer Observer
 
 	// clock is the wall clock unless a test drives it.
 	clock clock
@@ -186,8 +189,11 @@ func (k *Keeper) reconcile(ctx context.Context, ref string, deb *debouncer, fail
 		if len(got.Repaired) > 0 {
 			attrs = append(attrs, "repaired", got.Repaired)
 		}
-		if got.Upkeep == swap.UpkeepRouted || len(got.Repaired) > 0 {
+		if repaired(got) {
 			k.Log.Info("route kept", append(attrs, "took", got.Took)...)
+			if k.Observer != nil {
+				k.Observer.RouteRepaired(got)
+			}
 		} else {
 			k.Log.Debug("route kept", attrs...)
 		}

@@ -41,7 +41,13 @@ type Options struct {
 	// BodyTimeout bounds the reading of a request's body (default 10 s);
 	// the answer may take longer (?wait=true, event streams).
 	BodyTimeout time.Duration
-	Log         *slog.Logger
+	// Observers are told when a swap ends and of webhook deliveries
+	// (metrics, notifications).
+	Observers []Observer
+	// Metrics, when set, are served at GET /metrics behind the API's
+	// token (a separate unauthenticated listener is the caller's).
+	Metrics *Metrics
+	Log     *slog.Logger
 }
 
 // Server is the sidecar's API.
@@ -55,6 +61,7 @@ type Server struct {
 	runs       *runs
 	hooksState *hookState
 	hooks      []Hook
+	observe    observers
 }
 
 // New returns a server whose swaps run under ctx.
@@ -82,7 +89,7 @@ func New(ctx context.Context, opts Options) (*Server, error) {
 	if opts.StateDir != "" {
 		statePath = filepath.Join(opts.StateDir, hookStateFile)
 	}
-	return &Server{opts: opts, log: log, base: ctx, runs: newRuns(), hooksState: loadHookState(statePath, maxSeenEvents, log), hooks: opts.Hooks}, nil
+	return &Server{opts: opts, log: log, base: ctx, runs: newRuns(), hooksState: loadHookState(statePath, maxSeenEvents, log), hooks: opts.Hooks, observe: opts.Observers}, nil
 }
 
 // Handler routes the API.
@@ -102,12 +109,15 @@ func (s *Server) Handler() http.Handler {
 	mux := http.NewServeMux()
 	// Webhooks authenticate themselves: GitHub by its HMAC signature,
 	// a registry by the registry token.
-	mux.HandleFunc("POST /v1/hooks/github", s.githubHook)
-	mux.HandleFunc("POST /v1/hooks/registry", s.registryHook)
+	mux.Handle("POST /v1/hooks/github", s.countDeliveries("github", http.HandlerFunc(s.githubHook)))
+	mux.Handle("POST /v1/hooks/registry", s.countDeliveries("registry", http.HandlerFunc(s.registryHook)))
+	guard := func(h http.Handler) http.Handler { return requireToken(s.opts.Token, h) }
 	if s.opts.Token == "" && s.opts.AllowWithoutToken {
-		mux.Handle("/v1/", s.boundedBodies(api))
-	} else {
-		mux.Handle("/v1/", requireToken(s.opts.Token, s.boundedBodies(api)))
+		guard = func(h http.Handler) http.Handler { return h }
+	}
+	mux.Handle("/v1/", guard(s.boundedBodies(api)))
+	if s.opts.Metrics != nil {
+		mux.Handle("GET /metrics", guard(s.opts.Metrics.Handler()))
 	}
 	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
 		writeError(w, http.StatusNotFound, "no such endpoint; the API is under /v1/")
@@ -164,6 +174,7 @@ func (s *Server) start(spec runSpec) (*run, error) {
 			out.To = spec.image
 		}
 		s.runs.release(r)
+		s.observe.SwapEnded(SwapEnd{ID: r.ID, Kind: spec.kind, Trigger: spec.trigger, Result: res, Err: err, Outcome: out})
 		r.finish(out)
 		level := slog.LevelInfo
 		if !out.Succeeded() {

@@ -63,6 +63,7 @@ could find from Traefik's container are paths and ports of the host.`,
 	keeperFlags(fs, "how long to wait for Traefik and the Engine to answer at start")
 	fs.String("registry-auth", "", "registry login USER:PASSWORD for pulls (prefer --registry-auth-file or DSWAP_REGISTRY_USER and DSWAP_REGISTRY_PASSWORD)")
 	fs.String("registry-auth-file", "", "file holding the registry login as USER:PASSWORD, for pulls")
+	observeFlags(fs)
 	connectionFlags(fs)
 	return cmd
 }
@@ -78,6 +79,7 @@ type serveConfig struct {
 	pull          engine.PullPolicy
 	watch         bool
 	keeperOptions
+	observe observeConfig
 }
 
 func readServeConfig(fs *pflag.FlagSet, getenv func(string) string) (*serveConfig, error) {
@@ -126,6 +128,9 @@ func readServeConfig(fs *pflag.FlagSet, getenv func(string) string) (*serveConfi
 	}
 	c.watch = watch == nil || *watch
 	if c.keeperOptions, err = readKeeperOptions(fs); err != nil {
+		return nil, err
+	}
+	if c.observe, err = readObserveConfig(fs, getenv); err != nil {
 		return nil, err
 	}
 	return c, nil
@@ -201,13 +206,24 @@ func runServe(cmd *cobra.Command, c *cli) error {
 		},
 		KeeperLocks: lock.Dir{Path: env.dir.StagingPath(), Command: "dswap serve (route keeper)"},
 	}
-	srv, err := server.New(ctx, server.Options{
+	var srv *server.Server
+	metrics, notifier, obs, err := observers(ctx, cfg.observe, func() int { return srv.Running() }, log)
+	if err != nil {
+		return err
+	}
+	srv, err = server.New(ctx, server.Options{
 		Backend: backend, Token: cfg.token, RegistryToken: cfg.registryToken, GitHubSecret: cfg.githubSecret,
 		Hooks: cfg.hooks, DefaultPull: cfg.pull, Log: log, StateDir: env.dir.StagingPath(),
 		AllowWithoutToken: cfg.listen.Network == "unix" && cfg.token == "",
+		Observers:         obs, Metrics: metrics,
 	})
 	if err != nil {
 		return err
+	}
+	if cfg.observe.metricsListen != nil {
+		if err := serveMetrics(ctx, *cfg.observe.metricsListen, metrics, log); err != nil {
+			return err
+		}
 	}
 	l, err := server.Listen(cfg.listen)
 	if err != nil {
@@ -222,7 +238,7 @@ func runServe(cmd *cobra.Command, c *cli) error {
 		} else {
 			defer held.Release()
 		}
-		keeper := &server.Keeper{Upkeeper: backend, Log: log, Quiet: cfg.debounce, Resync: cfg.resync}
+		keeper := &server.Keeper{Upkeeper: backend, Log: log, Quiet: cfg.debounce, Resync: cfg.resync, Observer: server.Observers(obs)}
 		go func() { _ = keeper.Run(ctx) }()
 		go keepLingers(ctx, env, log)
 	}
@@ -238,7 +254,7 @@ func runServe(cmd *cobra.Command, c *cli) error {
 		hooks = append(hooks, h.String())
 	}
 	log.Info("dswap serve listening", "address", cfg.listen.String(), "routes", env.dir.Path, "traefik api", traefikAPIOf(env),
-		"watching", cfg.watch, "hooks", strings.Join(hooks, "; "), "github webhook", cfg.githubSecret != "", "polls", len(cfg.polls), "version", version)
+		"watching", cfg.watch, "hooks", strings.Join(hooks, "; "), "github webhook", cfg.githubSecret != "", "polls", len(cfg.polls), "notify", strings.Join(notifier.Targets(), " "), "version", version)
 
 	// When dswap is told to stop, swaps in flight are interrupted (before
 	// their flip they roll back, after it they finish the drain); the API
@@ -254,6 +270,9 @@ func runServe(cmd *cobra.Command, c *cli) error {
 		defer cancel()
 		if err := srv.Wait(wctx); err != nil {
 			log.Warn("stopping with swaps still running; the next start puts their services right", "error", err)
+		}
+		if err := notifier.Wait(wctx); err != nil {
+			log.Warn("stopping before every notification was sent", "error", err)
 		}
 		stopHTTP()
 	}()

@@ -16,6 +16,7 @@ import (
 	"github.com/dswap-dev/dswap/compose"
 	"github.com/dswap-dev/dswap/engine"
 	"github.com/dswap-dev/dswap/ghactions"
+	"github.com/dswap-dev/dswap/notify"
 	"github.com/dswap-dev/dswap/settings"
 	"github.com/dswap-dev/dswap/swap"
 )
@@ -59,7 +60,9 @@ labels), then dswap.* labels on the running service, then defaults.`,
 			default:
 				// Only a local swap connects: a sidecar has its own setup.
 				if opts.connect, err = readConnectOptions(cmd.Flags()); err == nil {
-					err = runUp(cmd.Context(), c, opts)
+					if opts.notify, err = readNotifyOptions(cmd.Flags(), c.getenv); err == nil {
+						err = runUp(cmd.Context(), c, opts)
+					}
 				}
 			}
 			return finalReport(c, format, err)
@@ -69,6 +72,7 @@ labels), then dswap.* labels on the running service, then defaults.`,
 	addFlags(fs, settings.GroupSwap)
 	addFlags(fs, settings.GroupUp)
 	connectionFlags(fs)
+	notifyFlags(fs)
 	fs.String("report", "", "write an SVG timeline of the swap to this file (phases, and Traefik's request rate for the service when its Prometheus metrics answer), e.g. as a CI artifact")
 	return cmd
 }
@@ -88,6 +92,9 @@ type upOptions struct {
 	// changed are the flags the user set, which a sidecar may refuse.
 	changed []string
 	connect connectOptions
+	// notify is where a local swap's end is announced (a sidecar's swap
+	// is announced by the sidecar).
+	notify notify.Options
 }
 
 func readUpOptions(fs *pflag.FlagSet, args []string) (upOptions, error) {
@@ -156,6 +163,7 @@ func runUp(ctx context.Context, c *cli, opts upOptions) error {
 	rep := c.startReport(ctx, opts.report, env, log)
 	res, err := env.swaps.Up(ctx, req)
 	rep.Finish(ctx, res)
+	notifyEnd(ctx, opts.notify, res, err, log)
 	c.actions.Finish(outcomeOf(res, err))
 	if in.format == "json" {
 		err = reportJSON(c.stdout, res, err)
