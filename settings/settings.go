@@ -128,6 +128,12 @@ type Overrides struct {
 	FlipTimeout   *time.Duration
 	ProbeInterval *time.Duration
 	Monitor       *time.Duration
+	// Canary steps and the limits that judge them.
+	Canary       *string
+	Step         *time.Duration
+	MaxErrorRate *string
+	MaxP99       *string
+	MinRequests  *int
 	// Update policy of a service with several replicas.
 	Parallelism     *int
 	Delay           *time.Duration

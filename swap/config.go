@@ -36,6 +36,8 @@ type Config struct {
 	Monitor time.Duration
 	// Update is how several replicas are replaced.
 	Update UpdatePolicy
+	// Canary, when enabled, moves part of the traffic first.
+	Canary CanaryPolicy
 }
 
 // UpdatePolicy is how a service with several replicas is updated, in the
@@ -72,7 +74,12 @@ type Overrides = settings.Overrides
 // Layer returns the configuration from, highest first: overrides, the
 // dswap.* labels of the service, defaults.
 func Layer(over Overrides, lbl labels.Settings) (Config, error) {
-	cfg := configOf(settings.Merge(over, lbl.Overrides, settings.Defaults()))
+	merged := settings.Merge(over, lbl.Overrides, settings.Defaults())
+	cfg := configOf(merged)
+	var err error
+	if cfg.Canary, err = canaryPolicyOf(merged); err != nil {
+		return cfg, err
+	}
 	switch {
 	case cfg.Drain < 0:
 		return cfg, badInput("drain window %s is negative", cfg.Drain)

@@ -24,9 +24,10 @@ const (
 	PhaseDone                  // traffic is on the new version and the old is gone
 	PhaseRollback              // undoing a swap that failed before traffic moved
 	PhaseFailed                // the swap failed; see the error
+	PhaseCanary                // part of the traffic on the new version, judged on Traefik's metrics
 )
 
-var phaseNames = [...]string{"plan", "create", "health", "flip", "monitor", "drain", "remove", "done", "rollback", "failed"}
+var phaseNames = [...]string{"plan", "create", "health", "flip", "monitor", "drain", "remove", "done", "rollback", "failed", "canary"}
 
 func (p Phase) String() string {
 	if p < 0 || int(p) >= len(phaseNames) {

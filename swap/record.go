@@ -25,7 +25,7 @@ func (s *Swapper) record(p *plan, req Request, res *Result, err error) {
 	}
 	var failed *FailedError
 	switch {
-	case errors.As(err, &failed) && failed.Phase == PhaseMonitor:
+	case errors.As(err, &failed) && (failed.Phase == PhaseMonitor || errors.Is(err, ErrCanaryFailed)):
 		e.Result, e.Reason = "rolled-back", failed.Reason.Error()
 	case err != nil:
 		e.Result, e.Reason = "failed", err.Error()

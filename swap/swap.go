@@ -25,6 +25,10 @@ type Deps struct {
 	// process holds; the zero value waits as Locks was configured.
 	LockWait lock.Wait
 
+	// Metrics reads Traefik's per-service counters, for canaries judged on
+	// them; nil when Traefik's API is not known.
+	Metrics Metrics
+
 	// TraefikVersion is the release of the running Traefik: labels are
 	// checked against the fields it knows. The zero value stands for the
 	// newest release dswap knows.
@@ -74,6 +78,8 @@ type Result struct {
 	Total   time.Duration
 	// Noop is set when the service already ran the image.
 	Noop bool
+	// Canary lists the canary steps run, with their figures.
+	Canary []CanaryStep
 }
 
 // DrainOutcome is how one old container stopped.
@@ -133,6 +139,9 @@ func (s *Swapper) Up(ctx context.Context, req Request) (res *Result, err error) 
 		return s.noop(ctx, p, res)
 	}
 	defer func() { s.record(p, req, res, err) }()
+	if err := s.checkCanary(ctx, p); err != nil {
+		return res, err
+	}
 
 	err = s.rollout(ctx, p, req, res)
 	res.Total = time.Since(s.started)
