@@ -48,6 +48,9 @@ func TestCanaryAbortsBadRelease(t *testing.T) {
 	assert.Equal(t, 1, run.code, "a failed canary exits 1")
 	assert.Equal(t, "canary", run.result.Phase)
 	assert.Regexp(t, `error rate [0-9.]+% \([0-9]+ of [0-9]+\) > 1% at 5%`, run.result.Error)
+	require.Len(t, run.result.Canary, 1, "one step judged, in the JSON result")
+	assert.Equal(t, "fail", run.result.Canary[0].Verdict)
+	assert.Equal(t, 5, run.result.Canary[0].Weight)
 	assert.Contains(t, run.stderr, "canary step 1 of 2")
 	assert.NotContains(t, run.stderr, "canary step 2 of 2", "aborted in the first step")
 	assert.Equal(t, image(imgV1), assertConsistent(t, svc), "v2 removed; the route names v1 alone")
@@ -84,6 +87,11 @@ func TestCanaryPromotesGoodRelease(t *testing.T) {
 		"--canary", "5%,50%", "--step", "5s", "--max-error-rate", "1%", "--max-p99", "+50%", "--drain", "5s")
 	require.Equal(t, 0, run.code, run.stderr)
 	assert.Equal(t, 2, strings.Count(run.stderr, "canary step passed"), "both steps judged and passed")
+	require.Len(t, run.result.Canary, 2, "both steps in the JSON result")
+	for _, st := range run.result.Canary {
+		assert.Equal(t, "pass", st.Verdict, st.Reason)
+		assert.Positive(t, st.Requests)
+	}
 	assertNoFailedRequests(t, rep)
 	assert.Positive(t, rep.ByVersion["v1"])
 	assert.Positive(t, rep.ByVersion["v2"])

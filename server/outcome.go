@@ -67,6 +67,8 @@ type Outcome struct {
 	Phase              string   `json:"failed_phase,omitempty"`
 	Kept               string   `json:"kept,omitempty"`
 	Details            string   `json:"details,omitempty"`
+	// Canary lists the canary steps with their figures and verdicts.
+	Canary []swap.CanaryStep `json:"canary,omitempty"`
 }
 
 // NewOutcome describes a finished swap.
@@ -79,6 +81,7 @@ func NewOutcome(res *swap.Result, err error) Outcome {
 		out.RoutedAfterHealthy = res.RoutedAfterHealthy.Seconds()
 		out.TotalSeconds = res.Total.Seconds()
 		out.Readiness = res.Readiness
+		out.Canary = res.Canary
 		if res.Noop {
 			out.Result = resultNoop
 		}
@@ -107,6 +110,7 @@ func (o Outcome) SwapResult() *swap.Result {
 		RoutedAfterHealthy: seconds(o.RoutedAfterHealthy),
 		Total:              seconds(o.TotalSeconds),
 		Noop:               o.Result == resultNoop,
+		Canary:             o.Canary,
 	}
 }
 
