@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"maps"
 	"slices"
+	"strings"
 )
 
 // A canary splits each Traefik service of the route in two load balancers,
@@ -102,4 +103,22 @@ func sanitizeCookie(s string) string {
 		}
 	}
 	return string(b)
+}
+
+// StableHosts are the hosts a route file routes to outside any canary
+// child: for a canary's file, the containers that served before it. A
+// canary left in place by a dswap that was killed is undone from this:
+// its containers count as not routed, so the repair removes them and the
+// old version gets all the traffic back. canary says whether the file was
+// a canary's at all.
+func (rf *RouteFile) StableHosts() (hosts []string, canary bool) {
+	stable := &RouteFile{Servers: map[string][]string{}}
+	for name, urls := range rf.Servers {
+		if base, ok := strings.CutSuffix(name, "-canary"); ok && slices.Contains(rf.Services, StableChild(base)) {
+			canary = true
+			continue
+		}
+		stable.Servers[name] = urls
+	}
+	return stable.Hosts(), canary
 }

@@ -40,6 +40,10 @@ func TestWeightedFileSplitsEachServiceInTwoChildren(t *testing.T) {
 	assert.ElementsMatch(t, []string{"web", "web-stable", "web-canary"}, rf.Services)
 	assert.Equal(t, []string{"http://web-2:8080"}, rf.Servers["web-canary"])
 
+	hosts, canary := rf.StableHosts()
+	assert.True(t, canary)
+	assert.Equal(t, []string{"web-1"}, hosts, "a killed canary is undone: only the stable child counts as routed")
+
 	_, err = r.WeightedFile("web", Split{CanaryWeight: 101})
 	assert.Error(t, err)
 }
