@@ -143,6 +143,13 @@ type jsonResult struct {
 	Phase              string   `json:"failed_phase"`
 	Kept               string   `json:"kept"`
 	Details            string   `json:"details"`
+	Canary             []struct {
+		Weight   int    `json:"weight"`
+		Requests int    `json:"requests"`
+		Errors   int    `json:"errors"`
+		Verdict  string `json:"verdict"`
+		Reason   string `json:"reason"`
+	} `json:"canary"`
 }
 
 // runDswap runs the dswap binary against the lab's Traefik, bounded in time.

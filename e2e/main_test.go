@@ -41,6 +41,7 @@ const (
 	imgNoHealth     = "v2-no-healthcheck"
 	imgSlowReady    = "v2-slow-ready"
 	imgGoesBad      = "v2-goes-bad"
+	imgFailing      = "v2-fails-20pct"
 )
 
 func TestMain(m *testing.M) {
@@ -115,6 +116,8 @@ func buildImages(ctx context.Context, prefix string) error {
 		// Healthy, then its health check fails 2 s later while it still
 		// answers, then it crashes 2 s after that: an app going bad.
 		{Tag: imgGoesBad, Version: "v2", Env: map[string]string{"FAIL_AFTER": "2s", "CRASH_AFTER": "4s"}},
+		// Healthy, and 500 on every fifth request: what only a canary catches.
+		{Tag: imgFailing, Version: "v2", Env: map[string]string{"FAIL_RATE": "0.2"}},
 	}
 	for _, s := range specs {
 		role := s.Tag

@@ -52,27 +52,36 @@ func (r *Routing) File(service string, targets []Target) ([]byte, error) {
 
 	services := make(map[string]any, len(r.services))
 	for name, svc := range r.services {
-		lb := make(map[string]any, len(svc.loadBalancer)+1)
-		for k, v := range svc.loadBalancer {
-			lb[k] = v
-		}
-
-		servers := make([]any, 0, len(targets))
-		for _, t := range targets {
-			server := map[string]any{"url": svc.serverURL(t)}
-			if svc.weight != "" {
-				server["weight"] = svc.weight
-			}
-			if svc.preservePath != "" {
-				server["preservePath"] = svc.preservePath
-			}
-			servers = append(servers, server)
-		}
-		lb["servers"] = servers
-
-		services[name] = map[string]any{"loadBalancer": lb}
+		services[name] = map[string]any{"loadBalancer": svc.loadBalancerFor(targets)}
 	}
+	return r.encode(service, services)
+}
 
+// loadBalancerFor is the service's loadBalancer section with one server
+// per target.
+func (svc *httpService) loadBalancerFor(targets []Target) map[string]any {
+	lb := make(map[string]any, len(svc.loadBalancer)+1)
+	for k, v := range svc.loadBalancer {
+		lb[k] = v
+	}
+	servers := make([]any, 0, len(targets))
+	for _, t := range targets {
+		server := map[string]any{"url": svc.serverURL(t)}
+		if svc.weight != "" {
+			server["weight"] = svc.weight
+		}
+		if svc.preservePath != "" {
+			server["preservePath"] = svc.preservePath
+		}
+		servers = append(servers, server)
+	}
+	lb["servers"] = servers
+	return lb
+}
+
+// encode writes the file with these services and the routing's routers
+// and middlewares, and checks it as Traefik would read it.
+func (r *Routing) encode(service string, services map[string]any) ([]byte, error) {
 	httpConf := map[string]any{"services": services}
 	if len(r.routers) > 0 {
 		httpConf["routers"] = r.routers

@@ -65,10 +65,30 @@ type observabilityConfig struct {
 	TraceVerbosity string `yaml:"traceVerbosity"`
 }
 
-// serviceConfig only has a load balancer: Traefik ignores the other service
-// kinds (weighted, mirroring, failover, highestRandomWeight) in labels.
+// serviceConfig has a load balancer and, in files only, the weighted
+// round robin dswap writes for a canary: Traefik ignores the other service
+// kinds (weighted, mirroring, failover, highestRandomWeight) in labels, so
+// a weighted label is refused as unknown.
 type serviceConfig struct {
 	LoadBalancer *loadBalancerConfig `yaml:"loadBalancer"`
+	Weighted     *weightedConfig     `yaml:"weighted" label:"-"`
+}
+
+// labelServiceConfig is a service as labels may declare it: a load
+// balancer only.
+type labelServiceConfig struct {
+	LoadBalancer *loadBalancerConfig `yaml:"loadBalancer"`
+}
+
+// weightedConfig is Traefik's weighted round robin over other services.
+type weightedConfig struct {
+	Services []weightedServiceConfig `yaml:"services"`
+	Sticky   *stickyConfig           `yaml:"sticky"`
+}
+
+type weightedServiceConfig struct {
+	Name   string `yaml:"name"`
+	Weight *int   `yaml:"weight"`
 }
 
 type loadBalancerConfig struct {

@@ -211,7 +211,7 @@ func (r *Routing) decodeRouters(w walker, group *parser.Node, path []string) err
 }
 
 func (r *Routing) decodeServices(w walker, group *parser.Node, path []string) error {
-	serviceType := reflect.TypeOf(serviceConfig{})
+	serviceType := reflect.TypeOf(labelServiceConfig{})
 	for _, n := range group.Children {
 		p := childPath(path, n.Name)
 		v, _, err := w.section(n, p, serviceType, false)

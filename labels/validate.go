@@ -400,7 +400,7 @@ func sectionNoun(t reflect.Type, nodeName string) string {
 	switch t {
 	case reflect.TypeOf(routerConfig{}):
 		return "router"
-	case reflect.TypeOf(serviceConfig{}):
+	case reflect.TypeOf(serviceConfig{}), reflect.TypeOf(labelServiceConfig{}):
 		return "service"
 	case reflect.TypeOf(loadBalancerConfig{}):
 		return "loadbalancer"

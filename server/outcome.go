@@ -70,6 +70,8 @@ type Outcome struct {
 	// Lingering are the old containers left running, unrouted, while they
 	// hold open connections (keep-connections).
 	Lingering []string `json:"lingering,omitempty"`
+	// Canary lists the canary steps with their figures and verdicts.
+	Canary []swap.CanaryStep `json:"canary,omitempty"`
 }
 
 // NewOutcome describes a finished swap.
@@ -85,6 +87,7 @@ func NewOutcome(res *swap.Result, err error) Outcome {
 		for _, l := range res.Lingering {
 			out.Lingering = append(out.Lingering, l.Container)
 		}
+		out.Canary = res.Canary
 		if res.Noop {
 			out.Result = resultNoop
 		}
@@ -113,6 +116,7 @@ func (o Outcome) SwapResult() *swap.Result {
 		RoutedAfterHealthy: seconds(o.RoutedAfterHealthy),
 		Total:              seconds(o.TotalSeconds),
 		Noop:               o.Result == resultNoop,
+		Canary:             o.Canary,
 	}
 }
 

@@ -135,6 +135,12 @@ type Overrides struct {
 	// KeepConnections is how long an old container may linger, unrouted,
 	// while it holds open connections.
 	KeepConnections *time.Duration
+	// Canary steps and the limits that judge them.
+	Canary       *string
+	Step         *time.Duration
+	MaxErrorRate *string
+	MaxP99       *string
+	MinRequests  *int
 	// Update policy of a service with several replicas.
 	Parallelism     *int
 	Delay           *time.Duration

@@ -45,6 +45,24 @@ var All = []*Setting{
 		Help:  "after the flip, let the old container(s) run unrouted, without a stop signal, while they hold open client connections (WebSocket, streams), up to this long; then drain as usual. A keeper (dswap serve or dswap keep) finishes it, else dswap up waits",
 		field: func(o *Overrides) any { return &o.KeepConnections }},
 
+	// Canary: part of the traffic on the new version first, gated on
+	// Traefik's metrics.
+	{Name: "canary", Kind: String, Env: "DSWAP_CANARY", Compose: "canary", JSON: "canary",
+		Help:  "canary steps: the new version's share of the traffic at each step, e.g. 5%,50%; after the last step it takes all of it",
+		field: func(o *Overrides) any { return &o.Canary }},
+	{Name: "step", Kind: Duration, Default: "1m", Env: "DSWAP_STEP", Compose: "step", JSON: "step",
+		Help:  "with --canary, how long each step lasts before it is judged",
+		field: func(o *Overrides) any { return &o.Step }},
+	{Name: "max-error-rate", Kind: String, Env: "DSWAP_MAX_ERROR_RATE", Compose: "max-error-rate", JSON: "max_error_rate",
+		Help:  "with --canary, the highest share of the new version's requests Traefik may answer 5xx, e.g. 1%",
+		field: func(o *Overrides) any { return &o.MaxErrorRate }},
+	{Name: "max-p99", Kind: String, Env: "DSWAP_MAX_P99", Compose: "max-p99", JSON: "max_p99",
+		Help:  "with --canary, the highest p99 latency of the new version: absolute (500ms) or relative to the old version over the same window (+50%)",
+		field: func(o *Overrides) any { return &o.MaxP99 }},
+	{Name: "min-requests", Kind: Int, Default: "50", Env: "DSWAP_MIN_REQUESTS", Compose: "min-requests", JSON: "min_requests",
+		Help:  "with --canary, the requests the new version must get in a step to judge it; a step short of them is extended up to 3 times its length, then fails",
+		field: func(o *Overrides) any { return &o.MinRequests }},
+
 	// How several replicas are replaced.
 	{Name: "parallelism", Kind: Int, Default: "1", Env: "DSWAP_PARALLELISM", ComposeKeys: "deploy.update_config.parallelism", JSON: "parallelism",
 		Help:  "replicas replaced per batch; 0 replaces all in one batch, as --atomic",

@@ -40,6 +40,8 @@ type Config struct {
 	KeepConnections time.Duration
 	// Update is how several replicas are replaced.
 	Update UpdatePolicy
+	// Canary, when enabled, moves part of the traffic first.
+	Canary CanaryPolicy
 	// Tasks are the release tasks run around the swap.
 	Tasks TaskPolicy
 }
@@ -90,7 +92,12 @@ type Overrides = settings.Overrides
 // Layer returns the configuration from, highest first: overrides, the
 // dswap.* labels of the service, defaults.
 func Layer(over Overrides, lbl labels.Settings) (Config, error) {
-	cfg := configOf(settings.Merge(over, lbl.Overrides, settings.Defaults()))
+	merged := settings.Merge(over, lbl.Overrides, settings.Defaults())
+	cfg := configOf(merged)
+	var err error
+	if cfg.Canary, err = canaryPolicyOf(merged); err != nil {
+		return cfg, err
+	}
 	switch {
 	case cfg.Drain < 0:
 		return cfg, badInput("drain window %s is negative", cfg.Drain)

@@ -26,9 +26,10 @@ const (
 	PhaseFailed                // the swap failed; see the error
 	PhasePre                   // run the release tasks that come before any new container serves
 	PhasePost                  // run the release tasks that come after the flip
+	PhaseCanary                // part of the traffic on the new version, judged on Traefik's metrics
 )
 
-var phaseNames = [...]string{"plan", "create", "health", "flip", "monitor", "drain", "remove", "done", "rollback", "failed", "pre", "post"}
+var phaseNames = [...]string{"plan", "create", "health", "flip", "monitor", "drain", "remove", "done", "rollback", "failed", "pre", "post", "canary"}
 
 func (p Phase) String() string {
 	if p < 0 || int(p) >= len(phaseNames) {

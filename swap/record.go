@@ -28,7 +28,7 @@ func (s *Swapper) record(p *plan, req Request, res *Result, err error) {
 	}
 	var failed *FailedError
 	switch {
-	case errors.As(err, &failed) && (failed.Phase == PhaseMonitor || failed.Phase == PhasePost && p.postErr == nil):
+	case errors.As(err, &failed) && (failed.Phase == PhaseMonitor || failed.Phase == PhasePost && p.postErr == nil || errors.Is(err, ErrCanaryFailed)):
 		e.Result, e.Reason = "rolled-back", failed.Reason.Error()
 	case err != nil && p.postErr != nil:
 		// --post-failure report: the new version serves, so it is what a

@@ -67,7 +67,9 @@ func (s *Swapper) Inspect(svc *Service) (Damage, error) {
 		if err != nil {
 			return d, fmt.Errorf("route file %s: %w", s.Routes.FileFor(svc.Key()), err)
 		}
-		hosts = rf.Hosts()
+		// A canary's file routes its canary child too; a dswap killed
+		// during the canary leaves it undone (see StableHosts).
+		hosts, _ = rf.StableHosts()
 	}
 	for _, c := range svc.Running {
 		if _, ok := s.Addressing.Routes(c, hosts); ok {

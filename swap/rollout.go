@@ -124,10 +124,26 @@ func (s *Swapper) batch(ctx context.Context, p *plan, t target, count int, retir
 	}
 	healthyAt := time.Now()
 
+	// undo moves traffic back to the old containers and removes the new
+	// ones. After a canary the file to put back is not the one the flip
+	// replaced (the weighted route) but the old version alone.
+	undo := func(err error, change routeChange) error {
+		return s.rollback(ctx, p, news, err, change)
+	}
+	if s.cfg.Canary.Enabled() && len(p.done) == 0 && len(retire) > 0 && !stopFirst {
+		// The first batch is the canary: part of the traffic, judged,
+		// before the flip gives it all.
+		undo = func(err error, _ routeChange) error {
+			return s.rollback(ctx, p, news, s.undoCanary(ctx, p, err), routeChange{})
+		}
+		if err := s.canary(ctx, p, news, p.serving, res); err != nil {
+			return nil, undo(err, routeChange{})
+		}
+	}
 	s.enter(PhaseFlip, "moving Traefik's route to the new container(s)")
 	flipped, err := s.flip(ctx, p, news, keep)
 	if err != nil {
-		return nil, s.rollback(ctx, p, news, err, flipped)
+		return nil, undo(err, flipped)
 	}
 	routedAfter := time.Since(healthyAt)
 	if res.Flip == 0 {
@@ -138,7 +154,7 @@ func (s *Swapper) batch(ctx context.Context, p *plan, t target, count int, retir
 
 	if s.cfg.Monitor > 0 && len(retire) > 0 && !stopFirst {
 		if err := s.monitor(ctx, news, healthyAt); err != nil {
-			return nil, s.rollback(ctx, p, news, err, flipped)
+			return nil, undo(err, flipped)
 		}
 	}
 	if p.postNow && len(p.post) > 0 {

@@ -27,6 +27,10 @@ type Deps struct {
 	// process holds; the zero value waits as Locks was configured.
 	LockWait lock.Wait
 
+	// Metrics reads Traefik's per-service counters, for canaries judged on
+	// them; nil when Traefik's API is not known.
+	Metrics Metrics
+
 	// TraefikVersion is the release of the running Traefik: labels are
 	// checked against the fields it knows. The zero value stands for the
 	// newest release dswap knows.
@@ -88,6 +92,8 @@ type Result struct {
 	Noop bool
 	// Tasks are the release tasks run, in order.
 	Tasks []TaskResult
+	// Canary lists the canary steps run, with their figures.
+	Canary []CanaryStep
 }
 
 // DrainOutcome is how one old container stopped.
@@ -150,6 +156,9 @@ func (s *Swapper) Up(ctx context.Context, req Request) (res *Result, err error) 
 		return s.noop(ctx, p, res)
 	}
 	defer func() { s.record(p, req, res, err) }()
+	if err := s.checkCanary(ctx, p); err != nil {
+		return res, err
+	}
 
 	if !req.SkipTasks {
 		if err := s.runTasks(ctx, p, PhasePre, s.cfg.Tasks.Pre, res); err != nil {

@@ -186,6 +186,11 @@ func setup(ctx context.Context, opts connectOptions, log *slog.Logger) (*environ
 		Lingers:        swap.LingerDir{Path: filepath.Join(dir.StagingPath(), "lingering")},
 		Conns:          engine.Connections{ProcRoot: os.Getenv("DSWAP_HOST_PROC")},
 	}
+	if env.api != nil {
+		// Traefik serves its Prometheus metrics on the entrypoint of its
+		// API (the "traefik" entrypoint) unless told otherwise.
+		env.deps.Metrics = traefik.NewMetricsReader(env.api.String() + "/metrics")
+	}
 	env.swaps = swap.New(env.deps)
 	env.dir = dir
 	return env, nil

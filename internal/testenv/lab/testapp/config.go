@@ -80,6 +80,7 @@ type config struct {
 	FailAfter       time.Duration
 	OnSigterm       sigtermPolicy
 	ShutdownTimeout time.Duration
+	Faults          *faults
 }
 
 // loadConfig reads the serve configuration through getenv so that tests can
@@ -119,6 +120,9 @@ func loadConfig(getenv func(string) string) (config, error) {
 		return config{}, err
 	}
 	cfg.OnSigterm = policy
+	if cfg.Faults, err = loadFaults(getenv); err != nil {
+		return config{}, err
+	}
 	return cfg, nil
 }
 

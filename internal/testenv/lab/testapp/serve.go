@@ -78,7 +78,7 @@ func runServe(getenv func(string) string, stdout, stderr io.Writer) int {
 // channel so that tests can deliver them without signalling the test binary.
 func serve(cfg config, svc *service, ln net.Listener, signals <-chan os.Signal, logger *log.Logger) int {
 	srv := &http.Server{
-		Handler:           svc.routes(),
+		Handler:           cfg.Faults.wrap(svc.routes()),
 		ReadHeaderTimeout: 10 * time.Second,
 	}
 	serveErr := make(chan error, 1)

@@ -1,0 +1,220 @@
+package swap
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/dswap-dev/dswap/engine"
+	"github.com/dswap-dev/dswap/labels"
+	"github.com/dswap-dev/dswap/traefik"
+)
+
+// Metrics reads Traefik's per-service counters (its Prometheus endpoint).
+type Metrics interface {
+	Snapshot(ctx context.Context) (traefik.Snapshot, error)
+}
+
+// analysisInterval is how often a step's metrics are read: a canary over
+// its error limit is taken out within about this long once it has the
+// requests to judge.
+const analysisInterval = time.Second
+
+// ErrCanaryFailed marks a swap whose canary was judged bad and undone.
+var ErrCanaryFailed = errors.New("canary failed")
+
+// canaryError is a failed step, with its figures.
+type canaryError struct{ reason string }
+
+func (e *canaryError) Error() string { return e.reason }
+func (e *canaryError) Unwrap() error { return ErrCanaryFailed }
+
+// checkCanary refuses, before anything starts, a canary judged on metrics
+// that dswap cannot read.
+func (s *Swapper) checkCanary(ctx context.Context, p *plan) error {
+	pol := s.cfg.Canary
+	if !pol.Enabled() {
+		return nil
+	}
+	if len(p.old) == 0 {
+		return badInput("--canary needs a running version to compare with; %s runs nothing yet: start it without --canary", p.svc.Name)
+	}
+	if !pol.Judged() {
+		return nil
+	}
+	const flags = "start Traefik with --metrics.prometheus=true and --metrics.prometheus.addServicesLabels=true"
+	if s.Metrics == nil {
+		return badInput("--max-error-rate and --max-p99 judge the canary on Traefik's metrics, and dswap has no Traefik API to read them from: %s, and give dswap its API (--traefik-api)", flags)
+	}
+	if _, err := s.Metrics.Snapshot(ctx); err != nil {
+		return badInput("--max-error-rate and --max-p99 judge the canary on Traefik's metrics, which cannot be read (%v): %s; nothing was changed", err, flags)
+	}
+	return nil
+}
+
+// canary moves part of the traffic to news, step by step, through a
+// weighted route (news as the canary child, stable as the stable child),
+// and judges every step on Traefik's metrics. It returns once the last
+// step passed, with the weighted route still in place: the caller's flip
+// then gives the new version all of it. On a failure the route is left as
+// it is; the caller puts the stable version back.
+func (s *Swapper) canary(ctx context.Context, p *plan, news, stable []*engine.Container, res *Result) error {
+	pol := s.cfg.Canary
+	fresh := make([]*engine.Container, 0, len(news))
+	for _, c := range news {
+		now, err := s.Docker.Inspect(ctx, c.ID)
+		if err != nil {
+			return err
+		}
+		fresh = append(fresh, now)
+	}
+	routing, err := s.decodeRouting(fresh[0].Labels, p.svc.Name, fresh[0].ExposedPorts)
+	if err != nil {
+		return asBadInput(fmt.Errorf("new container %s: %w", fresh[0].Name, err))
+	}
+	var sp labels.Split
+	if sp.Stable, err = s.targets(ctx, stable); err != nil {
+		return err
+	}
+	if sp.Canary, err = s.targets(ctx, fresh); err != nil {
+		return err
+	}
+	stableNames, canaryNames := routing.ChildNames()
+	for i, weight := range pol.Weights {
+		sp.CanaryWeight = weight
+		s.enter(PhaseCanary, fmt.Sprintf("canary step %d of %d: %d%% of the traffic on the new version", i+1, len(pol.Weights), weight), "for", pol.Step)
+		content, err := routing.WeightedFile(p.svc.Ref(), sp)
+		if err != nil {
+			return err
+		}
+		exp := traefik.Expectation{Servers: routing.WeightedServerURLs(sp), Routers: routing.RouterNames()}
+		w, err := s.commitRoute(ctx, p.svc.Key(), content, exp)
+		if err != nil {
+			return fmt.Errorf("moving %d%% of the traffic to the new version: %w", weight, err)
+		}
+		s.log.Info("weights applied", "phase", PhaseCanary.String(), "canary", fmt.Sprintf("%d%%", weight), "stable", fmt.Sprintf("%d%%", 100-weight), "took", round(w.took))
+		step, err := s.runStep(ctx, weight, stableNames, canaryNames)
+		if step != nil {
+			res.Canary = append(res.Canary, *step)
+		}
+		if err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// runStep holds one weight for the step's length and judges it. Without
+// limits it only waits. A step short of requests is extended up to
+// maxExtension times its length, then fails.
+func (s *Swapper) runStep(ctx context.Context, weight int, stableNames, canaryNames []string) (*CanaryStep, error) {
+	pol := s.cfg.Canary
+	start := time.Now()
+	end, limit := start.Add(pol.Step), start.Add(maxExtension*pol.Step)
+	if !pol.Judged() {
+		if err := s.pause(ctx, pol.Step); err != nil {
+			return nil, err
+		}
+		return &CanaryStep{Weight: weight, Took: time.Since(start), Verdict: "pass", Reason: fmt.Sprintf("held %d%% for %s (no limits to judge)", weight, pol.Step)}, nil
+	}
+	before, err := s.Metrics.Snapshot(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("reading Traefik's metrics at the start of the %d%% step: %w", weight, err)
+	}
+	ticker := time.NewTicker(analysisInterval)
+	defer ticker.Stop()
+	extended := false
+	for {
+		select {
+		case <-ctx.Done():
+			return nil, fmt.Errorf("interrupted during the %d%% canary step: %w", weight, ctx.Err())
+		case <-ticker.C:
+		}
+		now, err := s.Metrics.Snapshot(ctx)
+		if err != nil {
+			// One unreadable scrape is not a verdict; the step's end is.
+			s.log.Warn("could not read Traefik's metrics", "phase", PhaseCanary.String(), "error", err)
+			if time.Now().Before(limit) {
+				continue
+			}
+			return nil, fmt.Errorf("judging the %d%% canary step: %w", weight, err)
+		}
+		canary, stable := sumWindow(before, now, canaryNames), sumWindow(before, now, stableNames)
+		verdict, reason := pol.judge(weight, canary, stable)
+		step := &CanaryStep{Weight: weight, Took: time.Since(start), Requests: int(canary.Requests), Errors: int(canary.Errors), Reason: reason}
+		if p99, ok := canary.Quantile(0.99); ok {
+			step.P99 = round(p99).String()
+		}
+		if p99, ok := stable.Quantile(0.99); ok {
+			step.StableP99 = round(p99).String()
+		}
+		switch {
+		case verdict == VerdictFail && (pol.failsEarly(canary) || !time.Now().Before(end)):
+			step.Verdict = "fail"
+			s.log.Warn("canary step failed", "phase", PhaseCanary.String(), "reason", reason, "after", round(step.Took))
+			return step, &canaryError{reason: reason}
+		case time.Now().Before(end):
+			continue
+		case verdict == VerdictPass:
+			step.Verdict = "pass"
+			s.log.Info("canary step passed", "phase", PhaseCanary.String(), "figures", reason)
+			return step, nil
+		case time.Now().Before(limit):
+			if !extended {
+				extended = true
+				s.log.Warn("extending the step: too few requests to judge", "phase", PhaseCanary.String(), "reason", reason, "up to", round(limit.Sub(start)))
+			}
+		default:
+			step.Verdict = "fail"
+			reason = fmt.Sprintf("%s after %s (the step extended %d times its length): too little traffic to judge the new version; lower --min-requests, lengthen --step, or raise the weights", reason, round(step.Took), maxExtension)
+			step.Reason = reason
+			return step, &canaryError{reason: reason}
+		}
+	}
+}
+
+// sumWindow adds up the named services' counters between two snapshots.
+func sumWindow(before, after traefik.Snapshot, names []string) traefik.ServiceStats {
+	var sum traefik.ServiceStats
+	for _, name := range names {
+		w := traefik.Window(before, after, name+"@file")
+		sum.Requests += w.Requests
+		sum.Errors += w.Errors
+		sum.Buckets = addBuckets(sum.Buckets, w.Buckets)
+	}
+	return sum
+}
+
+// addBuckets adds two cumulative histograms with the same bounds (Traefik
+// uses one set of bounds for every service).
+func addBuckets(a, b []traefik.Bucket) []traefik.Bucket {
+	if len(a) == 0 {
+		return b
+	}
+	out := make([]traefik.Bucket, len(a))
+	copy(out, a)
+	for i := range out {
+		if i < len(b) && b[i].UpperBound == out[i].UpperBound {
+			out[i].Count += b[i].Count
+		}
+	}
+	return out
+}
+
+// undoCanary puts the route back on the stable containers only, confirmed
+// (the canary's weight drops to nothing and both children leave Traefik),
+// even if ctx was cancelled.
+func (s *Swapper) undoCanary(ctx context.Context, p *plan, cause error) error {
+	ctx = context.WithoutCancel(ctx)
+	s.enter(PhaseRollback, "taking the canary out: all the traffic back on the old version", "reason", cause)
+	var absent []string
+	for _, name := range p.routing.ServiceNames() {
+		absent = append(absent, labels.StableChild(name), labels.CanaryChild(name))
+	}
+	if _, err := s.route(ctx, p.svc, p.routing, p.serving, absent); err != nil {
+		return fmt.Errorf("%w; putting all the traffic back on %s failed too: %w", cause, strings.Join(containerNames(p.serving), ", "), err)
+	}
+	return cause
+}
