@@ -19,6 +19,8 @@ import (
 // a daemon.
 type cli struct {
 	stdout, stderr io.Writer
+	// plugin is true when dswap runs as the docker CLI plugin (docker swap).
+	plugin bool
 	getenv         func(string) string
 	lookupEnv      func(string) (string, bool)
 	now            func() time.Time
