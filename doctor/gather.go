@@ -27,6 +27,10 @@ type Options struct {
 	// KeeperRunning is as Host's.
 	KeeperRunning func(ctx context.Context, routesDir string) (holder string, running bool, err error)
 	Now           func() time.Time
+	// Services limits the service checks to these services (by dswap.service
+	// label, compose service or container name); empty checks every
+	// dswap-managed container.
+	Services []string
 }
 
 // Gather reads the host once.
@@ -44,7 +48,7 @@ func Gather(ctx context.Context, docker Lister, o Options) (*Host, error) {
 			h.Candidates = append(h.Candidates, c)
 		case isSidecar(c):
 			h.Sidecars = append(h.Sidecars, c)
-		case managed(c):
+		case managed(c) && (len(o.Services) == 0 || slices.Contains(o.Services, plainServiceName(c))):
 			h.Services = append(h.Services, c)
 		}
 	}
@@ -88,6 +92,17 @@ func isSidecar(c *engine.Container) bool {
 		}
 	}
 	return false
+}
+
+// plainServiceName is the service a managed container belongs to.
+func plainServiceName(c *engine.Container) string {
+	if s := c.Labels[labels.ServiceLabel]; s != "" {
+		return s
+	}
+	if s := c.Labels["com.docker.compose.service"]; s != "" {
+		return s
+	}
+	return c.Name
 }
 
 // serviceName is how a finding names a managed container's service.

@@ -17,22 +17,21 @@ import (
 
 func newDoctorCommand(c *cli) *cobra.Command {
 	cmd := &cobra.Command{
-		Use:   "doctor",
+		Use:   "doctor [SERVICE...]",
 		Short: "Check this host's setup as dswap would use it, and say how to fix what is wrong",
 		Long: `dswap doctor looks at Traefik (its file provider directory, API, version,
 reload throttle and metrics), the routes directory, and every dswap-managed
 service (health check, networks shared with Traefik, host ports, a second route
 by Traefik's docker provider), and prints per check OK or what is wrong and the
 fix. It changes nothing. It exits 2 when a check fails, 0 otherwise (warnings
-included).`,
-		Args: cobra.NoArgs,
-		RunE: func(cmd *cobra.Command, _ []string) error {
+included). With SERVICE arguments, only those services are checked.`,
+		RunE: func(cmd *cobra.Command, args []string) error {
 			format, _ := layeredString(cmd.Flags(), "output")
 			conn, err := readConnectOptions(cmd.Flags())
 			if err != nil {
 				return err
 			}
-			return runDoctor(cmd.Context(), c, doctorOptions{format: format, connect: conn})
+			return runDoctor(cmd.Context(), c, doctorOptions{format: format, services: args, connect: conn})
 		},
 	}
 	connectionFlags(cmd.Flags())
@@ -41,8 +40,9 @@ included).`,
 
 // doctorOptions are what `dswap doctor` was asked.
 type doctorOptions struct {
-	format  string
-	connect connectOptions
+	format   string
+	services []string // "" for every managed service
+	connect  connectOptions
 }
 
 func runDoctor(ctx context.Context, c *cli, opts doctorOptions) error {
@@ -63,7 +63,8 @@ func runDoctor(ctx context.Context, c *cli, opts doctorOptions) error {
 			holder, running, err := runningKeeper(ctx, &traefik.Dir{Path: routesDir})
 			return holder.String(), running, err
 		},
-		Now: c.now,
+		Now:      c.now,
+		Services: opts.services,
 	})
 	if err != nil {
 		return fmt.Errorf("listing containers: %w", err)
