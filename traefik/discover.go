@@ -23,8 +23,21 @@ type Instance struct {
 	// APIURL is where this host reaches Traefik's API, or "" if the API is
 	// not enabled on the traefik entrypoint.
 	APIURL string
-	// DockerProvider says whether Traefik also reads Docker labels.
-	DockerProvider bool
+	// DockerProvider says whether Traefik also reads Docker labels, and
+	// ExposedByDefault is its providers.docker.exposedByDefault as given
+	// ("" when not set: Traefik's default, true).
+	DockerProvider   bool
+	ExposedByDefault string
+	// FileName is providers.file.filename: a single file, which dswap
+	// cannot replace atomically (it needs the directory form).
+	FileName string
+	// Metrics says whether Prometheus metrics are on, and
+	// MetricsServiceLabels whether they carry per-service labels (what
+	// canary analysis reads).
+	Metrics, MetricsServiceLabels bool
+	// Throttle is providers.providersThrottleDuration as given ("" for
+	// Traefik's default, 2s).
+	Throttle string
 }
 
 // Lister lists containers.
@@ -163,25 +176,36 @@ func inspectInstance(c *engine.Container) (*Instance, error) {
 	st.fromFile(c)
 	st.fromEnv(c.Env)
 	st.fromArgs(c.Args)
-	inst := &Instance{Container: c, FileDir: st.fileDir, DockerProvider: st.docker}
-	if st.fileDir != "" {
-		host, err := hostPath(c, st.fileDir)
-		if err != nil {
-			return nil, err
-		}
-		inst.HostDir = host
-	}
+	inst := &Instance{Container: c, FileDir: st.fileDir, DockerProvider: st.docker, ExposedByDefault: st.exposedByDefault,
+		FileName: st.fileName, Metrics: st.metrics, MetricsServiceLabels: st.serviceLabels, Throttle: st.throttle}
 	if st.apiInsecure {
 		inst.APIURL = apiURL(c, st.apiPort)
 	}
+	if st.fileDir != "" {
+		host, err := hostPath(c, st.fileDir)
+		if err != nil {
+			return inst, err
+		}
+		inst.HostDir = host
+	}
 	return inst, nil
 }
+
+// Inspect reads what dswap needs of a Traefik container's static
+// configuration. On an error about its file directory the instance is
+// still returned, with what could be read, for dswap doctor to report.
+func Inspect(c *engine.Container) (*Instance, error) { return inspectInstance(c) }
 
 type staticConfig struct {
 	fileDir     string
 	apiInsecure bool
 	apiPort     string
 	docker      bool
+	// What dswap doctor reports on.
+	exposedByDefault       string
+	fileName               string
+	metrics, serviceLabels bool
+	throttle               string
 }
 
 // fromArgs reads --flag=value and --flag value forms; flag names are
@@ -216,8 +240,22 @@ func (s *staticConfig) set(key, value string) {
 		s.apiInsecure = value == "true"
 	case key == "entrypoints.traefik.address":
 		s.apiPort = strings.TrimPrefix(value[strings.LastIndex(value, ":")+1:], ":")
+	case key == "providers.docker.exposedbydefault":
+		s.docker = true
+		s.exposedByDefault = value
 	case key == "providers.docker" || strings.HasPrefix(key, "providers.docker."):
 		s.docker = true
+	case key == "providers.file.filename":
+		s.fileName = value
+	case key == "metrics.prometheus":
+		s.metrics = value == "true"
+	case key == "metrics.prometheus.addserviceslabels":
+		s.metrics = true
+		s.serviceLabels = value == "true"
+	case strings.HasPrefix(key, "metrics.prometheus."):
+		s.metrics = true
+	case key == "providers.providersthrottleduration":
+		s.throttle = value
 	}
 }
 

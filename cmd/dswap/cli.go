@@ -19,9 +19,11 @@ import (
 // a daemon.
 type cli struct {
 	stdout, stderr io.Writer
-	getenv         func(string) string
-	lookupEnv      func(string) (string, bool)
-	now            func() time.Time
+	// plugin is true when dswap runs as the docker CLI plugin (docker swap).
+	plugin    bool
+	getenv    func(string) string
+	lookupEnv func(string) (string, bool)
+	now       func() time.Time
 	// actions is the GitHub Actions report of `dswap up` (nil outside
 	// Actions and for the other commands).
 	actions *ghactions.Report

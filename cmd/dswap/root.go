@@ -10,9 +10,6 @@ import (
 	"github.com/spf13/cobra"
 )
 
-// version is set at build time with -ldflags "-X main.version=...".
-var version = "dev"
-
 func run(ctx context.Context, args []string, stdout, stderr io.Writer) (code int) {
 	return runCLI(ctx, newCLI(stdout, stderr), args)
 }
@@ -28,8 +25,12 @@ func runCLI(ctx context.Context, c *cli, args []string) (code int) {
 			code = exitInternal
 		}
 	}()
+	use := "dswap"
+	if c.plugin {
+		use = "docker swap"
+	}
 	root := &cobra.Command{
-		Use:   "dswap",
+		Use:   use,
 		Short: "Zero-downtime container swaps behind Traefik on one Docker host",
 		Long: `dswap replaces the running container of a service with a new version without
 dropping a request: it starts the new container beside the old one, waits until
@@ -37,8 +38,9 @@ it is healthy, moves Traefik's route to it (through Traefik's file provider,
 confirmed by Traefik's API), then stops the old one with a drain window.`,
 		SilenceUsage:  true,
 		SilenceErrors: true,
-		Version:       version,
+		Version:       currentBuild().Version,
 	}
+	root.SetVersionTemplate(currentBuild().String())
 	root.SetArgs(args)
 	root.SetOut(stdout)
 	root.SetErr(stderr)
@@ -46,7 +48,8 @@ confirmed by Traefik's API), then stops the old one with a drain window.`,
 		return usagef("%v", err)
 	})
 	root.AddCommand(newUpCommand(c), newSyncCommand(c), newRollbackCommand(c),
-		newStatusCommand(c), newHistoryCommand(c), newServeCommand(c), newKeepCommand(c))
+		newStatusCommand(c), newHistoryCommand(c), newServeCommand(c), newKeepCommand(c),
+		newVersionCommand(c), newDoctorCommand(c))
 	err := root.ExecuteContext(ctx)
 	switch {
 	case err == nil, errors.Is(err, errReported):
