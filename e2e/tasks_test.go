@@ -26,7 +26,7 @@ func TestTasksPreMarksSharedVolume(t *testing.T) {
 	vol := "dswap-e2e-tasks-" + randomHex(3)
 	dockerCLI(t, "volume", "create", vol)
 	svc := startService(t, "taskpre", serviceOpts{binds: []string{vol + ":/data"}, env: []string{"MARKER_FILE=/data/marker"}})
-	t.Cleanup(func() { _, _ = runDocker("volume", "rm", "-f", vol) })
+	t.Cleanup(func() { _, _ = dockerOutput("volume", "rm", "-f", vol) })
 
 	run, rep := svc.swapUnderLoad(t, 8, "", image(imgV2), "--pre", `["task","mark","/data/marker"]`)
 	require.Equal(t, 0, run.code, run.stderr)
@@ -87,7 +87,7 @@ func TestTasksEnvAndNetwork(t *testing.T) {
 	alias := "peer-" + randomHex(3)
 	peer, err := suite.lab.RunApp(ctx, lab.App{Name: svc.name + "-peer", Image: image(imgV1), Aliases: []string{alias}})
 	require.NoError(t, err)
-	t.Cleanup(func() { _, _ = runDocker("rm", "-f", peer) })
+	t.Cleanup(func() { _, _ = dockerOutput("rm", "-f", peer) })
 	require.NoError(t, suite.lab.WaitHealthy(ctx, peer, 30*time.Second))
 
 	run := svc.up(t, image(imgV2), "--pre", `["task","get","http://`+alias+`:8080/"]`)
@@ -120,7 +120,7 @@ func getThroughTraefik(t *testing.T, svc *service, path string) string {
 	return string(b)
 }
 
-func runDocker(args ...string) (string, error) {
+func dockerOutput(args ...string) (string, error) {
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
 	out, err := exec.CommandContext(ctx, "docker", args...).CombinedOutput()
