@@ -103,6 +103,15 @@ func (s *Swapper) rollback(ctx context.Context, p *plan, news []*engine.Containe
 	if len(news) > 0 {
 		s.diagnose(rctx, news, fe)
 	}
+	if change.written && len(rbErrs) == 0 {
+		// The new containers served: requests Traefik sent them before the
+		// route went back are still in flight, and a forced removal would
+		// answer them 502. They get their stop signal and the drain window,
+		// as an old container does.
+		if _, err := s.stopAll(rctx, news); err != nil {
+			s.log.Warn("stopping the new container(s) gracefully failed; removing them", "phase", s.phase.String(), "error", err)
+		}
+	}
 	for _, c := range news {
 		if err := s.Docker.Remove(rctx, c.ID); err != nil && !errors.Is(err, engine.ErrNotFound) {
 			rbErrs = append(rbErrs, err)

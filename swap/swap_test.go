@@ -249,8 +249,9 @@ func TestMonitorMovesTrafficBackWhenTheNewContainerDies(t *testing.T) {
 		"confirm [http://web-2:8080] err=<nil>",
 		"route web http://web:8080",
 		"confirm [http://web:8080] err=<nil>",
+		"stop id-web-2 5s",
 		"remove id-web-2",
-	}, w.log, "the old container was never stopped; traffic went back to it")
+	}, w.log, "the old container was never stopped; traffic went back to it, and the new one got its drain window for requests still in flight")
 }
 
 func TestMonitorWindowPassesThenDrains(t *testing.T) {
