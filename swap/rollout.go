@@ -70,6 +70,9 @@ func (s *Swapper) rollout(ctx context.Context, p *plan, req Request, res *Result
 			return s.afterFailure(ctx, p, err)
 		}
 		p.done = append(p.done, news)
+		if p.paused {
+			return nil // the canary stands, split; promote or abort go on
+		}
 		remaining = remaining[len(retire):]
 		started += count
 	}
@@ -138,6 +141,9 @@ func (s *Swapper) batch(ctx context.Context, p *plan, t target, count int, retir
 		}
 		if err := s.canary(ctx, p, news, p.serving, res); err != nil {
 			return nil, undo(err, routeChange{})
+		}
+		if p.paused {
+			return news, nil
 		}
 	}
 	s.enter(PhaseFlip, "moving Traefik's route to the new container(s)")
