@@ -123,3 +123,19 @@ func TestCanaryStickyPauseThenAbort(t *testing.T) {
 		assert.Equal(t, "v1", versionOf(t, plain, svc))
 	}
 }
+
+// TestMonitorRollsBackOnErrorRate: a plain swap (no canary) to a v2 that
+// stays healthy but answers 500 to one request in five is rolled back
+// within --monitor 30s by --max-error-rate 1%, long before the window
+// ends: exit 1, v1 serves alone again.
+func TestMonitorRollsBackOnErrorRate(t *testing.T) {
+	svc := startService(t, "monitor-errors", serviceOpts{})
+	run, rep := svc.swapUnderLoad(t, 4, "", image(imgFailing), "--monitor", "30s", "--max-error-rate", "1%", "--drain", "5s")
+	assert.Equal(t, 1, run.code, "a release rolled back by its error rate exits 1")
+	assert.Equal(t, "monitor", run.result.Phase)
+	assert.Regexp(t, `error rate [0-9.]+% \([0-9]+ of [0-9]+\) > 1%`, run.result.Error)
+	assert.Less(t, run.took, 25*time.Second, "rolled back on the error rate, not at the end of the window")
+	assert.Equal(t, image(imgV1), assertConsistent(t, svc), "v2 removed; the route names v1 alone")
+	requests, failed, from, to := canaryWindow(rep)
+	t.Logf("monitor: %d of %d requests failed while v2 served (%s), dswap took %.2fs", failed, requests, to.Sub(from).Round(time.Millisecond), run.took.Seconds())
+}

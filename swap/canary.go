@@ -35,6 +35,11 @@ func (e *canaryError) Unwrap() error { return ErrCanaryFailed }
 // that dswap cannot read.
 func (s *Swapper) checkCanary(ctx context.Context, p *plan) error {
 	pol := s.cfg.Canary
+	if !pol.Enabled() && s.cfg.Monitor > 0 && pol.MaxErrorRate > 0 && len(p.old) > 0 {
+		// --monitor with --max-error-rate judges the new version on the
+		// same metrics after the flip.
+		pol.Weights = []int{100}
+	}
 	if !pol.Enabled() {
 		return nil
 	}

@@ -198,7 +198,7 @@ func (s *Swapper) Promote(ctx context.Context, service string, over Overrides) (
 	res.Flip = flipped.took
 	readyAt := time.Now()
 	if s.cfg.Monitor > 0 {
-		if err := s.monitor(ctx, news, readyAt); err != nil {
+		if err := s.monitor(ctx, news, readyAt, p.routing.ServiceNames()); err != nil {
 			return res, s.finished(res, s.rollback(ctx, p, news, s.undoCanary(ctx, p, err), routeChange{}))
 		}
 	}

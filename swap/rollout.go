@@ -159,7 +159,7 @@ func (s *Swapper) batch(ctx context.Context, p *plan, t target, count int, retir
 	s.log.Info("traffic on new", "phase", PhaseFlip.String(), "confirmed by", flipped.confirmedBy, "after healthy", round(routedAfter))
 
 	if s.cfg.Monitor > 0 && len(retire) > 0 && !stopFirst {
-		if err := s.monitor(ctx, news, healthyAt); err != nil {
+		if err := s.monitor(ctx, news, healthyAt, p.routing.ServiceNames()); err != nil {
 			return nil, undo(err, flipped)
 		}
 	}
