@@ -72,6 +72,9 @@ type Outcome struct {
 	Lingering []string `json:"lingering,omitempty"`
 	// Canary lists the canary steps with their figures and verdicts.
 	Canary []swap.CanaryStep `json:"canary,omitempty"`
+	// Paused is set when a --pause canary stopped at its last weight
+	// (result "paused"): what runs, and what to run next.
+	Paused string `json:"paused,omitempty"`
 }
 
 // NewOutcome describes a finished swap.
@@ -90,6 +93,9 @@ func NewOutcome(res *swap.Result, err error) Outcome {
 		out.Canary = res.Canary
 		if res.Noop {
 			out.Result = resultNoop
+		}
+		if res.Paused != "" {
+			out.Result, out.Paused = "paused", res.Paused
 		}
 	}
 	var failed *swap.FailedError
@@ -116,6 +122,7 @@ func (o Outcome) SwapResult() *swap.Result {
 		RoutedAfterHealthy: seconds(o.RoutedAfterHealthy),
 		Total:              seconds(o.TotalSeconds),
 		Noop:               o.Result == resultNoop,
+		Paused:             o.Paused,
 		Canary:             o.Canary,
 	}
 }

@@ -141,6 +141,10 @@ type Overrides struct {
 	MaxErrorRate *string
 	MaxP99       *string
 	MinRequests  *int
+	// Pause stops a canary at its last weight; Sticky pins a client to
+	// one version during it.
+	Pause  *bool
+	Sticky *bool
 	// Update policy of a service with several replicas.
 	Parallelism     *int
 	Delay           *time.Duration

@@ -54,7 +54,7 @@ var All = []*Setting{
 		Help:  "with --canary, how long each step lasts before it is judged",
 		field: func(o *Overrides) any { return &o.Step }},
 	{Name: "max-error-rate", Kind: String, Env: "DSWAP_MAX_ERROR_RATE", Compose: "max-error-rate", JSON: "max_error_rate",
-		Help:  "with --canary, the highest share of the new version's requests Traefik may answer 5xx, e.g. 1%",
+		Help:  "with --canary, the highest share of the new version's requests Traefik may answer 5xx, e.g. 1%; with --monitor, the same limit on the new version after the flip",
 		field: func(o *Overrides) any { return &o.MaxErrorRate }},
 	{Name: "max-p99", Kind: String, Env: "DSWAP_MAX_P99", Compose: "max-p99", JSON: "max_p99",
 		Help:  "with --canary, the highest p99 latency of the new version: absolute (500ms) or relative to the old version over the same window (+50%)",
@@ -62,6 +62,12 @@ var All = []*Setting{
 	{Name: "min-requests", Kind: Int, Default: "50", Env: "DSWAP_MIN_REQUESTS", Compose: "min-requests", JSON: "min_requests",
 		Help:  "with --canary, the requests the new version must get in a step to judge it; a step short of them is extended up to 3 times its length, then fails",
 		field: func(o *Overrides) any { return &o.MinRequests }},
+	{Name: "pause", Kind: Bool, Default: "false", Env: "DSWAP_PAUSE", Compose: "pause", JSON: "pause",
+		Help:  "with --canary, stop at the last weight and exit 0, the route still split; dswap promote SERVICE goes on, dswap abort SERVICE goes back",
+		field: func(o *Overrides) any { return &o.Pause }},
+	{Name: "sticky", Kind: Bool, Default: "false", Env: "DSWAP_STICKY", Compose: "sticky", JSON: "sticky",
+		Help:  "with --canary, pin each client to the version it first reached, with Traefik's sticky cookie at both levels",
+		field: func(o *Overrides) any { return &o.Sticky }},
 
 	// How several replicas are replaced.
 	{Name: "parallelism", Kind: Int, Default: "1", Env: "DSWAP_PARALLELISM", ComposeKeys: "deploy.update_config.parallelism", JSON: "parallelism",

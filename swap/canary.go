@@ -35,6 +35,11 @@ func (e *canaryError) Unwrap() error { return ErrCanaryFailed }
 // that dswap cannot read.
 func (s *Swapper) checkCanary(ctx context.Context, p *plan) error {
 	pol := s.cfg.Canary
+	if !pol.Enabled() && s.cfg.Monitor > 0 && pol.MaxErrorRate > 0 && len(p.old) > 0 {
+		// --monitor with --max-error-rate judges the new version on the
+		// same metrics after the flip.
+		pol.Weights = []int{100}
+	}
 	if !pol.Enabled() {
 		return nil
 	}
@@ -81,13 +86,20 @@ func (s *Swapper) canary(ctx context.Context, p *plan, news, stable []*engine.Co
 	if sp.Canary, err = s.targets(ctx, fresh); err != nil {
 		return err
 	}
+	sp.Sticky = pol.Sticky
 	stableNames, canaryNames := routing.ChildNames()
 	for i, weight := range pol.Weights {
 		sp.CanaryWeight = weight
+		last := i == len(pol.Weights)-1
 		s.enter(PhaseCanary, fmt.Sprintf("canary step %d of %d: %d%% of the traffic on the new version", i+1, len(pol.Weights), weight), "for", pol.Step)
 		content, err := routing.WeightedFile(p.svc.Ref(), sp)
 		if err != nil {
 			return err
+		}
+		if last && pol.Pause {
+			// The last weight of a paused canary is written with the
+			// line that tells the keeper and later swaps to leave it.
+			content = labels.MarkPaused(content, p.canaryWeights(pol), pol.Sticky)
 		}
 		exp := traefik.Expectation{Servers: routing.WeightedServerURLs(sp), Routers: routing.RouterNames()}
 		w, err := s.commitRoute(ctx, p.svc.Key(), content, exp)
@@ -95,6 +107,11 @@ func (s *Swapper) canary(ctx context.Context, p *plan, news, stable []*engine.Co
 			return fmt.Errorf("moving %d%% of the traffic to the new version: %w", weight, err)
 		}
 		s.log.Info("weights applied", "phase", PhaseCanary.String(), "canary", fmt.Sprintf("%d%%", weight), "stable", fmt.Sprintf("%d%%", 100-weight), "took", round(w.took))
+		if last && pol.Pause {
+			p.paused = true
+			res.Canary = append(res.Canary, CanaryStep{Weight: weight, Verdict: "paused", Reason: fmt.Sprintf("paused at %d%%: dswap promote %s goes on, dswap abort %s goes back", weight, p.svc.Ref(), p.svc.Ref())})
+			return nil
+		}
 		step, err := s.runStep(ctx, weight, stableNames, canaryNames)
 		if step != nil {
 			res.Canary = append(res.Canary, *step)

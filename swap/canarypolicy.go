@@ -28,6 +28,11 @@ type CanaryPolicy struct {
 	MaxP99Relative float64
 	// MinRequests is what the canary must get in a step to be judged.
 	MinRequests int
+	// Pause stops at the last weight: dswap exits with the route split,
+	// and promote or abort finish (see pause.go).
+	Pause bool
+	// Sticky pins a client to the version it first reached.
+	Sticky bool
 }
 
 // Enabled says whether the swap runs canary steps.
@@ -45,7 +50,7 @@ const maxExtension = 3
 
 // canaryPolicyOf parses the canary settings.
 func canaryPolicyOf(o settings.Overrides) (CanaryPolicy, error) {
-	pol := CanaryPolicy{Step: value(o.Step), MinRequests: value(o.MinRequests)}
+	pol := CanaryPolicy{Step: value(o.Step), MinRequests: value(o.MinRequests), Pause: value(o.Pause), Sticky: value(o.Sticky)}
 	var err error
 	if pol.Weights, err = parseWeights(value(o.Canary)); err != nil {
 		return pol, err
@@ -71,6 +76,9 @@ func canaryPolicyOf(o settings.Overrides) (CanaryPolicy, error) {
 			}
 			pol.MaxP99 = d
 		}
+	}
+	if pol.Pause && !pol.Enabled() {
+		return pol, badInput("--pause stops a canary at its last weight, and no --canary weights were given: add --canary 10%% (say)")
 	}
 	if pol.Enabled() && pol.Step <= 0 {
 		return pol, badInput("--step %s: a canary step must last more than zero", pol.Step)

@@ -13,7 +13,10 @@ import (
 // caller moves traffic back. The window is counted from when the new
 // containers were ready. Interrupting dswap ends the watch early and the
 // swap finishes.
-func (s *Swapper) monitor(ctx context.Context, news []*engine.Container, readyAt time.Time) error {
+//
+// services are the route's Traefik services: with --max-error-rate their
+// error rate is judged too (see monitormetrics.go).
+func (s *Swapper) monitor(ctx context.Context, news []*engine.Container, readyAt time.Time, services []string) error {
 	s.enter(PhaseMonitor, "watching the new container(s); the old ones stand by", "for", s.cfg.Monitor)
 	events, errs, stop := s.subscribe(ctx, news, readyAt)
 	defer stop()
@@ -28,7 +31,10 @@ func (s *Swapper) monitor(ctx context.Context, news []*engine.Container, readyAt
 	// goes bad is taken out of traffic while it still answers.
 	probeCtx, stopProbes := context.WithCancel(ctx)
 	defer stopProbes()
-	failing := make(chan error, len(news))
+	failing := make(chan error, len(news)+1)
+	if s.monitorsErrors() {
+		go s.watchErrorRate(probeCtx, services, failing)
+	}
 	if s.cfg.ProbeInterval > 0 {
 		for _, c := range news {
 			if cmd := probeCommand(c.Healthcheck); cmd != nil {

@@ -39,6 +39,11 @@ type plan struct {
 	post    []string
 	postNow bool
 	postErr error
+	// paused is set once a --pause canary reached its last weight: the
+	// swap stops there, the route split (see pause.go). allWeights are the
+	// canary's steps from the start, when promote goes on with the rest.
+	paused     bool
+	allWeights []int
 }
 
 func (s *Swapper) plan(ctx context.Context, req Request, svc *Service, all []*engine.Container) (*plan, error) {

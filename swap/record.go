@@ -28,6 +28,8 @@ func (s *Swapper) record(p *plan, req Request, res *Result, err error) {
 	}
 	var failed *FailedError
 	switch {
+	case err == nil && p.paused:
+		e.Result, e.Reason = "paused", res.Paused
 	case errors.As(err, &failed) && (failed.Phase == PhaseMonitor || failed.Phase == PhasePost && p.postErr == nil || errors.Is(err, ErrCanaryFailed)):
 		e.Result, e.Reason = "rolled-back", failed.Reason.Error()
 	case err != nil && p.postErr != nil:

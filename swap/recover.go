@@ -70,6 +70,10 @@ func (s *Swapper) Inspect(svc *Service) (Damage, error) {
 		// A canary's file routes its canary child too; a dswap killed
 		// during the canary leaves it undone (see StableHosts).
 		hosts, _ = rf.StableHosts()
+		if _, paused := labels.ReadPaused(content); paused {
+			// A paused canary routes both children on purpose (pause.go).
+			hosts = rf.Hosts()
+		}
 	}
 	for _, c := range svc.Running {
 		if _, ok := s.Addressing.Routes(c, hosts); ok {
@@ -160,6 +164,10 @@ func (s *Swapper) lockService(ctx context.Context, name, image string) (*Service
 		}
 	}
 	if err := s.migrateLegacyRoute(svc); err != nil {
+		release()
+		return nil, nil, nil, err
+	}
+	if err := s.refusePaused(svc); err != nil {
 		release()
 		return nil, nil, nil, err
 	}

@@ -70,6 +70,9 @@ func (s *Swapper) rollout(ctx context.Context, p *plan, req Request, res *Result
 			return s.afterFailure(ctx, p, err)
 		}
 		p.done = append(p.done, news)
+		if p.paused {
+			return nil // the canary stands, split; promote or abort go on
+		}
 		remaining = remaining[len(retire):]
 		started += count
 	}
@@ -139,6 +142,9 @@ func (s *Swapper) batch(ctx context.Context, p *plan, t target, count int, retir
 		if err := s.canary(ctx, p, news, p.serving, res); err != nil {
 			return nil, undo(err, routeChange{})
 		}
+		if p.paused {
+			return news, nil
+		}
 	}
 	s.enter(PhaseFlip, "moving Traefik's route to the new container(s)")
 	flipped, err := s.flip(ctx, p, news, keep)
@@ -153,7 +159,7 @@ func (s *Swapper) batch(ctx context.Context, p *plan, t target, count int, retir
 	s.log.Info("traffic on new", "phase", PhaseFlip.String(), "confirmed by", flipped.confirmedBy, "after healthy", round(routedAfter))
 
 	if s.cfg.Monitor > 0 && len(retire) > 0 && !stopFirst {
-		if err := s.monitor(ctx, news, healthyAt); err != nil {
+		if err := s.monitor(ctx, news, healthyAt, p.routing.ServiceNames()); err != nil {
 			return nil, undo(err, flipped)
 		}
 	}

@@ -2,6 +2,7 @@ package swap
 
 import (
 	"context"
+	"fmt"
 	"log/slog"
 	"time"
 
@@ -94,6 +95,9 @@ type Result struct {
 	Tasks []TaskResult
 	// Canary lists the canary steps run, with their figures.
 	Canary []CanaryStep
+	// Paused, set when a --pause canary stopped at its last weight, says
+	// so and what to run next.
+	Paused string
 }
 
 // DrainOutcome is how one old container stopped.
@@ -172,6 +176,13 @@ func (s *Swapper) Up(ctx context.Context, req Request) (res *Result, err error) 
 	res.Steps = s.steps
 	if err != nil {
 		return res, err
+	}
+	if p.paused {
+		w := s.cfg.Canary.Weights[len(s.cfg.Canary.Weights)-1]
+		res.Paused = fmt.Sprintf("canary paused: %s takes %d%% of the traffic, %s the rest; run dswap promote %s to go on, or dswap abort %s to go back", req.Image, w, p.fromImage, p.svc.Ref(), p.svc.Ref())
+		s.enter(PhaseDone, res.Paused)
+		res.Steps = s.steps
+		return res, nil
 	}
 	if p.postErr != nil {
 		return res, s.taskFailed(p, PhasePost, p.postErr, describeServing(p)+" serve: the new version stays (--post-failure report; --post-failure rollback would move traffic back)")

@@ -31,9 +31,12 @@ const (
 	// this Traefik; another Traefik (and its dswap) routes it, so it was
 	// not touched.
 	UpkeepElsewhere
+	// UpkeepPaused: the service's canary is paused (pause.go); its split
+	// route is the user's, until dswap promote or abort.
+	UpkeepPaused
 )
 
-var upkeepNames = [...]string{"unchanged", "routed", "waiting", "idle", "elsewhere"}
+var upkeepNames = [...]string{"unchanged", "routed", "waiting", "idle", "elsewhere", "paused"}
 
 func (u Upkeep) String() string {
 	if u < 0 || int(u) >= len(upkeepNames) {
@@ -102,6 +105,12 @@ func (s *Swapper) Reconcile(ctx context.Context, ref string, over Overrides) (Re
 	}
 	if err := s.migrateLegacyRoute(svc); err != nil {
 		return out, err
+	}
+	if _, _, paused, err := s.pausedCanary(svc); err != nil {
+		return out, err
+	} else if paused {
+		out.Upkeep, out.Containers = UpkeepPaused, containerNames(svc.Running)
+		return out, nil
 	}
 	if err := s.admit(svc); err != nil {
 		return out, err

@@ -52,5 +52,7 @@ type swapper interface {
 	Up(ctx context.Context, req swap.Request) (*swap.Result, error)
 	Sync(ctx context.Context, service string, over swap.Overrides) ([]swap.Synced, error)
 	Rollback(ctx context.Context, service string, over swap.Overrides) (*swap.Result, error)
+	Promote(ctx context.Context, service string, over swap.Overrides) (*swap.Result, error)
+	Abort(ctx context.Context, service string, over swap.Overrides) (*swap.Result, error)
 	StatusOf(ctx context.Context, service string) ([]swap.Status, error)
 }

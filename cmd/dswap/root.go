@@ -47,7 +47,7 @@ confirmed by Traefik's API), then stops the old one with a drain window.`,
 	root.SetFlagErrorFunc(func(_ *cobra.Command, err error) error {
 		return usagef("%v", err)
 	})
-	root.AddCommand(newUpCommand(c), newSyncCommand(c), newRollbackCommand(c),
+	root.AddCommand(newUpCommand(c), newSyncCommand(c), newRollbackCommand(c), newPromoteCommand(c), newAbortCommand(c),
 		newStatusCommand(c), newHistoryCommand(c), newServeCommand(c), newKeepCommand(c),
 		newVersionCommand(c), newDoctorCommand(c))
 	err := root.ExecuteContext(ctx)

@@ -217,6 +217,9 @@ func swapRequest(r settings.Request) swap.Request {
 func reportText(stdout, stderr io.Writer, res *swap.Result, err error) error {
 	var failed *swap.FailedError
 	switch {
+	case err == nil && res.Paused != "":
+		fmt.Fprintf(stdout, "dswap: %s: %s\n", res.Service, res.Paused)
+		return nil
 	case err == nil && res.Noop:
 		fmt.Fprintf(stdout, "dswap: %s already runs %s (%s); nothing swapped\n", res.Service, res.ToImage, strings.Join(res.New, ", "))
 		return nil
