@@ -6,6 +6,7 @@ import (
 	"net/http"
 	"os/exec"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 
@@ -95,6 +96,40 @@ func TestTasksEnvAndNetwork(t *testing.T) {
 	assert.Contains(t, run.stderr, "got 200 from http://"+alias+":8080/: v1")
 	assert.Contains(t, run.stderr, "task VERSION=v2 TASK_SECRET=s3cret", "the new image's VERSION, the service's own variable")
 	assertNoTaskContainers(t, svc)
+}
+
+// TestTasksInterruptedPreTask: Ctrl-C (SIGINT) while a pre task runs stops
+// the task and removes its container; nothing else changed, and dswap exits
+// 1 as for any swap interrupted before its flip.
+func TestTasksInterruptedPreTask(t *testing.T) {
+	svc := startService(t, "taskint", serviceOpts{})
+	signalled, run := runDswapSignalledAt(t, syscall.SIGINT, "sleeping 5m0s", "up", image(imgV2), "--service", svc.name, "--pre", `["task","sleep","5m"]`)
+	require.True(t, signalled, "dswap got SIGINT while the task ran")
+	assert.Equal(t, 1, run.code, "exit code of an interrupted swap")
+	assert.Contains(t, run.stderr, "was interrupted and stopped")
+	assertNoTaskContainers(t, svc)
+	assert.Equal(t, image(imgV1), assertConsistent(t, svc), "no v2 container, v1 routed")
+	assertServes(t, svc, "v1")
+}
+
+// TestTasksKilledDuringPreTask: a dswap killed (SIGKILL) while a pre task
+// runs leaves the one-off running; dswap status shows it, and the next
+// command for the service kills and removes it.
+func TestTasksKilledDuringPreTask(t *testing.T) {
+	svc := startService(t, "taskkill", serviceOpts{})
+	require.True(t, runDswapKilledAt(t, "sleeping 5m0s", "up", image(imgV2), "--service", svc.name, "--pre", `["task","sleep","5m"]`))
+	left := strings.Fields(dockerCLI(t, "ps", "-q", "--filter", "label=dswap.task.service="+svc.name))
+	require.Len(t, left, 1, "the killed dswap left its task running")
+
+	st := runDswap(t, "status", svc.name)
+	require.Equal(t, 0, st.code, st.stderr)
+	assert.Contains(t, st.stdout, "release task container(s) left: "+svc.name+"-pre-1-")
+
+	run := runDswap(t, "sync", svc.name)
+	require.Equal(t, 0, run.code, run.stderr)
+	assert.Contains(t, run.stderr, "removing the container of a release task a killed dswap left")
+	assertNoTaskContainers(t, svc)
+	assert.Equal(t, image(imgV1), assertConsistent(t, svc))
 }
 
 // assertNoTaskContainers checks that no one-off container of the service
