@@ -17,8 +17,9 @@ import (
 )
 
 // The test images are FROM scratch with ENTRYPOINT ["/testapp"] and no
-// shell, so the tasks use the exec form: ["task", ...] runs
-// `/testapp task ...` under the image's entrypoint.
+// shell, so most tasks use the exec form: ["task", ...] runs
+// `/testapp task ...` under the image's entrypoint. The shell form runs in
+// imgShell, where testapp is /bin/sh as well (see testapp's shell.go).
 
 // TestTasksPreMarksSharedVolume: a pre task of v2 writes a marker into a
 // named volume the service mounts; v2 serves it, and no request fails
@@ -130,6 +131,27 @@ func TestTasksKilledDuringPreTask(t *testing.T) {
 	assert.Contains(t, run.stderr, "removing the container of a release task a killed dswap left")
 	assertNoTaskContainers(t, svc)
 	assert.Equal(t, image(imgV1), assertConsistent(t, svc))
+}
+
+// TestTasksShellForm: a task given as a string runs as /bin/sh -c in the
+// new image, with its environment expanded by that shell; a failing one
+// stops the swap.
+func TestTasksShellForm(t *testing.T) {
+	svc := startService(t, "tasksh", serviceOpts{env: []string{"STAGE=prod"}})
+	failed := svc.up(t, image(imgShell), "--pre", "echo migrating $VERSION for $STAGE && exit 5")
+	assert.Equal(t, 1, failed.code)
+	assert.Contains(t, failed.result.Error, "exited with code 5")
+	assert.Contains(t, failed.result.Error, "migrating v2 for prod")
+	assert.Equal(t, image(imgV1), assertConsistent(t, svc))
+
+	// Without an entrypoint the exec form names the program itself.
+	run := svc.up(t, image(imgShell), "--pre", "echo migrating $VERSION for $STAGE", "--post", `["/testapp","task","sleep","1ms"]`)
+	require.Equal(t, 0, run.code, run.stderr)
+	assert.Contains(t, run.stderr, `"msg":"migrating v2 for prod","phase":"pre"`)
+	assert.Contains(t, run.stderr, `"msg":"sleeping 1ms","phase":"post"`)
+	assert.Equal(t, image(imgShell), assertConsistent(t, svc))
+	assertServes(t, svc, "v2")
+	assertNoTaskContainers(t, svc)
 }
 
 // assertNoTaskContainers checks that no one-off container of the service
