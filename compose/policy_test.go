@@ -157,3 +157,43 @@ func TestExtensionErrors(t *testing.T) {
 		})
 	}
 }
+
+// x-dswap pre: and post: are YAML lists: a string is a shell command, a
+// list of strings the exec form; both reach the settings as the flag's
+// values would.
+func TestExtensionTaskLists(t *testing.T) {
+	s, err := loadService(t, `
+services:
+  web:
+    image: app:v2
+    x-dswap:
+      pre:
+        - php bin/hyperf.php migrate --force
+        - ["/app", "seed", "--env=${STAGE}"]
+      post: [php bin/hyperf.php cache:warm]
+      task-timeout: 2m
+      post-failure: rollback
+`, "STAGE=prod\n")
+	require.NoError(t, err)
+	assert.Equal(t, ptr([]string{"php bin/hyperf.php migrate --force", `["/app","seed","--env=prod"]`}), s.Settings.Pre)
+	assert.Equal(t, ptr([]string{"php bin/hyperf.php cache:warm"}), s.Settings.Post)
+	assert.Equal(t, ptr(2*time.Minute), s.Settings.TaskTimeout)
+	assert.Equal(t, ptr("rollback"), s.Settings.PostFailure)
+
+	s, err = loadService(t, "services:\n  web:\n    image: app:v2\n    x-dswap:\n      pre: migrate\n", "")
+	require.NoError(t, err)
+	assert.Equal(t, ptr([]string{"migrate"}), s.Settings.Pre, "a single command may be a plain string")
+
+	for _, tc := range []struct{ name, ext, want string }{
+		{"multi-line item", "pre:\n        - |\n          a\n          b", "x-dswap.pre: item 1 spans several lines"},
+		{"number in the exec form", "pre:\n        - [\"/app\", 3]", "x-dswap.pre: item 1: the exec form is a list of strings"},
+		{"mapping item", "post:\n        - run: x", "x-dswap.post: item 1: want a command"},
+		{"empty exec form", "pre:\n        - []", `x-dswap pre "[]" is neither a shell command nor a JSON array of strings`},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			_, err := loadService(t, "services:\n  web:\n    image: app:v2\n    x-dswap:\n      "+tc.ext+"\n", "")
+			require.Error(t, err)
+			assert.Contains(t, err.Error(), tc.want)
+		})
+	}
+}

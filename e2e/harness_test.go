@@ -20,6 +20,7 @@ import (
 	"github.com/dswap-dev/dswap/compose"
 	"github.com/dswap-dev/dswap/internal/testenv/lab"
 	"github.com/dswap-dev/dswap/internal/testenv/loadgen"
+	"github.com/dswap-dev/dswap/server"
 	"github.com/dswap-dev/dswap/swap"
 )
 
@@ -150,6 +151,7 @@ type jsonResult struct {
 		Verdict  string `json:"verdict"`
 		Reason   string `json:"reason"`
 	} `json:"canary"`
+	Tasks []server.TaskOutcome `json:"tasks"`
 }
 
 // runDswap runs the dswap binary against the lab's Traefik, bounded in time.

@@ -42,6 +42,7 @@ const (
 	imgSlowReady    = "v2-slow-ready"
 	imgGoesBad      = "v2-goes-bad"
 	imgFailing      = "v2-fails-20pct"
+	imgShell        = "v2-shell"
 )
 
 func TestMain(m *testing.M) {
@@ -118,6 +119,9 @@ func buildImages(ctx context.Context, prefix string) error {
 		{Tag: imgGoesBad, Version: "v2", Env: map[string]string{"FAIL_AFTER": "2s", "CRASH_AFTER": "4s"}},
 		// Healthy, and 500 on every fifth request: what only a canary catches.
 		{Tag: imgFailing, Version: "v2", Env: map[string]string{"FAIL_RATE": "0.2"}},
+		// testapp as /bin/sh too, no entrypoint: release tasks in the
+		// shell form.
+		{Tag: imgShell, Version: "v2", Shell: true},
 	}
 	for _, s := range specs {
 		role := s.Tag

@@ -96,6 +96,21 @@ func sidecarScenario(t *testing.T, version string) {
 		assert.Contains(t, readFile(t, routeFile), "http://"+app.Name+":8080")
 	})
 
+	t.Run("release task through DSWAP_HOST", func(t *testing.T) {
+		run := runDswapEnv(t, []string{"DSWAP_HOST=" + s.api, "DSWAP_TOKEN=" + s.token},
+			"up", image(imgV2), "--service", s.ref(), "--force", "--drain", "2s", "--output", "json", "--pre", `["task","sleep","1s"]`)
+		require.Equal(t, 0, run.code, run.stderr)
+		assert.Regexp(t, `"msg":"sleeping 1s","phase":"pre".*"stream":"output"`, run.stderr, "the task's output went through the sidecar's event stream")
+		require.Len(t, run.result.Tasks, 1, "the result lists the task")
+		task := run.result.Tasks[0]
+		assert.Equal(t, "pre", task.Stage)
+		assert.Equal(t, `["task","sleep","1s"]`, task.Command)
+		assert.Equal(t, 0, task.ExitCode)
+		assert.Equal(t, []string{"sleeping 1s"}, task.Output)
+		assert.GreaterOrEqual(t, task.Seconds, 1.0)
+		assert.Equal(t, image(imgV2), s.app(t).Image)
+	})
+
 	t.Run("unauthenticated calls change nothing", func(t *testing.T) {
 		before, route := s.app(t), readFile(t, routeFile)
 		body := []byte(`{"image":"` + image(imgV1) + `"}`)

@@ -6,6 +6,7 @@ import (
 	"net/http"
 	"os/exec"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 
@@ -16,8 +17,9 @@ import (
 )
 
 // The test images are FROM scratch with ENTRYPOINT ["/testapp"] and no
-// shell, so the tasks use the exec form: ["task", ...] runs
-// `/testapp task ...` under the image's entrypoint.
+// shell, so most tasks use the exec form: ["task", ...] runs
+// `/testapp task ...` under the image's entrypoint. The shell form runs in
+// imgShell, where testapp is /bin/sh as well (see testapp's shell.go).
 
 // TestTasksPreMarksSharedVolume: a pre task of v2 writes a marker into a
 // named volume the service mounts; v2 serves it, and no request fails
@@ -94,6 +96,61 @@ func TestTasksEnvAndNetwork(t *testing.T) {
 	require.Equal(t, 0, run.code, run.stderr)
 	assert.Contains(t, run.stderr, "got 200 from http://"+alias+":8080/: v1")
 	assert.Contains(t, run.stderr, "task VERSION=v2 TASK_SECRET=s3cret", "the new image's VERSION, the service's own variable")
+	assertNoTaskContainers(t, svc)
+}
+
+// TestTasksInterruptedPreTask: Ctrl-C (SIGINT) while a pre task runs stops
+// the task and removes its container; nothing else changed, and dswap exits
+// 1 as for any swap interrupted before its flip.
+func TestTasksInterruptedPreTask(t *testing.T) {
+	svc := startService(t, "taskint", serviceOpts{})
+	signalled, run := runDswapSignalledAt(t, syscall.SIGINT, "sleeping 5m0s", "up", image(imgV2), "--service", svc.name, "--pre", `["task","sleep","5m"]`)
+	require.True(t, signalled, "dswap got SIGINT while the task ran")
+	assert.Equal(t, 1, run.code, "exit code of an interrupted swap")
+	assert.Contains(t, run.stderr, "was interrupted and stopped")
+	assertNoTaskContainers(t, svc)
+	assert.Equal(t, image(imgV1), assertConsistent(t, svc), "no v2 container, v1 routed")
+	assertServes(t, svc, "v1")
+}
+
+// TestTasksKilledDuringPreTask: a dswap killed (SIGKILL) while a pre task
+// runs leaves the one-off running; dswap status shows it, and the next
+// command for the service kills and removes it.
+func TestTasksKilledDuringPreTask(t *testing.T) {
+	svc := startService(t, "taskkill", serviceOpts{})
+	require.True(t, runDswapKilledAt(t, "sleeping 5m0s", "up", image(imgV2), "--service", svc.name, "--pre", `["task","sleep","5m"]`))
+	left := strings.Fields(dockerCLI(t, "ps", "-q", "--filter", "label=dswap.task.service="+svc.name))
+	require.Len(t, left, 1, "the killed dswap left its task running")
+
+	st := runDswap(t, "status", svc.name)
+	require.Equal(t, 0, st.code, st.stderr)
+	assert.Contains(t, st.stdout, "release task container(s) left: "+svc.name+"-pre-1-")
+
+	run := runDswap(t, "sync", svc.name)
+	require.Equal(t, 0, run.code, run.stderr)
+	assert.Contains(t, run.stderr, "removing the container of a release task a killed dswap left")
+	assertNoTaskContainers(t, svc)
+	assert.Equal(t, image(imgV1), assertConsistent(t, svc))
+}
+
+// TestTasksShellForm: a task given as a string runs as /bin/sh -c in the
+// new image, with its environment expanded by that shell; a failing one
+// stops the swap.
+func TestTasksShellForm(t *testing.T) {
+	svc := startService(t, "tasksh", serviceOpts{env: []string{"STAGE=prod"}})
+	failed := svc.up(t, image(imgShell), "--pre", "echo migrating $VERSION for $STAGE && exit 5")
+	assert.Equal(t, 1, failed.code)
+	assert.Contains(t, failed.result.Error, "exited with code 5")
+	assert.Contains(t, failed.result.Error, "migrating v2 for prod")
+	assert.Equal(t, image(imgV1), assertConsistent(t, svc))
+
+	// Without an entrypoint the exec form names the program itself.
+	run := svc.up(t, image(imgShell), "--pre", "echo migrating $VERSION for $STAGE", "--post", `["/testapp","task","sleep","1ms"]`)
+	require.Equal(t, 0, run.code, run.stderr)
+	assert.Contains(t, run.stderr, `"msg":"migrating v2 for prod","phase":"pre"`)
+	assert.Contains(t, run.stderr, `"msg":"sleeping 1ms","phase":"post"`)
+	assert.Equal(t, image(imgShell), assertConsistent(t, svc))
+	assertServes(t, svc, "v2")
 	assertNoTaskContainers(t, svc)
 }
 

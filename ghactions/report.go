@@ -195,6 +195,10 @@ func renderSummary(out server.Outcome) string {
 		icon, verdict = "✅", "already running it; nothing swapped"
 	case "failed":
 		icon, verdict = "❌", "failed during "+out.Phase+" and was rolled back: the old version keeps serving"
+		if out.Phase == "post" && strings.Contains(out.Kept, "the new version stays") {
+			// --post-failure report: traffic stayed on the new version.
+			verdict = "failed during post: the new version keeps serving"
+		}
 	case "error":
 		icon, verdict = "❌", fmt.Sprintf("did not run (exit code %d)", out.ExitCode)
 	}
@@ -225,8 +229,27 @@ func renderSummary(out server.Outcome) string {
 	if out.Details != "" {
 		fmt.Fprintf(&b, "\n<details><summary>new container's state, health checks and last log lines</summary>\n\n<pre>%s</pre>\n</details>\n", html.EscapeString(out.Details))
 	}
+	writeTasks(&b, out.Tasks)
 	b.WriteString("\n")
 	return b.String()
+}
+
+// writeTasks renders each release task as a collapsed section: how it
+// ended in the summary line, its last output lines inside (the whole
+// output is in the step's log, in the task's phase group).
+func writeTasks(b *strings.Builder, tasks []server.TaskOutcome) {
+	for _, t := range tasks {
+		icon, how := "✅", fmt.Sprintf("exit 0 in %.2fs", t.Seconds)
+		if t.Failure != "" {
+			icon, how = "❌", fmt.Sprintf("%s after %.2fs", t.Failure, t.Seconds)
+		}
+		fmt.Fprintf(b, "\n<details><summary>%s %s task <code>%s</code>: %s</summary>\n\n", icon, html.EscapeString(t.Stage), html.EscapeString(t.Command), html.EscapeString(how))
+		if len(t.Output) == 0 {
+			b.WriteString("<pre>(no output)</pre>\n</details>\n")
+			continue
+		}
+		fmt.Fprintf(b, "<pre>%s</pre>\n</details>\n", html.EscapeString(strings.Join(t.Output, "\n")))
+	}
 }
 
 func withContainers(image string, containers []string) string {

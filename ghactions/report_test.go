@@ -103,6 +103,19 @@ func TestRenderSummary(t *testing.T) {
 	assert.NotContains(t, failed, "healthy after", "no timings for a swap that did not happen")
 	assert.Contains(t, failed, "<pre>last log lines:\n  &lt;html&gt;</pre>")
 
+	withTasks := renderSummary(server.Outcome{Result: "swapped", Service: "web", To: "myapp:v2", Tasks: []server.TaskOutcome{
+		{Stage: "pre", Command: "php artisan migrate --force", Seconds: 2.5, Output: []string{"Migrating: 2024_01_01 <users>", "Migrated"}},
+		{Stage: "post", Command: `["/app","warm"]`, ExitCode: -1, Seconds: 3, Failure: "ran past its timeout of 3s (--task-timeout) and was stopped"},
+	}})
+	assert.Contains(t, withTasks, "\n<details><summary>✅ pre task <code>php artisan migrate --force</code>: exit 0 in 2.50s</summary>\n\n<pre>Migrating: 2024_01_01 &lt;users&gt;\nMigrated</pre>\n</details>\n",
+		"each task collapsed, its output inside, HTML inert")
+	assert.Contains(t, withTasks, "<details><summary>❌ post task <code>[&#34;/app&#34;,&#34;warm&#34;]</code>: ran past its timeout of 3s (--task-timeout) and was stopped after 3.00s</summary>\n\n<pre>(no output)</pre>")
+	assert.NotContains(t, withTasks, "<details open", "collapsed")
+
+	postReport := renderSummary(server.Outcome{Result: "failed", ExitCode: 1, Service: "web", Phase: "post",
+		Kept: "myapp:v2 (web-2) serve: the new version stays (--post-failure report; --post-failure rollback would move traffic back)"})
+	assert.Contains(t, postReport, "### ❌ dswap: web failed during post: the new version keeps serving", "a post task failing under report rolls nothing back")
+
 	errored := renderSummary(server.Outcome{Result: "error", ExitCode: 3, Error: "another dswap is working on web"})
 	assert.Contains(t, errored, "### ❌ dswap: service did not run (exit code 3)")
 }

@@ -75,6 +75,20 @@ type Outcome struct {
 	// Paused is set when a --pause canary stopped at its last weight
 	// (result "paused"): what runs, and what to run next.
 	Paused string `json:"paused,omitempty"`
+	// Tasks are the release tasks run, in order, with their last output
+	// lines (the whole output is in the event stream).
+	Tasks []TaskOutcome `json:"tasks,omitempty"`
+}
+
+// TaskOutcome is how one release task ended.
+type TaskOutcome struct {
+	Stage    string  `json:"stage"` // pre or post
+	Command  string  `json:"command"`
+	ExitCode int     `json:"exit_code"` // -1 when it did not exit by itself (stopped, or never started)
+	Seconds  float64 `json:"seconds"`
+	// Failure says why it failed; empty when it exited 0.
+	Failure string   `json:"failure,omitempty"`
+	Output  []string `json:"output,omitempty"`
 }
 
 // NewOutcome describes a finished swap.
@@ -91,6 +105,9 @@ func NewOutcome(res *swap.Result, err error) Outcome {
 			out.Lingering = append(out.Lingering, l.Container)
 		}
 		out.Canary = res.Canary
+		for _, t := range res.Tasks {
+			out.Tasks = append(out.Tasks, TaskOutcome{Stage: t.Stage, Command: t.Command, ExitCode: t.ExitCode, Seconds: t.Took.Seconds(), Failure: t.Failure, Output: t.Output})
+		}
 		if res.Noop {
 			out.Result = resultNoop
 		}
@@ -115,7 +132,12 @@ func (o Outcome) Succeeded() bool { return o.ExitCode == ExitOK }
 // SwapResult rebuilds the part of a swap's result that the CLI prints,
 // for a swap that ran in a sidecar.
 func (o Outcome) SwapResult() *swap.Result {
+	var tasks []swap.TaskResult
+	for _, t := range o.Tasks {
+		tasks = append(tasks, swap.TaskResult{Stage: t.Stage, Command: t.Command, ExitCode: t.ExitCode, Took: seconds(t.Seconds), Failure: t.Failure, Output: t.Output})
+	}
 	return &swap.Result{
+		Tasks:   tasks,
 		Service: o.Service, FromImage: o.From, ToImage: o.To, Old: o.Old, New: o.New,
 		Readiness:          o.Readiness,
 		HealthyAfter:       seconds(o.HealthySeconds),

@@ -2,12 +2,14 @@ package server
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"testing"
 	"time"
 
 	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
 
 	"github.com/dswap-dev/dswap/engine"
 	"github.com/dswap-dev/dswap/lock"
@@ -40,6 +42,20 @@ func TestNewOutcome(t *testing.T) {
 	back := out.SwapResult()
 	assert.Equal(t, res.HealthyAfter, back.HealthyAfter)
 	assert.Equal(t, res.Total, back.Total)
+
+	res.Tasks = []swap.TaskResult{
+		{Stage: "pre", Command: "php artisan migrate --force", ExitCode: 0, Took: 2500 * time.Millisecond, Output: []string{"Migrated: 2024_01_01_create_users"}},
+		{Stage: "post", Command: `["/app","warm"]`, ExitCode: 4, Took: time.Second, Failure: "exited with code 4", Output: []string{"cache down"}},
+	}
+	out = NewOutcome(res, nil)
+	assert.Equal(t, []TaskOutcome{
+		{Stage: "pre", Command: "php artisan migrate --force", ExitCode: 0, Seconds: 2.5, Output: []string{"Migrated: 2024_01_01_create_users"}},
+		{Stage: "post", Command: `["/app","warm"]`, ExitCode: 4, Seconds: 1, Failure: "exited with code 4", Output: []string{"cache down"}},
+	}, out.Tasks)
+	b, err := json.Marshal(out)
+	require.NoError(t, err)
+	assert.Contains(t, string(b), `"tasks":[{"stage":"pre","command":"php artisan migrate --force","exit_code":0,"seconds":2.5,"output":["Migrated: 2024_01_01_create_users"]}`)
+	assert.Equal(t, res.Tasks, out.SwapResult().Tasks, "a sidecar's swap reads back as a local one")
 
 	failed := &swap.FailedError{Service: "web", Phase: swap.PhaseHealth, Reason: errors.New("unhealthy"), Kept: "myapp:v1 (web) keeps serving, unchanged",
 		Container: "web-2", State: "running, health unhealthy", HealthLog: []engine.HealthResult{{ExitCode: 1, Output: "no"}}}

@@ -96,6 +96,11 @@ type world struct {
 	waits []time.Duration
 	// ensured are the images asked for, and how to get them.
 	ensured []ensured
+	// commands are the commands of the containers created, by ID, for
+	// the fake release tasks (see fakeTasks).
+	commands map[string][]string
+	// taskExits deliver the fake release tasks' exit codes, by ID.
+	taskExits map[string]chan engine.WaitResult
 }
 
 func (w *world) record(format string, args ...any) {
@@ -135,6 +140,7 @@ func (f fakeDocker) Create(_ context.Context, spec *engine.Spec) (string, error)
 	})
 	f.w.mu.Lock()
 	f.w.containers[c.ID] = c
+	f.w.commands[c.ID] = spec.Command()
 	f.w.mu.Unlock()
 	return c.ID, nil
 }
@@ -145,7 +151,10 @@ func (f fakeDocker) Start(_ context.Context, id string) error {
 	c := f.w.containers[id]
 	c.State.Running, c.State.Status = true, "running"
 	f.w.mu.Unlock()
-	go f.w.afterStart(f.w, c)
+	if c.Labels[TaskLabel] == "" {
+		// A release task's container runs under fakeTasks.
+		go f.w.afterStart(f.w, c)
+	}
 	return nil
 }
 
@@ -316,6 +325,7 @@ func newWorld() *world {
 		containers: map[string]*engine.Container{},
 		images:     map[string]*engine.Image{},
 		routes:     map[string]string{},
+		commands:   map[string][]string{},
 		events:     make(chan engine.Event, 16),
 		applied:    func(traefik.Expectation) error { return nil },
 		afterStart: func(w *world, c *engine.Container) {

@@ -22,6 +22,10 @@ type Damage struct {
 	// Leftovers are containers a swap created that never ran, and old
 	// containers a finished swap stopped but did not remove.
 	Leftovers []*engine.Container
+	// Tasks are one-off containers of release tasks that a dswap killed
+	// mid-task left, running or not. Nobody follows them any more: they
+	// are removed (killed if still running), as Ctrl-C would have.
+	Tasks []*engine.Container
 	// NoRoute is set when the service has running containers but no route
 	// file (never adopted), or a route that names none of them.
 	NoRoute bool
@@ -29,7 +33,7 @@ type Damage struct {
 
 // Interrupted says whether the service is mid-swap.
 func (d Damage) Interrupted() bool {
-	return len(d.Routed) > 0 && len(d.Unrouted) > 0 || len(d.Leftovers) > 0
+	return len(d.Routed) > 0 && len(d.Unrouted) > 0 || len(d.Leftovers) > 0 || len(d.Tasks) > 0
 }
 
 func (d Damage) String() string {
@@ -39,6 +43,9 @@ func (d Damage) String() string {
 	}
 	if len(d.Leftovers) > 0 {
 		parts = append(parts, fmt.Sprintf("left over: %s", strings.Join(containerNames(d.Leftovers), ", ")))
+	}
+	if len(d.Tasks) > 0 {
+		parts = append(parts, fmt.Sprintf("release task container(s) left: %s", strings.Join(containerNames(d.Tasks), ", ")))
 	}
 	if len(parts) == 0 {
 		return "consistent"
@@ -89,6 +96,7 @@ func (s *Swapper) Inspect(svc *Service) (Damage, error) {
 		d.NoRoute = len(svc.Running) > 0
 		d.Unrouted = nil
 	}
+	d.Tasks = svc.Tasks
 	for _, c := range svc.Stopped {
 		switch {
 		case c.State.Status == "created" && c.Labels[labels.CreatedByLabel] == "dswap":
@@ -133,8 +141,29 @@ func (s *Swapper) repair(ctx context.Context, svc *Service) (bool, error) {
 	if err := s.removeAll(ctx, append(d.Unrouted, d.Leftovers...)); err != nil {
 		return true, fmt.Errorf("removing containers an interrupted swap left: %w", err)
 	}
+	if err := s.removeTasks(ctx, d.Tasks); err != nil {
+		return true, err
+	}
 	s.log.Info("interrupted swap put right", "phase", PhasePlan.String(), "serving", strings.Join(containerNames(d.Routed), ","))
 	return true, nil
+}
+
+// removeTasks removes the one-off containers of release tasks a killed
+// dswap left. One still running is killed: whatever it was doing, no dswap
+// reports on it, and a swap that had not flipped yet did not happen. Its
+// last lines are logged, since they are all that is left of it.
+func (s *Swapper) removeTasks(ctx context.Context, cs []*engine.Container) error {
+	for _, c := range cs {
+		attrs := []any{"phase", PhasePlan.String(), "container", c.Name, "task", c.Labels[TaskLabel], "state", c.State.Status}
+		if out, err := s.Docker.Logs(ctx, c.ID, 5); err == nil && strings.TrimSpace(out) != "" {
+			attrs = append(attrs, "last output", oneLine(out))
+		}
+		s.log.Warn("removing the container of a release task a killed dswap left", attrs...)
+	}
+	if err := s.removeAll(ctx, cs); err != nil {
+		return fmt.Errorf("removing the release task container(s) an interrupted swap left (%s): %w; remove them with docker rm -f", strings.Join(containerNames(cs), " "), err)
+	}
+	return nil
 }
 
 // lockService finds the service, takes its lock and puts right what an

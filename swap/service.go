@@ -30,6 +30,10 @@ type Service struct {
 	// RoutingSource is the container whose labels give the service's
 	// routing, once admit has run.
 	RoutingSource *engine.Container
+	// Tasks are one-off containers of the service's release tasks, found
+	// by their dswap.task.service label. A swap removes its own; any seen
+	// under the service's lock were left by a dswap killed mid-task.
+	Tasks []*engine.Container
 }
 
 // Key names the service's route file, lock and history: a file name as it
@@ -142,7 +146,14 @@ func FindService(all []*engine.Container, name, image string) (*Service, error) 
 		repo := Repository(image)
 		return svcName == repo || Repository(c.Image) == repo
 	}
+	var tasks []*engine.Container
 	for _, c := range all {
+		if c.Labels[TaskServiceLabel] != "" {
+			// A release task's one-off runs the new image but is no
+			// member of any service.
+			tasks = append(tasks, c)
+			continue
+		}
 		if c.Labels[compose.OneoffLabel] == "True" || !match(c) {
 			continue
 		}
@@ -179,11 +190,14 @@ func FindService(all []*engine.Container, name, image string) (*Service, error) 
 		svc := groups[candidates[0]]
 		sort.SliceStable(svc.Running, func(i, j int) bool { return svc.Running[i].Created.Before(svc.Running[j].Created) })
 		sort.SliceStable(svc.Stopped, func(i, j int) bool { return svc.Stopped[i].Created.Before(svc.Stopped[j].Created) })
+		svc.Tasks = tasksOf(tasks, svc)
 		return svc, nil
 	case len(candidates) == 0 && name != "" && !strings.Contains(name, "/"):
 		// A named service with no containers yet is started from the
 		// image alone.
-		return &Service{Name: name}, nil
+		svc := &Service{Name: name}
+		svc.Tasks = tasksOf(tasks, svc)
+		return svc, nil
 	case len(candidates) == 0:
 		return nil, notFoundError(all, name, image)
 	default:
@@ -193,6 +207,17 @@ func FindService(all []*engine.Container, name, image string) (*Service, error) 
 		}
 		return nil, badInput("%s matches several services:\n%s\nsay which with --service NAME (or project/NAME for a compose service)", what(name, image), strings.Join(lines, "\n"))
 	}
+}
+
+// tasksOf picks the release tasks' one-offs of svc among tasks.
+func tasksOf(tasks []*engine.Container, svc *Service) []*engine.Container {
+	var out []*engine.Container
+	for _, c := range tasks {
+		if c.Labels[TaskServiceLabel] == svc.Ref() {
+			out = append(out, c)
+		}
+	}
+	return out
 }
 
 func what(name, image string) string {

@@ -20,7 +20,12 @@ type Synced struct {
 
 // Managed says whether dswap keeps a container's routes: it carries
 // dswap.enable=true or a dswap.service label.
+// A release task's one-off is not, even when its image carries such a
+// label: it is never routed.
 func Managed(c *engine.Container) bool {
+	if c.Labels[TaskServiceLabel] != "" {
+		return false
+	}
 	return c.Labels[labels.ServiceLabel] != "" || c.Labels["dswap.enable"] == "true"
 }
 

@@ -28,8 +28,10 @@ type TaskEngine interface {
 	FollowLogs(ctx context.Context, id string, line func(string)) error
 }
 
-// Task labels mark a one-off container as a release task of a service, so
-// that a user (or a later dswap) can tell it from the service's own.
+// Task labels mark a one-off container as a release task of a service (its
+// reference: "web", or "project/web" for a compose service), so that a
+// user, or a later dswap when one was killed mid-task, can tell it from the
+// service's own containers (see FindService and Damage.Tasks).
 const (
 	TaskLabel        = "dswap.task"
 	TaskServiceLabel = "dswap.task.service"
@@ -55,7 +57,14 @@ type TaskResult struct {
 // its timeout, or was interrupted. Its container has been removed.
 type TaskError struct {
 	Result TaskResult
+	// cause is why dswap stopped the task itself (ctx's error when it was
+	// interrupted), so that callers can tell Ctrl-C from a task's failure.
+	cause error
 }
+
+// Unwrap gives context.Canceled for a task stopped by Ctrl-C (or a
+// sidecar's cancel), nil otherwise.
+func (e *TaskError) Unwrap() error { return e.cause }
 
 func (e *TaskError) Error() string {
 	var b strings.Builder
@@ -115,8 +124,8 @@ func (s *Swapper) runTask(ctx context.Context, p *plan, stage Phase, n int, cmd 
 	if err != nil {
 		return r, err
 	}
-	name := fmt.Sprintf("%s-%s-%d-%s", unsafeContainerName.ReplaceAllString(p.svc.Name, "-"), stage, n, p.swapID[len(p.swapID)-6:])
-	spec := p.target.spec.OneOff(name, args, map[string]string{TaskLabel: stage.String(), TaskServiceLabel: p.svc.Name})
+	name := fmt.Sprintf("%s-%s-%d-%s", unsafeContainerName.ReplaceAllString(p.svc.Ref(), "-"), stage, n, p.swapID[len(p.swapID)-6:])
+	spec := p.target.spec.OneOff(name, args, map[string]string{TaskLabel: stage.String(), TaskServiceLabel: p.svc.Ref()})
 	id, err := s.Docker.Create(ctx, spec)
 	if err != nil {
 		return r, fmt.Errorf("creating the container of %s task %q: %w", stage, cmd, err)
@@ -165,6 +174,7 @@ func (s *Swapper) runTask(ctx context.Context, p *plan, stage Phase, n int, cmd 
 		r.Failure = why
 	}
 	var ended engine.WaitResult
+	var interrupted error
 	finished := false
 	for !finished {
 		select {
@@ -177,6 +187,7 @@ func (s *Swapper) runTask(ctx context.Context, p *plan, stage Phase, n int, cmd 
 			finished = true
 		case <-ctx.Done():
 			stop("was interrupted and stopped")
+			interrupted = ctx.Err()
 			finished = true
 		}
 	}
@@ -217,7 +228,7 @@ drain:
 		return r, nil
 	}
 	s.log.Warn("task failed", "phase", stage.String(), "task", cmd, "failure", r.Failure, "took", round(r.Took))
-	return r, &TaskError{Result: r}
+	return r, &TaskError{Result: r, cause: interrupted}
 }
 
 // taskFailed is the error of a swap stopped by a failed task: exit 1, with

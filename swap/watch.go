@@ -218,7 +218,7 @@ func (s *Swapper) repairSwapLeftovers(ctx context.Context, svc *Service) ([]stri
 			stale = append(stale, c)
 		}
 	}
-	if len(stale) == 0 && len(d.Leftovers) == 0 {
+	if len(stale) == 0 && len(d.Leftovers) == 0 && len(d.Tasks) == 0 {
 		return nil, nil
 	}
 	s.log.Warn("a previous swap of this service was interrupted; putting it right first", "phase", PhasePlan.String(),
@@ -232,7 +232,10 @@ func (s *Swapper) repairSwapLeftovers(ctx context.Context, svc *Service) ([]stri
 	if err := s.removeAll(ctx, gone); err != nil {
 		return nil, fmt.Errorf("removing containers an interrupted swap of %s left: %w", svc.Name, err)
 	}
-	return containerNames(gone), nil
+	if err := s.removeTasks(ctx, d.Tasks); err != nil {
+		return nil, err
+	}
+	return containerNames(append(gone, d.Tasks...)), nil
 }
 
 // ManagedRefs lists the dswap-managed services this Traefik can reach by

@@ -17,6 +17,10 @@ type AppImage struct {
 	NoHealthcheck     bool              // no HEALTHCHECK instruction at all
 	StopSignal        string            // optional STOPSIGNAL
 	Labels            map[string]string // LABELs baked into the image
+	// Shell installs testapp as /bin/sh too (it then reads `-c SCRIPT`,
+	// see testapp's shell.go), with CMD instead of ENTRYPOINT, as images
+	// with a shell usually are: for release tasks in the shell form.
+	Shell bool
 }
 
 // BuildApp builds a testapp image FROM scratch and tags it img.Tag. The

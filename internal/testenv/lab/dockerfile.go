@@ -40,6 +40,9 @@ func renderAppDockerfile(img AppImage, prefix string) (string, error) {
 	var b strings.Builder
 	b.WriteString("FROM scratch\n")
 	b.WriteString("COPY testapp /testapp\n")
+	if img.Shell {
+		b.WriteString("COPY testapp /bin/sh\n")
+	}
 	fmt.Fprintf(&b, "ENV VERSION=%s\n", dockerfileQuote(img.Version))
 	for _, k := range sortedKeys(img.Env) {
 		v := img.Env[k]
@@ -90,7 +93,13 @@ func renderAppDockerfile(img AppImage, prefix string) (string, error) {
 		fmt.Fprintf(&b, "LABEL %s=%s\n", dockerfileQuote(k), dockerfileQuote(v))
 	}
 	fmt.Fprintf(&b, "LABEL %s=%s\n", dockerfileQuote(LabelKey), dockerfileQuote(prefix))
-	b.WriteString("ENTRYPOINT [\"/testapp\"]\n")
+	if img.Shell {
+		// No entrypoint: /bin/sh -c SCRIPT runs as given, as in an image
+		// FROM a distribution.
+		b.WriteString("CMD [\"/testapp\"]\n")
+	} else {
+		b.WriteString("ENTRYPOINT [\"/testapp\"]\n")
+	}
 	return b.String(), nil
 }
 

@@ -64,6 +64,19 @@ ENTRYPOINT ["/testapp"]
 `,
 		},
 		{
+			name: "shell",
+			img:  AppImage{Tag: "p-app:sh", Version: "v2", Shell: true},
+			want: `FROM scratch
+COPY testapp /testapp
+COPY testapp /bin/sh
+ENV VERSION="v2"
+EXPOSE 8080
+HEALTHCHECK --interval=1s --timeout=2s --retries=3 CMD ["/testapp","health"]
+LABEL "dswaplab"="p"
+CMD ["/testapp"]
+`,
+		},
+		{
 			name: "no healthcheck",
 			img:  AppImage{Tag: "p-app:v3", Version: "v3", NoHealthcheck: true, HealthInterval: time.Minute},
 			want: `FROM scratch

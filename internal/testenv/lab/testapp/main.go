@@ -17,9 +17,14 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"path/filepath"
 )
 
 func main() {
+	if filepath.Base(os.Args[0]) == "sh" {
+		// Installed as /bin/sh in a test image (lab.AppImage.Shell).
+		os.Exit(runShell(os.Args[1:], os.Getenv, os.Stdout, os.Stderr))
+	}
 	os.Exit(run(os.Args[1:], os.Getenv, os.Stdout, os.Stderr))
 }
 
