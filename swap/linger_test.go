@@ -340,3 +340,40 @@ func lastRoute(log []string) string {
 	}
 	return ""
 }
+
+// A rollback during a linger deploys a fresh container of the lingering
+// version: the lingering one has open sessions to finish, is past its
+// place in the route, and, hidden from the service, is neither re-routed
+// nor stopped by the rollback; it still ends on its own count.
+func TestRollbackDuringALingerStartsAFreshContainer(t *testing.T) {
+	w := newLingerWorld(t)
+	w.conns.set(101, 3)
+	w.up(t, "myapp:v2", time.Minute)
+	w.setPid("id-web-2", 102)
+	w.conns.set(102, 0)
+	n := len(w.log)
+
+	res, err := w.lingerSwapper().Rollback(context.Background(), "web", Overrides{})
+	require.NoError(t, err)
+	assert.Equal(t, "myapp:v1", res.ToImage)
+	require.Len(t, res.New, 1)
+	fresh := res.New[0]
+	assert.NotEqual(t, "web", fresh, "the lingering container is not taken back")
+	assert.Equal(t, []string{"web-2"}, res.Old)
+	assert.Equal(t, []string{
+		"create " + fresh + " myapp:v1",
+		"start id-" + fresh,
+		"route web http://" + fresh + ":8080",
+		"confirm [http://" + fresh + ":8080] err=<nil>",
+		"stop id-web-2 5s",
+		"remove id-web-2",
+	}, w.logSince(n))
+	assert.Contains(t, w.records(t), "web", "the lingering v1 still lingers")
+
+	n = len(w.log)
+	w.conns.set(101, 0)
+	left, _ := w.look(t)
+	assert.Empty(t, left)
+	assert.Equal(t, []string{"stop id-web 5s", "remove id-web"}, w.logSince(n))
+	assert.Contains(t, w.containers, "id-"+fresh, "the fresh v1 serves on")
+}
