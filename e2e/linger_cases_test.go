@@ -231,3 +231,39 @@ func TestLingerBoundCutsSessions(t *testing.T) {
 	assert.Contains(t, h.stdout, "bound reached")
 	t.Logf("figures: bound %s, drain %s: 3 sessions cut %.2fs after the flip, v1 removed %.2fs after the flip", bound, drain, cutAfter.Seconds(), gone.Seconds())
 }
+
+// TestLingerRollback: v1 lingers with its sessions after a swap to v2;
+// dswap rollback --keep-connections starts a fresh v1 container and routes
+// it; the lingering v1 is not routed again, v2 lingers with its own
+// sessions, and each old one is removed when its sessions close while the
+// fresh v1 serves on.
+func TestLingerRollback(t *testing.T) {
+	svc := startService(t, "lingerrb", serviceOpts{})
+	startLingerKeeper(t)
+	onV1 := dialSessions(t, svc, 3, "v1")
+	run := svc.up(t, image(imgV2), "--keep-connections", "1m", "--drain", "2s")
+	require.Equal(t, 0, run.code, run.stderr)
+	v2 := svc.containerOfImage(t, image(imgV2))
+	onV2 := dialSessions(t, svc, 3, "v2")
+
+	rb := runDswap(t, "rollback", svc.name, "--keep-connections", "1m", "--drain", "2s", "--output", "json")
+	require.Equal(t, 0, rb.code, rb.stderr)
+	require.Len(t, rb.result.New, 1)
+	fresh := rb.result.New[0]
+	assert.NotEqual(t, svc.name, fresh, "the lingering v1 was taken back instead of a fresh container")
+	assert.Contains(t, rb.stderr, "handed over to the route keeper", "v2 lingers after the rollback")
+	route := svc.routeFile(t)
+	assert.Contains(t, route, "//"+fresh+":")
+	assert.NotContains(t, route, "//"+svc.name+":", "the lingering v1 is routed again:\n%s", route)
+	assert.Equal(t, "v1", newSessionVersion(t, svc))
+
+	time.Sleep(2 * time.Second)
+	stillTalking(t, onV1, "v1")
+	stillTalking(t, onV2, "v2")
+	gone1 := waitRemoved(t, svc.id, closeSessions(onV1), 15*time.Second, "the lingering v1")
+	gone2 := waitRemoved(t, v2, closeSessions(onV2), 15*time.Second, "the lingering v2")
+	exists, running := containerRunning(fresh)
+	assert.True(t, exists && running, "the fresh v1 no longer serves")
+	assert.Equal(t, "v1", newSessionVersion(t, svc))
+	t.Logf("figures: rollback during a linger: lingering v1 removed %.2fs and v2 %.2fs after their last sessions closed", gone1.Seconds(), gone2.Seconds())
+}
