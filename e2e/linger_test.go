@@ -187,12 +187,12 @@ func TestKeepConnectionsWebSockets(t *testing.T) {
 	exists, running := containerRunning(svc.id)
 	require.True(t, exists && running, "v1 is not running while its sessions are open")
 
-	// The clients leave; v1 goes. Known gap (run of this branch): this
-	// step fails today. At the flip v1 counted 28 connections, the 20
-	// sessions plus 8 idle keep-alive connections of Traefik's shared
-	// transport, which Traefik keeps after the reload until its idle
-	// timeout (90 s by default); the count cannot tell them from a quiet
-	// WebSocket, so v1 lingers until those close too.
+	// The clients leave; v1 goes. At the flip v1 also holds the idle
+	// keep-alive connections of Traefik's transport (8 here, one per load
+	// client), which the count cannot tell from a quiet WebSocket: the
+	// lab's Traefik closes them after 3 s idle
+	// (serversTransport.forwardingTimeouts.idleConnTimeout; 90 s by
+	// default), well before the clients leave.
 	for _, c := range old {
 		c.close()
 	}

@@ -36,6 +36,7 @@ var suite struct {
 const (
 	imgV1           = "v1"
 	imgV2           = "v2"
+	imgV3           = "v3"
 	imgNeverHealthy = "v2-never-healthy"
 	imgExitAtStart  = "v2-exit-at-start"
 	imgNoHealth     = "v2-no-healthcheck"
@@ -110,6 +111,7 @@ func buildImages(ctx context.Context, prefix string) error {
 	specs := []lab.AppImage{
 		{Tag: imgV1, Version: "v1"},
 		{Tag: imgV2, Version: "v2"},
+		{Tag: imgV3, Version: "v3"},
 		{Tag: imgNeverHealthy, Version: "v2", Env: map[string]string{"NEVER_HEALTHY": "1"}, HealthRetries: 2},
 		{Tag: imgExitAtStart, Version: "v2", Env: map[string]string{"EXIT_AT_START": "1"}},
 		{Tag: imgNoHealth, Version: "v2", NoHealthcheck: true},

@@ -45,14 +45,29 @@ type rollbackOptions struct {
 }
 
 func runRollback(ctx context.Context, c *cli, opts rollbackOptions) error {
-	_, env, err := connectEnv(ctx, c, opts.format, opts.connect)
+	log, env, err := connectEnv(ctx, c, opts.format, opts.connect)
 	if err != nil {
 		return err
 	}
 	defer env.close()
+	// A rollback while the version it goes back to still lingers (after
+	// dswap up --keep-connections) starts a fresh container of it: the
+	// lingering one is hidden from the service, so it is neither routed
+	// again nor stopped here, and ends when its own connections do. Taking
+	// it back into the route instead would skip the new container's health
+	// check and leave its bound and record to be undone; a fresh container
+	// costs one start and keeps both paths the same.
 	res, err := env.swaps.Rollback(ctx, opts.service, opts.settings)
 	if opts.format == "json" {
-		return reportJSON(c.stdout, res, err)
+		err = reportJSON(c.stdout, res, err)
+	} else {
+		err = reportText(c.stdout, c.stderr, res, err)
 	}
-	return reportText(c.stdout, c.stderr, res, err)
+	// The version rolled back from lingers in turn when --keep-connections
+	// (or dswap.keep-connections) applies: handed to a keeper, or waited
+	// for here, as after dswap up.
+	if lerr := finishLingers(ctx, c, env, res, log); lerr != nil && err == nil {
+		return lerr
+	}
+	return err
 }

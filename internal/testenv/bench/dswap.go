@@ -1,10 +1,14 @@
 package bench
 
 import (
+	"bytes"
 	"context"
 	"fmt"
 	"os"
+	"os/exec"
 	"strings"
+	"sync"
+	"time"
 
 	"github.com/dswap-dev/dswap/internal/testenv/lab"
 	"github.com/dswap-dev/dswap/timeline"
@@ -14,12 +18,15 @@ import (
 type dswapSwapper struct {
 	l   *lab.Lab
 	sc  Scenario
+	st  Strategy
 	bin string
 	env []string
+	// keeper is the dswap keep of a strategy with KeepConnections.
+	keeper *exec.Cmd
 }
 
-func newDswapSwapper(l *lab.Lab, sc Scenario, bin string) *dswapSwapper {
-	return &dswapSwapper{l: l, sc: sc, bin: bin, env: append(os.Environ(),
+func newDswapSwapper(l *lab.Lab, sc Scenario, st Strategy, bin string) *dswapSwapper {
+	return &dswapSwapper{l: l, sc: sc, st: st, bin: bin, env: append(os.Environ(),
 		"DSWAP_ROUTES_DIR="+l.RoutesDir, "DSWAP_TRAEFIK_API="+l.APIURL, "DSWAP_TRAEFIK_CONTAINER="+l.TraefikName)}
 }
 
@@ -47,14 +54,59 @@ func (d *dswapSwapper) start(ctx context.Context, first image) error {
 	if run.ExitCode != 0 {
 		return fmt.Errorf("dswap sync %s exited with code %d:\n%s", serviceName, run.ExitCode, tail(run.Stderr, 20))
 	}
+	if d.st.KeepConnections > 0 {
+		return d.startKeeper(ctx)
+	}
 	return nil
+}
+
+// startKeeper runs dswap keep on the lab's routes directory, so that
+// dswap up hands lingering containers over instead of waiting for them.
+func (d *dswapSwapper) startKeeper(ctx context.Context) error {
+	cmd := exec.CommandContext(ctx, d.bin, "keep")
+	cmd.Env = d.env
+	var stderr syncBuffer
+	cmd.Stderr = &stderr
+	if err := cmd.Start(); err != nil {
+		return fmt.Errorf("starting dswap keep: %w", err)
+	}
+	d.keeper = cmd
+	deadline := time.Now().Add(30 * time.Second)
+	for !strings.Contains(stderr.String(), "keeping routes") {
+		if time.Now().After(deadline) {
+			return fmt.Errorf("dswap keep did not start within 30s:\n%s", tail(stderr.String(), 20))
+		}
+		if err := pause(ctx, 50*time.Millisecond); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// close stops the keeper, if one runs.
+func (d *dswapSwapper) close() {
+	if d.keeper != nil {
+		_ = d.keeper.Process.Signal(os.Interrupt)
+		done := make(chan struct{})
+		go func() { _ = d.keeper.Wait(); close(done) }()
+		select {
+		case <-done:
+		case <-time.After(30 * time.Second):
+			_ = d.keeper.Process.Kill()
+			<-done
+		}
+	}
 }
 
 func (d *dswapSwapper) swap(ctx context.Context, index int, from, to image) (Swap, error) {
 	sw := Swap{Index: index, From: from.Version, To: to.Version}
 	ctx, cancel := context.WithTimeout(ctx, swapTimeout(d.sc))
 	defer cancel()
-	run, err := runDswap(ctx, d.bin, d.env, true, "up", to.Tag, "--service", serviceName, "--output", "json")
+	args := []string{"up", to.Tag, "--service", serviceName, "--output", "json"}
+	if d.st.KeepConnections > 0 {
+		args = append(args, "--keep-connections", d.st.KeepConnections.String())
+	}
+	run, err := runDswap(ctx, d.bin, d.env, true, args...)
 	if err != nil {
 		return sw, err
 	}
@@ -87,4 +139,22 @@ func (d *dswapSwapper) swap(ctx context.Context, index int, from, to image) (Swa
 func firstLine(s string) string {
 	first, _, _ := strings.Cut(s, "\n")
 	return first
+}
+
+// syncBuffer is a log written by one goroutine and read by another.
+type syncBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (s *syncBuffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+
+func (s *syncBuffer) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.String()
 }

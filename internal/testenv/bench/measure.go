@@ -32,6 +32,8 @@ type Metrics struct {
 	// noticing it.
 	ReadyToHealthy time.Duration
 	HasReady       bool
+	// SessionsCut are the swap's WebSocket sessions cut (Swap.SessionsCut).
+	SessionsCut int
 }
 
 // answered reports whether r is a successful answer from version.
@@ -44,7 +46,7 @@ func answered(r loadgen.Result, version string) bool {
 // time, because the same version string may have been served by another
 // container before the window (the versions alternate).
 func measure(results []loadgen.Result, s Swap, w Window, hung time.Duration) Metrics {
-	var m Metrics
+	m := Metrics{SessionsCut: s.SessionsCut}
 	var sent []loadgen.Result
 	var firstNewSent, lastOldSent, firstNewEnd, lastOldEnd time.Time
 	for _, r := range results {

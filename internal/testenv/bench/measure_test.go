@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
 
 	"github.com/dswap-dev/dswap/internal/testenv/loadgen"
 )
@@ -165,4 +166,34 @@ func TestGroupTablesShowTargets(t *testing.T) {
 
 	sum := SummaryTable([]*Group{g})
 	assert.Equal(t, []string{"50ms", "dswap", "1/2", "1", "0"}, sum.Rows[0][:5])
+}
+
+func TestGroupTablesCountCutSessions(t *testing.T) {
+	sc, err := SelectScenarios("ws")
+	require.NoError(t, err)
+	g := &Group{
+		Scenario: sc[0], Strategy: Strategies[0], Clients: 8,
+		SteadyWindow:  Window{From: ms(-5000), To: ms(0)},
+		SteadyResults: []loadgen.Result{req(-1000, -950, "v1")},
+		Swaps: []Swap{
+			{From: "v1", To: "v2", Start: ms(0), End: ms(1000), Sessions: 20, SessionsCut: 20, Load: Window{From: ms(-500), To: ms(3500)}, Results: []loadgen.Result{req(600, 650, "v2")}},
+			{From: "v2", To: "v1", Start: ms(4000), End: ms(5000), Sessions: 20, SessionsCut: 3, Load: Window{From: ms(3500), To: ms(7500)}, Results: []loadgen.Result{req(4600, 4650, "v1")}},
+		},
+	}
+	measureGroup(g)
+	rows := map[string][]string{}
+	for _, r := range GroupTable(g).Rows {
+		rows[r[0]] = r
+	}
+	row := rows["WebSocket sessions cut (of 20 open)"]
+	require.NotNil(t, row)
+	assert.Equal(t, []string{"11.5", "3–20", "23"}, row[1:4])
+	sum := SummaryTable([]*Group{g})
+	assert.Equal(t, "23 of 40", sum.Rows[0][len(sum.Rows[0])-1])
+
+	// Scenarios without sessions show no such row.
+	g.Scenario = Scenarios[0]
+	for _, r := range GroupTable(g).Rows {
+		assert.NotContains(t, r[0], "WebSocket")
+	}
 }

@@ -63,6 +63,9 @@ func GroupTable(g *Group) Table {
 	count("requests sent", func(m Metrics) int { return m.Requests }, g.Steady.Requests, "", false)
 	count("failed (non-2xx or transport error)", func(m Metrics) int { return m.Failed }, g.Steady.Failed, "0 over 100 consecutive swaps", true)
 	count(fmt.Sprintf("hung (≥ %s)", HungAfter), func(m Metrics) int { return m.Hung }, g.Steady.Hung, "0", true)
+	if g.Scenario.Sessions > 0 {
+		count(fmt.Sprintf("WebSocket sessions cut (of %d open)", g.Scenario.Sessions), func(m Metrics) int { return m.SessionsCut }, 0, "", false)
+	}
 	dur("latency p50", func(_ Swap, m Metrics) (time.Duration, bool) { return m.Latency.P50, m.Requests > 0 }, fmtSeconds(g.Steady.Latency.P50.Seconds()), "", "")
 	dur("latency p99", func(_ Swap, m Metrics) (time.Duration, bool) { return m.Latency.P99, m.Requests > 0 }, fmtSeconds(g.Steady.Latency.P99.Seconds()), "", "")
 	dur("latency max", func(_ Swap, m Metrics) (time.Duration, bool) { return m.Latency.Max, m.Requests > 0 }, fmtSeconds(g.Steady.Latency.Max.Seconds()), "", "")
@@ -101,7 +104,7 @@ func SummaryTable(groups []*Group) Table {
 	t := Table{
 		Title: "summary (median over swaps unless marked max or total)",
 		Header: []string{"scenario", "strategy", "swaps ok", "failed total", "hung total", "p99 median", "max latency, max",
-			"mixed by answer, max", "mixed by send, max", "healthy → traffic", "ready → noticed", "whole swap", "dswap RSS, max", "dswap CPU, max"},
+			"mixed by answer, max", "mixed by send, max", "healthy → traffic", "ready → noticed", "whole swap", "dswap RSS, max", "dswap CPU, max", "sessions cut, total"},
 	}
 	for _, g := range groups {
 		failed := g.counts(func(m Metrics) int { return m.Failed })
@@ -113,7 +116,11 @@ func SummaryTable(groups []*Group) Table {
 		h2t := g.durations(func(_ Swap, m Metrics) (time.Duration, bool) { return m.HealthyToTraffic, m.HasTraffic })
 		r2h := g.durations(func(_ Swap, m Metrics) (time.Duration, bool) { return m.ReadyToHealthy, m.HasReady })
 		whole := g.durations(func(s Swap, _ Metrics) (time.Duration, bool) { return s.Duration(), s.Err == nil })
-		rss, cpu := "", ""
+		rss, cpu, cut := "", "", ""
+		if g.Scenario.Sessions > 0 {
+			c := g.counts(func(m Metrics) int { return m.SessionsCut })
+			cut = fmt.Sprintf("%s of %d", fmtCount(c.Sum), g.Scenario.Sessions*len(g.completed()))
+		}
 		if g.Strategy.Dswap {
 			r := spreadOf(column(g, func(s Swap, _ Metrics) (float64, bool) { return float64(s.MaxRSS), s.HasUsage }))
 			c := g.durations(func(s Swap, _ Metrics) (time.Duration, bool) { return s.CPU, s.HasUsage })
@@ -126,7 +133,7 @@ func SummaryTable(groups []*Group) Table {
 			medianOf(p99, fmtSeconds), maxOf(worst, fmtSeconds),
 			maxOf(mixedA, fmtSeconds), maxOf(mixedS, fmtSeconds),
 			medianOf(h2t, fmtSeconds), medianOf(r2h, fmtSeconds), medianOf(whole, fmtSeconds),
-			rss, cpu,
+			rss, cpu, cut,
 		})
 	}
 	return t

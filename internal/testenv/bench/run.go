@@ -133,7 +133,9 @@ func runGroup(ctx context.Context, o Options, runID string, sc Scenario, st Stra
 	}
 	var sw swapper
 	if st.Dswap {
-		sw = newDswapSwapper(l, sc, o.DswapBin)
+		ds := newDswapSwapper(l, sc, st, o.DswapBin)
+		defer ds.close()
+		sw = ds
 	} else {
 		sw = newLabelSwapper(l, sc, st.Grace)
 	}
@@ -213,6 +215,13 @@ func swapUnderLoad(ctx context.Context, o Options, sc Scenario, sw swapper, i in
 			ld.Stop()
 		}
 	}()
+	var ws *sessions
+	if sc.Sessions > 0 {
+		if ws, err = openSessions(ctx, o.webURL, sc.Sessions, from.Version); err != nil {
+			return Swap{}, err
+		}
+		defer ws.close()
+	}
 	if err := pause(ctx, preSwap); err != nil {
 		return Swap{}, err
 	}
@@ -222,6 +231,12 @@ func swapUnderLoad(ctx context.Context, o Options, sc Scenario, sw swapper, i in
 	}
 	if err := pause(ctx, SwapSpacing); err != nil {
 		return s, err
+	}
+	if ws != nil {
+		s.Sessions, s.SessionsCut = sc.Sessions, ws.cut()
+		// Closed by the client now: with --keep-connections, the old
+		// container's linger ends and the keeper removes it.
+		ws.close()
 	}
 	select {
 	case <-ld.Done():

@@ -17,6 +17,9 @@ type Scenario struct {
 	// ReadyAfter is how long after start the app's /healthz turns 200
 	// (testapp's READY_AFTER).
 	ReadyAfter time.Duration
+	// Sessions is how many WebSocket sessions (the app's /ws) are held
+	// open across each swap; the swap's table counts those it cut.
+	Sessions int
 }
 
 // Scenarios are all scenarios, in the order they run.
@@ -25,6 +28,7 @@ var Scenarios = []Scenario{
 	{Name: "3s", Title: "3 s requests (in flight at the flip), HEALTHCHECK every 1s, ready at start", Delay: 3 * time.Second, HealthInterval: time.Second},
 	{Name: "hc1s", Title: "50 ms requests, HEALTHCHECK every 1s, ready 1s after start", Delay: 50 * time.Millisecond, HealthInterval: time.Second, ReadyAfter: time.Second},
 	{Name: "hc30s", Title: "50 ms requests, HEALTHCHECK every 30s, ready 1s after start", Delay: 50 * time.Millisecond, HealthInterval: 30 * time.Second, ReadyAfter: time.Second},
+	{Name: "ws", Title: "50 ms requests and 20 WebSocket sessions open across the swap (counted cut 2.5s after it), HEALTHCHECK every 1s, ready at start", Delay: 50 * time.Millisecond, HealthInterval: time.Second, Sessions: 20},
 }
 
 // Strategy is a way of swapping that the benchmark measures.
@@ -38,11 +42,16 @@ type Strategy struct {
 	Grace time.Duration
 	// Dswap is set for dswap itself; the others are label baselines.
 	Dswap bool
+	// KeepConnections is dswap's --keep-connections bound; with it a
+	// dswap keep runs beside the swaps, to which dswap up hands the
+	// lingering containers.
+	KeepConnections time.Duration
 }
 
 // Strategies are all strategies, in the order they run.
 var Strategies = []Strategy{
 	{Name: "dswap", Slug: "dswap", Dswap: true, Title: "dswap up: file-provider route flipped and confirmed through Traefik's API, then SIGTERM old (drain 10s)"},
+	{Name: "dswap+keep", Slug: "dswap-keep", Dswap: true, KeepConnections: 2 * time.Minute, Title: "dswap up --keep-connections 2m, dswap keep running: as dswap, but an old container with open connections lingers unrouted until they close"},
 	{Name: "labels", Slug: "labels", Title: "label baseline: both containers carry the same traefik.* labels (docker provider); docker stop old as soon as new is healthy"},
 	{Name: "labels+3s", Slug: "labels-3s", Grace: 3 * time.Second, Title: "label baseline: same, waiting 3s after healthy before docker stop old"},
 }

@@ -27,7 +27,7 @@ func TestSelectStrategies(t *testing.T) {
 	assert.Equal(t, "labels-3s", got[0].Slug)
 	assert.False(t, got[0].Dswap)
 	_, err = SelectStrategies("kamal")
-	require.ErrorContains(t, err, "dswap, labels, labels+3s")
+	require.ErrorContains(t, err, "dswap, dswap+keep, labels, labels+3s")
 }
 
 func TestOptionsValidate(t *testing.T) {

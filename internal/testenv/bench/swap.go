@@ -33,6 +33,10 @@ type Swap struct {
 	HasUsage bool
 	MaxRSS   int64 // bytes
 	CPU      time.Duration
+	// Sessions were the WebSocket sessions open across the swap (scenario
+	// ws); SessionsCut those of them that had ended, not closed by the
+	// client, SwapSpacing after it.
+	Sessions, SessionsCut int
 	// Err is set when the swap did not complete; the service then still
 	// runs From.
 	Err error
