@@ -5,7 +5,6 @@ import (
 	"embed"
 	"io/fs"
 	"net/http"
-	"net/url"
 	"strconv"
 	"sync"
 	"time"
@@ -93,18 +92,15 @@ func (s *Server) logout(w http.ResponseWriter, r *http.Request) {
 	http.Redirect(w, r, "/ui/", http.StatusSeeOther)
 }
 
-// sameOrigin refuses a form posted from another site: browsers send
-// Origin with every POST, and it must name the host the page was served
-// from. A request without Origin (curl) is let through: it carries no
-// browser's cookies.
+// sameOrigin refuses a form posted from another site, with the standard
+// library's check: Sec-Fetch-Site (sent by every current browser), else
+// Origin against Host. A request with neither (curl) is let through: it
+// carries no browser's cookies.
 func sameOrigin(r *http.Request) bool {
-	o := r.Header.Get("Origin")
-	if o == "" {
-		return true
-	}
-	u, err := url.Parse(o)
-	return err == nil && u.Host == r.Host
+	return crossOrigin.Check(r) == nil
 }
+
+var crossOrigin = http.NewCrossOriginProtection()
 
 // timelines keep the recorded phases of the swaps this sidecar ran (the
 // last keepFinished), to draw each one's SVG timeline on demand.

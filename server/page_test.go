@@ -137,6 +137,9 @@ func TestPageLoginRefusesOtherSitesAndTokensInURLs(t *testing.T) {
 	resp := b.do(http.MethodPost, "/ui/login", url.Values{"token": {testToken}}, map[string]string{"Origin": "https://evil.example"})
 	assert.Equal(t, http.StatusForbidden, resp.StatusCode)
 	assert.Empty(t, resp.Cookies())
+	resp = b.do(http.MethodPost, "/ui/login", url.Values{"token": {testToken}}, map[string]string{"Sec-Fetch-Site": "cross-site"})
+	assert.Equal(t, http.StatusForbidden, resp.StatusCode)
+	assert.Empty(t, resp.Cookies())
 
 	// The token is read from the form's body only.
 	resp = b.do(http.MethodPost, "/ui/login?token="+testToken, url.Values{}, nil)

@@ -66,7 +66,7 @@ function showLogin() {
   $("login-failed").hidden = new URLSearchParams(location.search).get("login") !== "failed";
 }
 
-function serviceCard(svc, history) {
+function serviceCard(svc, history, swapping) {
   const routed = svc.containers.filter((c) => c.routed);
   const shown = routed.length ? routed : svc.containers;
   const images = [...new Set(shown.map((c) => c.image))];
@@ -81,7 +81,10 @@ function serviceCard(svc, history) {
       el("dt", {}, "containers"), el("dd", {}, svc.containers.map((c) => c.name + " (" + c.image + ", " + (c.health || c.state) + (c.routed ? ", routed" : "") + ")").join("; ")),
     ),
   );
-  if (svc.interrupted) card.append(el("p", { class: "error" }, svc.interrupted));
+  // While this sidecar swaps the service, its containers are between
+  // versions on purpose: that is the swap above, not an interrupted one.
+  if (swapping) card.append(el("p", { class: "running" }, "A swap of this service is in progress (above)."));
+  else if (svc.interrupted) card.append(el("p", { class: "error" }, svc.interrupted));
   if (history === null) {
     card.append(el("p", { class: "muted" }, "History could not be read."));
   } else if (!history.length) {
@@ -181,7 +184,8 @@ async function refresh() {
     $("login").hidden = true;
     $("logout").hidden = false;
     $("error").hidden = true;
-    $("services").replaceChildren(...services.map((s, i) => serviceCard(s, histories[i])));
+    const swapping = new Set(swaps.filter((sw) => sw.state === "running").map((sw) => sw.service));
+    $("services").replaceChildren(...services.map((s, i) => serviceCard(s, histories[i], swapping.has(s.service))));
     if (!services.length) $("services").replaceChildren(el("p", { class: "muted" }, "No service is managed by dswap on this Engine."));
     $("services-section").hidden = false;
     for (const sw of swaps) if (sw.state === "running") follow(sw);
