@@ -62,6 +62,10 @@ type Server struct {
 	hooksState *hookState
 	hooks      []Hook
 	observe    observers
+	// sessions are the status page's logins; timelines the recorded
+	// phases of finished swaps, drawn on the page.
+	sessions  *sessions
+	timelines *timelines
 }
 
 // New returns a server whose swaps run under ctx.
@@ -89,7 +93,9 @@ func New(ctx context.Context, opts Options) (*Server, error) {
 	if opts.StateDir != "" {
 		statePath = filepath.Join(opts.StateDir, hookStateFile)
 	}
-	return &Server{opts: opts, log: log, base: ctx, runs: newRuns(), hooksState: loadHookState(statePath, maxSeenEvents, log), hooks: opts.Hooks, observe: opts.Observers}, nil
+	tl := newTimelines()
+	return &Server{opts: opts, log: log, base: ctx, runs: newRuns(), hooksState: loadHookState(statePath, maxSeenEvents, log), hooks: opts.Hooks,
+		observe: append(observers{tl}, opts.Observers...), sessions: newSessions(nil), timelines: tl}, nil
 }
 
 // Handler routes the API.
@@ -105,13 +111,16 @@ func (s *Server) Handler() http.Handler {
 	api.HandleFunc("GET /v1/swaps/{id}", s.getSwap)
 	api.HandleFunc("GET /v1/swaps/{id}/events", s.streamSwap)
 	api.HandleFunc("POST /v1/swaps/{id}/cancel", s.cancelSwap)
+	api.HandleFunc("GET /v1/swaps/{id}/timeline.svg", s.getTimeline)
 
 	mux := http.NewServeMux()
 	// Webhooks authenticate themselves: GitHub by its HMAC signature,
 	// a registry by the registry token.
 	mux.Handle("POST /v1/hooks/github", s.countDeliveries("github", http.HandlerFunc(s.githubHook)))
 	mux.Handle("POST /v1/hooks/registry", s.countDeliveries("registry", http.HandlerFunc(s.registryHook)))
-	guard := func(h http.Handler) http.Handler { return requireToken(s.opts.Token, h) }
+	// The bearer token, or for reading only the status page's session
+	// cookie (session.go).
+	guard := s.requireAuth
 	if s.opts.Token == "" && s.opts.AllowWithoutToken {
 		guard = func(h http.Handler) http.Handler { return h }
 	}
@@ -119,6 +128,12 @@ func (s *Server) Handler() http.Handler {
 	if s.opts.Metrics != nil {
 		mux.Handle("GET /metrics", guard(s.opts.Metrics.Handler()))
 	}
+	// The status page (page.go): its files and login are open, what it
+	// shows comes from the API above.
+	mux.Handle("GET /ui/", pageHandler())
+	mux.HandleFunc("POST /ui/login", s.login)
+	mux.HandleFunc("POST /ui/logout", s.logout)
+	mux.Handle("GET /{$}", http.RedirectHandler("/ui/", http.StatusSeeOther))
 	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
 		writeError(w, http.StatusNotFound, "no such endpoint; the API is under /v1/")
 	})
