@@ -276,6 +276,7 @@ func TestTasksPostFailure(t *testing.T) {
 			"remove id-web-post-1",
 			"route web http://web:8080",
 			"confirm [http://web:8080] err=<nil>",
+			"stop id-web-2 5s",
 			"remove id-web-2",
 		}, w.steadyLog(), "the old container was never stopped; traffic went back to it")
 	})
