@@ -177,3 +177,14 @@ func keys(m map[string]string) []string {
 	}
 	return out
 }
+
+// unavailable skips a test whose tools are missing, except under CI=true,
+// where every end-to-end test must run: scripts/packages.sh installs what
+// the tests need, so a missing tool there is a failure.
+func unavailable(t *testing.T, msg string) {
+	t.Helper()
+	if os.Getenv("CI") == "true" {
+		t.Fatal(msg + "; under CI=true this test must run (scripts/packages.sh installs what it needs)")
+	}
+	t.Skip(msg)
+}

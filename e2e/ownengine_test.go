@@ -3,6 +3,7 @@ package e2e
 import (
 	"context"
 	"crypto/rand"
+	"fmt"
 	"io"
 	"net"
 	"os"
@@ -31,11 +32,11 @@ func ownEngine(t *testing.T) *lab.OwnEngine {
 	t.Helper()
 	needSuite(t)
 	if os.Geteuid() != 0 {
-		t.Skip("an Engine of the test's own needs root (network namespaces, dockerd)")
+		unavailable(t, "an Engine of the test's own needs root (network namespaces, dockerd)")
 	}
 	for _, tool := range []string{"nsenter", "ip", "dockerd", "fuse-overlayfs"} {
 		if _, err := exec.LookPath(tool); err != nil {
-			t.Skipf("an Engine of the test's own needs %s: %v", tool, err)
+			unavailable(t, fmt.Sprintf("an Engine of the test's own needs %s: %v", tool, err))
 		}
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)

@@ -154,7 +154,7 @@ func sidecarScenario(t *testing.T, version string) {
 
 	t.Run("registry webhook", func(t *testing.T) {
 		if s.regToken == "" {
-			t.Skip("no registry: run scripts/tools.sh and set " + lab.RegistryBinEnv)
+			unavailable(t, "no registry: run scripts/tools.sh and set "+lab.RegistryBinEnv)
 		}
 		reg := testRegistry(t)
 		repo := reg.Host + "/sidecar-" + s.project

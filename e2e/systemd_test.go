@@ -21,7 +21,7 @@ func TestSystemdUnitVerifies(t *testing.T) {
 	needSuite(t)
 	analyze, err := exec.LookPath("systemd-analyze")
 	if err != nil {
-		t.Skip("systemd-analyze is not installed (Debian: apt-get install systemd)")
+		unavailable(t, "systemd-analyze is not installed (Debian: apt-get install systemd)")
 	}
 	unit, err := os.ReadFile("../contrib/systemd/dswap-keep.service")
 	require.NoError(t, err)

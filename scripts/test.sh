@@ -76,4 +76,5 @@ phase "gofmt, go vet" check_format
 phase "tools (Traefik, registry, Compose v2)" tools
 phase "unit tests" unit
 phase "fuzz (short runs)" fuzz
+phase "Debian packages for the e2e tests (Chromium, systemd, fuse-overlayfs)" scripts/packages.sh
 phase "end-to-end tests (real Engine, real Traefik)" e2e
