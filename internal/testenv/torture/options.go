@@ -9,11 +9,11 @@ import (
 
 // Options configures Run.
 type Options struct {
-	Swaps   int       // swaps in the run (default 200)
-	From    int       // index of the first swap, to replay a run from a violation
-	Seed    uint64    // the random draw's seed; the same seed draws the same faults and moments
+	Swaps   int    // swaps in the run (default 200)
+	From    int    // index of the first swap, to replay a run from a violation
+	Seed    uint64 // the random draw's seed; the same seed draws the same faults and moments
 	Kinds   []FaultKind
-	Clients int       // closed-loop clients through Traefik (default 8)
+	Clients int // closed-loop clients through Traefik (default 8)
 	// FlipTimeout is dswap's --flip-timeout; a paused Traefik stays paused
 	// longer than it (default 3s).
 	FlipTimeout time.Duration
