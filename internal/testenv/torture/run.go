@@ -86,11 +86,17 @@ func Run(ctx context.Context, opts Options) ([]SwapRecord, error) {
 	return records, nil
 }
 
-// target is the version swap index swaps to: v2, v1, v2, ...
-func (r *runner) target(index int) image { return r.images[(index+1)%2] }
+// target is the version a swap from version current goes to: the other of
+// v1 and v2 (v1 after the concurrent swap's v3).
+func (r *runner) target(current string) image {
+	if current == r.images[0].Version {
+		return r.images[1]
+	}
+	return r.images[0]
+}
 
-// setUp builds the images and starts the service's first container, the
-// one the first swap does not swap to, and lets dswap adopt it.
+// setUp builds the images and starts the service's first container, of
+// v1, and lets dswap adopt it.
 func (r *runner) setUp(ctx context.Context) error {
 	for _, v := range []string{"v1", "v2", "v3"} {
 		img := lab.AppImage{
@@ -107,7 +113,7 @@ func (r *runner) setUp(ctx context.Context) error {
 			r.images = append(r.images, image{img.Tag, v})
 		}
 	}
-	first := r.images[r.opts.From%2]
+	first := r.images[0]
 	id, err := r.lab.RunApp(ctx, lab.App{Name: r.opts.Prefix + "-" + serviceName, Image: first.Tag,
 		Env: []string{"ON_SIGTERM=linger:2s"},
 		Labels: map[string]string{
@@ -153,15 +159,19 @@ func (r *runner) versionOf(tag string) string {
 // would, and checks the invariants.
 func (r *runner) swap(ctx context.Context, index int) (SwapRecord, error) {
 	f := Draw(r.opts.Seed, index, r.opts.Kinds)
-	to := r.target(index)
-	rec := SwapRecord{Index: index, Fault: f, To: to.Version}
-	before, _ := r.lab.ContainersOf(ctx, "dswap.service="+serviceName)
+	rec := SwapRecord{Index: index, Fault: f}
+	before, err := r.lab.ContainersOf(ctx, "dswap.service="+serviceName)
+	if err != nil {
+		return rec, err
+	}
 	old := ""
 	for _, c := range before {
 		if c.State == "running" {
 			old, rec.From = c.Name, r.versionOf(c.Image)
 		}
 	}
+	to := r.target(rec.From)
+	rec.To = to.Version
 	ld, err := loadgen.Start(ctx, loadgen.Options{
 		URL: r.lab.WebURL + "/", Host: serviceHost, Clients: r.opts.Clients,
 		MaxDuration: 10 * time.Minute, Timeout: 30 * time.Second, Query: loadQuery,
