@@ -260,7 +260,7 @@ func (r *runner) swap(ctx context.Context, index int) (SwapRecord, error) {
 		if !res.Failed() {
 			continue
 		}
-		if spec.Unavoidable && !inj.At.IsZero() && !res.End.Before(inj.At) && !res.Start.After(inj.Until.Add(grace)) {
+		if spec.Unavoidable && inWindow(res, inj.At, inj.Until) {
 			rec.FailedUnavoidable++
 			continue
 		}
@@ -362,4 +362,11 @@ func randomHex(n int) string {
 	b := make([]byte, n)
 	_, _ = rand.Read(b)
 	return hex.EncodeToString(b)
+}
+
+// inWindow says whether a request was in flight during an unavoidable
+// fault's window: from its strike to the end of its effect plus grace.
+// A fault that did not strike (at is zero) has no window.
+func inWindow(res loadgen.Result, at, until time.Time) bool {
+	return !at.IsZero() && !res.End.Before(at) && !res.Start.After(until.Add(grace))
 }
