@@ -42,7 +42,7 @@ type state struct {
 func (r *runner) check(ctx context.Context) (state, []string) {
 	var st state
 	var v []string
-	cs, err := r.lab.ContainersOf(ctx, "dswap.service="+serviceName)
+	cs, err := r.lab.ContainersOf(ctx, "dswap.service="+r.service)
 	if err != nil {
 		return st, []string{err.Error()}
 	}
@@ -70,7 +70,7 @@ func (r *runner) check(ctx context.Context) (state, []string) {
 	}
 
 	// The route file names only running containers.
-	file := filepath.Join(r.lab.RoutesDir, routeFile)
+	file := filepath.Join(r.lab.RoutesDir, r.routeFile())
 	var fileHosts []string
 	if b, err := os.ReadFile(file); err != nil {
 		v = append(v, fmt.Sprintf("reading route file: %v", err))
@@ -136,12 +136,12 @@ func (r *runner) traefikServers(ctx context.Context) ([]string, error) {
 	if err := getJSON(ctx, r.lab.APIURL+"/api/rawdata", &raw); err != nil {
 		return nil, err
 	}
-	svc, ok := raw.Services[serviceName+"@file"]
+	svc, ok := raw.Services[r.service+"@file"]
 	if !ok {
-		return nil, fmt.Errorf("no service %s@file in /api/rawdata", serviceName)
+		return nil, fmt.Errorf("no service %s@file in /api/rawdata", r.service)
 	}
 	if svc.LoadBalancer == nil {
-		return nil, fmt.Errorf("service %s@file has no loadBalancer", serviceName)
+		return nil, fmt.Errorf("service %s@file has no loadBalancer", r.service)
 	}
 	var hosts []string
 	for _, s := range svc.LoadBalancer.Servers {
@@ -164,7 +164,7 @@ func (r *runner) traefikView(ctx context.Context) string {
 	if err := getJSON(ctx, r.lab.APIURL+"/api/rawdata", &raw); err != nil {
 		return "(" + err.Error() + ")"
 	}
-	return fmt.Sprintf("router %s@file: %s\nservice %s@file: %s", serviceName, raw.Routers[serviceName+"@file"], serviceName, raw.Services[serviceName+"@file"])
+	return fmt.Sprintf("router %s@file: %s\nservice %s@file: %s", r.service, raw.Routers[r.service+"@file"], r.service, raw.Services[r.service+"@file"])
 }
 
 // answeredBy checks that probes requests in a row through Traefik are
@@ -174,7 +174,7 @@ func (r *runner) answeredBy(ctx context.Context, version string) error {
 	good := 0
 	last := ""
 	for good < probes {
-		got, err := probeVersion(ctx, r.lab.WebURL)
+		got, err := probeVersion(ctx, r.lab.WebURL, r.host)
 		switch {
 		case err == nil && got == version:
 			good++
@@ -197,7 +197,7 @@ func (r *runner) answeredBy(ctx context.Context, version string) error {
 
 // checkStatus compares `dswap status` with what runs.
 func (r *runner) checkStatus(ctx context.Context, st state) []string {
-	p, err := runDswap(ctx, r.opts.DswapBin, r.env, "status", serviceName)
+	p, err := runDswap(ctx, r.opts.DswapBin, r.env, "status", r.service)
 	if err != nil {
 		return []string{fmt.Sprintf("dswap status: %v", err)}
 	}
@@ -206,7 +206,7 @@ func (r *runner) checkStatus(ctx context.Context, st state) []string {
 		return []string{fmt.Sprintf("dswap status: reading its JSON (exit %d): %v", p.code, err)}
 	}
 	for _, s := range all {
-		if s.Service != serviceName {
+		if s.Service != r.service {
 			continue
 		}
 		var v []string
@@ -225,7 +225,7 @@ func (r *runner) checkStatus(ctx context.Context, st state) []string {
 // that ended on the new version names it as to_image, a failed or rolled
 // back one names the serving version as from_image.
 func (r *runner) checkHistory(ctx context.Context, st state) []string {
-	p, err := runDswap(ctx, r.opts.DswapBin, r.env, "history", serviceName)
+	p, err := runDswap(ctx, r.opts.DswapBin, r.env, "history", r.service)
 	if err != nil {
 		return []string{fmt.Sprintf("dswap history: %v", err)}
 	}
@@ -259,7 +259,7 @@ func (r *runner) checkRoutesDir() []string {
 		switch {
 		case rel == "." || rel == ".dswap" && d.IsDir():
 			return nil
-		case rel == routeFile:
+		case rel == r.routeFile():
 			return nil
 		case filepath.Dir(rel) == ".dswap" && strings.HasPrefix(d.Name(), "history-") && strings.HasSuffix(d.Name(), ".jsonl"):
 			return nil
@@ -307,12 +307,12 @@ var probeClient = &http.Client{
 
 // probeVersion sends one request for the service through Traefik and
 // returns the version that answered it.
-func probeVersion(ctx context.Context, webURL string) (string, error) {
+func probeVersion(ctx context.Context, webURL, host string) (string, error) {
 	req, err := http.NewRequestWithContext(ctx, http.MethodGet, webURL+"/", nil)
 	if err != nil {
 		return "", err
 	}
-	req.Host = serviceHost
+	req.Host = host
 	resp, err := probeClient.Do(req)
 	if err != nil {
 		return "", err

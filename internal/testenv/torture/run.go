@@ -16,11 +16,7 @@ import (
 	"github.com/dswap-dev/dswap/internal/testenv/loadgen"
 )
 
-// The service under torture: one router on one host name.
 const (
-	serviceName = "torture"
-	serviceHost = "torture.localhost"
-	routeFile   = "dswap-" + serviceName + ".yml"
 	// loadQuery makes each request take 20 ms in the app, so that
 	// requests are in flight at every moment of a swap.
 	loadQuery = "delay=20ms"
@@ -37,11 +33,15 @@ type image struct{ Tag, Version string }
 
 // runner is one torture run.
 type runner struct {
-	opts   Options
-	lab    *lab.Lab
-	env    []string
-	images []image // v1, v2: the swaps alternate between them
-	third  image   // v3: the concurrent dswap up's image
+	opts Options
+	// service is the service under torture, named after the lab: dswap
+	// finds a service's containers by label on the whole Engine, so two
+	// runs at once must not share a name. host is its router's host name.
+	service, host string
+	lab           *lab.Lab
+	env           []string
+	images        []image // v1, v2: the swaps alternate between them
+	third         image   // v3: the concurrent dswap up's image
 }
 
 // ErrViolation marks a run stopped by a violated invariant.
@@ -67,7 +67,8 @@ func Run(ctx context.Context, opts Options) ([]SwapRecord, error) {
 			fmt.Fprintln(opts.Log, "torture: closing the lab:", cerr)
 		}
 	}()
-	r := &runner{opts: opts, lab: l, env: append(os.Environ(),
+	svc := opts.Prefix + "-svc"
+	r := &runner{opts: opts, service: svc, host: svc + ".localhost", lab: l, env: append(os.Environ(),
 		"DSWAP_ROUTES_DIR="+l.RoutesDir, "DSWAP_TRAEFIK_API="+l.APIURL, "DSWAP_TRAEFIK_CONTAINER="+l.TraefikName,
 		// The harness's own environment must not hand swaps to a sidecar.
 		"DSWAP_HOST=")}
@@ -85,6 +86,10 @@ func Run(ctx context.Context, opts Options) ([]SwapRecord, error) {
 	}
 	return records, nil
 }
+
+// routeFile is the name of the service's route file (the service name is
+// all letters, digits and dashes, so its key is the name itself).
+func (r *runner) routeFile() string { return "dswap-" + r.service + ".yml" }
 
 // target is the version a swap from version current goes to: the other of
 // v1 and v2 (v1 after the concurrent swap's v3).
@@ -114,14 +119,14 @@ func (r *runner) setUp(ctx context.Context) error {
 		}
 	}
 	first := r.images[0]
-	id, err := r.lab.RunApp(ctx, lab.App{Name: r.opts.Prefix + "-" + serviceName, Image: first.Tag,
+	id, err := r.lab.RunApp(ctx, lab.App{Name: r.service, Image: first.Tag,
 		Env: []string{"ON_SIGTERM=linger:2s"},
 		Labels: map[string]string{
 			"traefik.enable": "false",
-			"traefik.http.routers." + serviceName + ".rule":                      "Host(`" + serviceHost + "`)",
-			"traefik.http.routers." + serviceName + ".entrypoints":               "web",
-			"traefik.http.services." + serviceName + ".loadbalancer.server.port": "8080",
-			"dswap.service": serviceName,
+			"traefik.http.routers." + r.service + ".rule":                      "Host(`" + r.host + "`)",
+			"traefik.http.routers." + r.service + ".entrypoints":               "web",
+			"traefik.http.services." + r.service + ".loadbalancer.server.port": "8080",
+			"dswap.service": r.service,
 		}})
 	if err != nil {
 		return err
@@ -129,7 +134,7 @@ func (r *runner) setUp(ctx context.Context) error {
 	if err := r.lab.WaitHealthy(ctx, id, time.Minute); err != nil {
 		return err
 	}
-	p, err := runDswap(ctx, r.opts.DswapBin, r.env, "sync", serviceName)
+	p, err := runDswap(ctx, r.opts.DswapBin, r.env, "sync", r.service)
 	if err != nil {
 		return err
 	}
@@ -141,7 +146,7 @@ func (r *runner) setUp(ctx context.Context) error {
 
 // upArgs is the dswap up command line of a swap to img.
 func (r *runner) upArgs(img image) []string {
-	return []string{"up", img.Tag, "--service", serviceName,
+	return []string{"up", img.Tag, "--service", r.service,
 		"--drain", r.opts.Drain.String(), "--flip-timeout", r.opts.FlipTimeout.String()}
 }
 
@@ -160,7 +165,7 @@ func (r *runner) versionOf(tag string) string {
 func (r *runner) swap(ctx context.Context, index int) (SwapRecord, error) {
 	f := Draw(r.opts.Seed, index, r.opts.Kinds)
 	rec := SwapRecord{Index: index, Fault: f}
-	before, err := r.lab.ContainersOf(ctx, "dswap.service="+serviceName)
+	before, err := r.lab.ContainersOf(ctx, "dswap.service="+r.service)
 	if err != nil {
 		return rec, err
 	}
@@ -173,7 +178,7 @@ func (r *runner) swap(ctx context.Context, index int) (SwapRecord, error) {
 	to := r.target(rec.From)
 	rec.To = to.Version
 	ld, err := loadgen.Start(ctx, loadgen.Options{
-		URL: r.lab.WebURL + "/", Host: serviceHost, Clients: r.opts.Clients,
+		URL: r.lab.WebURL + "/", Host: r.host, Clients: r.opts.Clients,
 		MaxDuration: 10 * time.Minute, Timeout: 30 * time.Second, Query: loadQuery,
 	})
 	if err != nil {
@@ -212,7 +217,7 @@ func (r *runner) swap(ctx context.Context, index int) (SwapRecord, error) {
 	}
 
 	// The recovery a user does as the README says: the next command.
-	sync, err := runDswap(ctx, r.opts.DswapBin, r.env, "sync", serviceName)
+	sync, err := runDswap(ctx, r.opts.DswapBin, r.env, "sync", r.service)
 	if err != nil {
 		return rec, err
 	}
@@ -286,7 +291,7 @@ func (r *runner) leaveFakeContainer(ctx context.Context) error {
 	defer cancel()
 	name := r.opts.Prefix + "-fake-leftover"
 	out, err := exec.CommandContext(ctx, "docker", "create", "--name", name,
-		"--label", lab.LabelKey+"="+r.opts.Prefix, "--label", "dswap.service="+serviceName,
+		"--label", lab.LabelKey+"="+r.opts.Prefix, "--label", "dswap.service="+r.service,
 		"--network", r.lab.Network, r.images[0].Tag).CombinedOutput()
 	if err != nil {
 		return fmt.Errorf("planting the fake violation: docker create: %w: %s", err, out)
@@ -306,12 +311,12 @@ func (r *runner) writeEvidence(ctx context.Context, rec SwapRecord, inj injected
 		fmt.Fprintf(&b, "struck at %s (until %s) %s\n", inj.At.Format(time.RFC3339Nano), inj.Until.Format(time.RFC3339Nano), inj.Note)
 	}
 	fmt.Fprintf(&b, "\nviolations:\n- %s\n", strings.Join(rec.Violations, "\n- "))
-	route, err := os.ReadFile(filepath.Join(r.lab.RoutesDir, routeFile))
+	route, err := os.ReadFile(filepath.Join(r.lab.RoutesDir, r.routeFile()))
 	if err != nil {
 		route = []byte(err.Error())
 	}
-	fmt.Fprintf(&b, "\nroute file %s:\n%s\n", routeFile, route)
-	out, _ := exec.CommandContext(ctx, "docker", "ps", "-a", "--filter", "label=dswap.service="+serviceName,
+	fmt.Fprintf(&b, "\nroute file %s:\n%s\n", r.routeFile(), route)
+	out, _ := exec.CommandContext(ctx, "docker", "ps", "-a", "--filter", "label=dswap.service="+r.service,
 		"--format", "{{.Names}}\t{{.Image}}\t{{.State}}\t{{.Status}}\t{{.Labels}}").CombinedOutput()
 	fmt.Fprintf(&b, "\ncontainers:\n%s\n", out)
 	fmt.Fprintf(&b, "\nTraefik's view (/api/rawdata):\n%s\n", r.traefikView(ctx))
