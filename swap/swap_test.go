@@ -409,6 +409,14 @@ func TestRepairRecordsASwapItFinished(t *testing.T) {
 			assert.Equal(t, "myapp:v2", e.ToImage)
 			assert.Equal(t, "sha256:myapp:v2", e.ToImageID)
 			assert.Equal(t, []string{"web-2"}, e.Containers)
+
+			// A rollback goes back from the recovered swap to v1.
+			w.log = nil
+			sw = w.swapper()
+			sw.History = h
+			res, err := sw.Rollback(context.Background(), "web", Overrides{})
+			require.NoError(t, err)
+			assert.Equal(t, "myapp:v1", res.ToImage)
 		})
 	}
 }
