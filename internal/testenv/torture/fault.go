@@ -42,6 +42,11 @@ type faultSpec struct {
 	// fault's doing, not dswap's: Traefik is down or paused, or the
 	// container serving them was killed.
 	Unavoidable bool
+	// Grace extends the unavoidable window past the end of the fault's
+	// effect: a restarted Traefik answers its ping before it routes again.
+	// A paused Traefik has its routes in memory when it resumes, so a
+	// request failing after the unpause is dswap's doing.
+	Grace time.Duration
 }
 
 // Table is every fault the harness knows, in a fixed order so that a seed
@@ -52,7 +57,7 @@ var Table = []faultSpec{
 	{Kind: FaultInterruptDswap, Phases: []string{"start", "create", "health", "flip", "drain", "remove"}, MaxDelay: 1500 * time.Millisecond},
 	{Kind: FaultKillNew, Phases: []string{"create", "health"}, MaxDelay: 800 * time.Millisecond},
 	{Kind: FaultKillOld, Phases: []string{"drain"}, MaxDelay: time.Second, Unavoidable: true},
-	{Kind: FaultRestartTraefik, Phases: []string{"start", "health", "flip", "drain"}, MaxDelay: time.Second, Unavoidable: true},
+	{Kind: FaultRestartTraefik, Phases: []string{"start", "health", "flip", "drain"}, MaxDelay: time.Second, Unavoidable: true, Grace: 2 * time.Second},
 	{Kind: FaultPauseTraefik, Phases: []string{"health", "flip"}, MaxDelay: 300 * time.Millisecond, Unavoidable: true},
 	{Kind: FaultConcurrentUp, Phases: []string{"start", "create", "health", "flip", "drain"}, MaxDelay: time.Second},
 }

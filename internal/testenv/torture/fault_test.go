@@ -71,6 +71,7 @@ func TestFiguresPerKind(t *testing.T) {
 func TestInWindow(t *testing.T) {
 	at := time.Date(2026, 1, 1, 12, 0, 0, 0, time.UTC)
 	until := at.Add(time.Second)
+	const grace = 0
 	req := func(start, end time.Duration) loadgen.Result {
 		return loadgen.Result{Start: at.Add(start), End: at.Add(end)}
 	}

@@ -32,7 +32,10 @@ type SwapRecord struct {
 // Line is the swap's progress line.
 func (s SwapRecord) Line() string {
 	struck := "struck"
-	if !s.Injected && s.Fault.Kind != FaultNone {
+	switch {
+	case s.Fault.Kind == FaultNone:
+		struck = "control"
+	case !s.Injected:
 		struck = "not reached"
 	}
 	verdict := "ok"

@@ -20,9 +20,6 @@ const (
 	// loadQuery makes each request take 20 ms in the app, so that
 	// requests are in flight at every moment of a swap.
 	loadQuery = "delay=20ms"
-	// grace extends an unavoidable fault's window: Traefik answering its
-	// ping after a restart is not yet Traefik routing again.
-	grace = 2 * time.Second
 	// readyAfter makes a new container take a moment to turn healthy, so
 	// that faults can strike while it starts.
 	readyAfter = "1s"
@@ -265,7 +262,7 @@ func (r *runner) swap(ctx context.Context, index int) (SwapRecord, error) {
 		if !res.Failed() {
 			continue
 		}
-		if spec.Unavoidable && inWindow(res, inj.At, inj.Until) {
+		if spec.Unavoidable && inWindow(res, inj.At, inj.Until.Add(spec.Grace)) {
 			rec.FailedUnavoidable++
 			continue
 		}
@@ -370,8 +367,8 @@ func randomHex(n int) string {
 }
 
 // inWindow says whether a request was in flight during an unavoidable
-// fault's window: from its strike to the end of its effect plus grace.
-// A fault that did not strike (at is zero) has no window.
+// fault's window, from its strike to until. A fault that did not strike
+// (at is zero) has no window.
 func inWindow(res loadgen.Result, at, until time.Time) bool {
-	return !at.IsZero() && !res.End.Before(at) && !res.Start.After(until.Add(grace))
+	return !at.IsZero() && !res.End.Before(at) && !res.Start.After(until)
 }
