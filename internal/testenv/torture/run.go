@@ -75,6 +75,11 @@ func Run(ctx context.Context, opts Options) ([]SwapRecord, error) {
 	var records []SwapRecord
 	for i := opts.From; i < opts.Swaps; i++ {
 		rec, err := r.swap(ctx, i)
+		if err != nil && !errors.Is(err, ErrViolation) {
+			// The harness could not finish the swap (or was stopped):
+			// it has no figures to count.
+			return records, err
+		}
 		records = append(records, rec)
 		fmt.Fprintln(opts.Out, rec.Line())
 		if err != nil {
