@@ -262,17 +262,26 @@ func (r *runner) swap(ctx context.Context, index int) (SwapRecord, error) {
 	rep := ld.Stop()
 	rec.Requests = rep.Total
 	spec, _ := spec(f.Kind)
-	var avoidable []loadgen.Result
+	var avoidable, unavoidable []loadgen.Result
 	for _, res := range rep.Results {
 		if !res.Failed() {
 			continue
 		}
 		if spec.Unavoidable && inWindow(res, inj.At, inj.Until.Add(spec.Grace)) {
 			rec.FailedUnavoidable++
+			unavoidable = append(unavoidable, res)
 			continue
 		}
 		rec.FailedAvoidable++
 		avoidable = append(avoidable, res)
+	}
+	if n := len(unavoidable); n > 0 {
+		// Where in the window they fell, and why, says whether they
+		// were the fault's doing.
+		first, last := unavoidable[0], unavoidable[n-1]
+		rec.Note += fmt.Sprintf("; unavoidable failures started %s to %s after the strike (its effect ended at +%s), first: %s",
+			first.Start.Sub(inj.At).Round(time.Millisecond), last.Start.Sub(inj.At).Round(time.Millisecond),
+			inj.Until.Sub(inj.At).Round(time.Millisecond), firstLine(first.Err))
 	}
 	if len(avoidable) > 0 {
 		violations = append(violations, fmt.Sprintf("%d requests failed outside any unavoidable fault window:%s", len(avoidable), describe(avoidable)))
@@ -376,4 +385,9 @@ func randomHex(n int) string {
 // (at is zero) has no window.
 func inWindow(res loadgen.Result, at, until time.Time) bool {
 	return !at.IsZero() && !res.End.Before(at) && !res.Start.After(until)
+}
+
+func firstLine(s string) string {
+	first, _, _ := strings.Cut(s, "\n")
+	return first
 }
