@@ -279,7 +279,10 @@ func (r *runner) swap(ctx context.Context, index int) (SwapRecord, error) {
 		// Where in the window they fell, and why, says whether they
 		// were the fault's doing.
 		first, last := unavoidable[0], unavoidable[n-1]
-		rec.Note += fmt.Sprintf("; unavoidable failures started %s to %s after the strike (its effect ended at +%s), first: %s",
+		if rec.Note != "" {
+			rec.Note += "; "
+		}
+		rec.Note += fmt.Sprintf("unavoidable failures started %s to %s after the strike (its effect ended at +%s), first: %s",
 			first.Start.Sub(inj.At).Round(time.Millisecond), last.Start.Sub(inj.At).Round(time.Millisecond),
 			inj.Until.Sub(inj.At).Round(time.Millisecond), firstLine(first.Err))
 	}
