@@ -22,7 +22,7 @@ type Entry struct {
 	Service     string        `json:"service"`
 	Started     time.Time     `json:"started"`
 	Duration    time.Duration `json:"duration_ns"`
-	Result      string        `json:"result"` // swapped, failed, rolled-back, recovered
+	Result      string        `json:"result"` // swapped, failed, rolled-back, recovered (finished by the next command after a crash), lingered
 	FromImage   string        `json:"from_image,omitempty"`
 	FromImageID string        `json:"from_image_id,omitempty"`
 	ToImage     string        `json:"to_image"`

@@ -4,7 +4,9 @@ import (
 	"errors"
 	"time"
 
+	"github.com/dswap-dev/dswap/engine"
 	"github.com/dswap-dev/dswap/history"
+	"github.com/dswap-dev/dswap/labels"
 )
 
 // record appends the swap's outcome to the service's history.
@@ -41,5 +43,40 @@ func (s *Swapper) record(p *plan, req Request, res *Result, err error) {
 	}
 	if herr := s.History.Append(p.svc.Key(), e); herr != nil {
 		s.log.Warn("could not record the swap in its history", "error", herr)
+	}
+}
+
+// recordRecovered appends a history entry for a swap that was killed after
+// its flip and that repair has just finished: the killed dswap recorded
+// nothing, so without it the last entry would name the version that no
+// longer serves, and a rollback would not know what ran before. A swap
+// undone by repair (killed before its flip) changed nothing that serves
+// and is not recorded.
+func (s *Swapper) recordRecovered(svc *Service, d Damage) {
+	if s.History == nil {
+		return
+	}
+	var to, from *engine.Container
+	for _, c := range d.Routed {
+		for _, o := range append(append([]*engine.Container(nil), d.Unrouted...), d.Leftovers...) {
+			if prev := c.Labels[labels.PreviousContainerLabel]; prev != "" && prev == o.Name {
+				to, from = c, o
+			}
+		}
+	}
+	if to == nil {
+		return
+	}
+	e := history.Entry{
+		ID: to.Labels[labels.SwapIDLabel], Service: svc.Name, Result: "recovered",
+		FromImage: from.Image, FromImageID: from.ImageID, ToImage: to.Image, ToImageID: to.ImageID,
+		Containers: containerNames(d.Routed),
+		Reason:     "interrupted after traffic moved to the new version; finished by the next dswap command",
+	}
+	if !to.Created.IsZero() {
+		e.Started, e.Duration = to.Created.UTC(), time.Since(to.Created)
+	}
+	if err := s.History.Append(svc.Key(), e); err != nil {
+		s.log.Warn("could not record the finished swap in its history", "error", err)
 	}
 }

@@ -145,6 +145,7 @@ func (s *Swapper) repair(ctx context.Context, svc *Service) (bool, error) {
 		return true, err
 	}
 	s.log.Info("interrupted swap put right", "phase", PhasePlan.String(), "serving", strings.Join(containerNames(d.Routed), ","))
+	s.recordRecovered(svc, d)
 	return true, nil
 }
 

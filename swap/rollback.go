@@ -38,7 +38,9 @@ func (s *Swapper) Rollback(ctx context.Context, service string, over Overrides) 
 	var ref, id string
 	for i := len(entries) - 1; i >= 0; i-- {
 		e := entries[i]
-		if e.Result == "swapped" && e.ToImageID == current && e.FromImageID != "" {
+		// A swap finished by the command after a crash ("recovered") moved
+		// the service as much as one that ended by itself.
+		if (e.Result == "swapped" || e.Result == "recovered") && e.ToImageID == current && e.FromImageID != "" {
 			ref, id = e.FromImage, e.FromImageID
 			break
 		}

@@ -366,3 +366,58 @@ func TestUpRefusesWhenAFileOfTheDirectoryCannotBeRead(t *testing.T) {
 	assert.Contains(t, err.Error(), "fix or remove it")
 	assert.Empty(t, w.log, "nothing was created")
 }
+
+// A swap killed after its flip recorded nothing; the command that finishes
+// it records it, so that the last history entry names what serves and a
+// rollback can go back from it (found by the torture run, seed 1, swap 8:
+// dswap SIGKILLed while draining). One killed before its flip is undone
+// and records nothing.
+func TestRepairRecordsASwapItFinished(t *testing.T) {
+	for _, tc := range []struct {
+		name   string
+		routed bool // the route names the new container: killed after the flip
+	}{
+		{name: "killed after the flip", routed: true},
+		{name: "killed before the flip", routed: false},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			w := newWorld()
+			fresh := inspected("web-2", "myapp:v2", func(r *container.InspectResponse) {
+				r.Config.Labels["dswap.service"] = "web"
+				r.Config.Labels["dswap.managed-by"] = "dswap"
+				r.Config.Labels["dswap.swap.previous"] = "web"
+				r.Config.Labels["dswap.swap.id"] = "swap-1"
+				r.Config.Labels["dswap.drain"] = "5s"
+			})
+			w.containers[fresh.ID] = fresh
+			if tc.routed {
+				w.routes["web"] = routeFor(fresh)
+			}
+			h := memHistory{}
+			sw := w.swapper()
+			sw.History = h
+			_, err := sw.Sync(context.Background(), "web", Overrides{})
+			require.NoError(t, err)
+			if !tc.routed {
+				assert.Empty(t, h["web"], "an undone swap changed nothing that serves")
+				return
+			}
+			require.Len(t, h["web"], 1)
+			e := h["web"][0]
+			assert.Equal(t, "recovered", e.Result)
+			assert.Equal(t, "swap-1", e.ID)
+			assert.Equal(t, "myapp:v1", e.FromImage)
+			assert.Equal(t, "myapp:v2", e.ToImage)
+			assert.Equal(t, "sha256:myapp:v2", e.ToImageID)
+			assert.Equal(t, []string{"web-2"}, e.Containers)
+
+			// A rollback goes back from the recovered swap to v1.
+			w.log = nil
+			sw = w.swapper()
+			sw.History = h
+			res, err := sw.Rollback(context.Background(), "web", Overrides{})
+			require.NoError(t, err)
+			assert.Equal(t, "myapp:v1", res.ToImage)
+		})
+	}
+}

@@ -1,0 +1,134 @@
+package torture
+
+import (
+	"context"
+	"fmt"
+	"os/exec"
+	"strings"
+	"syscall"
+	"time"
+)
+
+// injected is what became of a drawn fault.
+type injected struct {
+	// At is when the fault struck; zero when the swap never reached its
+	// moment (dswap ended first), which is reported as not reached.
+	At time.Time
+	// Until is when the fault's direct effect ended: Traefik answering
+	// again after a restart, or unpaused. Requests failing between At
+	// and Until (plus a grace period) count as unavoidable for the kinds
+	// the table marks so.
+	Until time.Time
+	Note  string
+	// Second is the concurrent dswap up, for FaultConcurrentUp.
+	Second *dswapProc
+}
+
+// pauseExtra is how long a paused Traefik stays paused beyond dswap's
+// flip timeout, so that dswap's confirmation certainly runs out.
+const pauseExtra = 2 * time.Second
+
+// inject waits for the fault's moment in p's run and strikes. It returns
+// when the fault has been applied and its direct effect is over (Traefik
+// unpaused, a second dswap started), or when dswap ended before the moment.
+func (r *runner) inject(ctx context.Context, f Fault, p *dswapProc, old string) (injected, error) {
+	var inj injected
+	if f.Kind == FaultNone {
+		return inj, nil
+	}
+	select {
+	case <-p.phase(f.Phase):
+	case <-p.done:
+		inj.Note = "dswap ended before phase " + f.Phase
+		return inj, nil
+	case <-ctx.Done():
+		return inj, ctx.Err()
+	}
+	if f.Delay > 0 {
+		// The delay is the drawn moment itself, not a wait for a state.
+		t := time.NewTimer(f.Delay)
+		select {
+		case <-t.C:
+		case <-p.done:
+			t.Stop()
+			inj.Note = fmt.Sprintf("dswap ended within %s after phase %s", f.Delay, f.Phase)
+			return inj, nil
+		case <-ctx.Done():
+			t.Stop()
+			return inj, ctx.Err()
+		}
+	}
+	select {
+	case <-p.done:
+		inj.Note = "dswap ended before the fault's moment"
+		return inj, nil
+	default:
+	}
+	inj.At = time.Now()
+	inj.Until = inj.At
+	switch f.Kind {
+	case FaultKillDswap:
+		return inj, p.signal(syscall.SIGKILL)
+	case FaultInterruptDswap:
+		return inj, p.signal(syscall.SIGINT)
+	case FaultKillNew:
+		name := p.firstContainer("created")
+		if name == "" {
+			inj.At, inj.Note = time.Time{}, "no new container created yet"
+			return inj, nil
+		}
+		inj.Note = "killed " + name
+		return inj, r.dockerKill(ctx, name)
+	case FaultKillOld:
+		inj.Note = "killed " + old
+		err := r.dockerKill(ctx, old)
+		inj.Until = time.Now()
+		return inj, err
+	case FaultRestartTraefik:
+		err := r.lab.RestartTraefik(ctx)
+		inj.Until = time.Now()
+		return inj, err
+	case FaultPauseTraefik:
+		if err := r.lab.Docker.ContainerPause(ctx, r.lab.TraefikID); err != nil {
+			return inj, fmt.Errorf("pausing traefik %s: %w", r.lab.TraefikName, err)
+		}
+		t := time.NewTimer(r.opts.FlipTimeout + pauseExtra)
+		select {
+		case <-t.C:
+		case <-ctx.Done():
+		}
+		t.Stop()
+		// Unpause even when ctx ended: a paused Traefik must not outlive
+		// the fault.
+		uctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 30*time.Second)
+		defer cancel()
+		if err := r.lab.Docker.ContainerUnpause(uctx, r.lab.TraefikID); err != nil {
+			return inj, fmt.Errorf("unpausing traefik %s: %w", r.lab.TraefikName, err)
+		}
+		inj.Until = time.Now()
+		inj.Note = fmt.Sprintf("paused %s", inj.Until.Sub(inj.At).Round(time.Millisecond))
+		return inj, nil
+	case FaultConcurrentUp:
+		second, err := startDswap(ctx, r.opts.DswapBin, r.env, r.upArgs(r.third)...)
+		inj.Second = second
+		inj.Note = "second dswap up " + r.third.Tag
+		return inj, err
+	}
+	return inj, fmt.Errorf("fault %s has no injector", f.Kind)
+}
+
+// dockerKill sends SIGKILL to a container, as `docker kill` does. A
+// container already gone is not an error: the fault came too late.
+func (r *runner) dockerKill(ctx context.Context, name string) error {
+	ctx, cancel := context.WithTimeout(ctx, 30*time.Second)
+	defer cancel()
+	out, err := exec.CommandContext(ctx, "docker", "kill", "--signal", "KILL", name).CombinedOutput()
+	if err != nil {
+		msg := string(out)
+		if strings.Contains(msg, "No such container") || strings.Contains(msg, "is not running") {
+			return nil
+		}
+		return fmt.Errorf("docker kill %s: %w: %s", name, err, strings.TrimSpace(msg))
+	}
+	return nil
+}
