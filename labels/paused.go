@@ -106,3 +106,7 @@ func canaryWeight(content []byte) (int, bool) {
 	}
 	return 0, false
 }
+
+// CanaryWeight is the weight of the canary children of a route file, and
+// false when the file routes to one version only (no weighted service).
+func CanaryWeight(content []byte) (int, bool) { return canaryWeight(content) }

@@ -20,6 +20,7 @@ import (
 	"strconv"
 	"strings"
 	"unicode"
+	"unicode/utf8"
 
 	"github.com/traefik/paerser/parser"
 )
@@ -70,6 +71,11 @@ func decodeTraefik(containerLabels map[string]string, service string, exposedPor
 		return nil, errors.New("the container has no traefik.http.* labels: add at least traefik.http.routers.<name>.rule (and traefik.http.services.<name>.loadbalancer.server.port if it exposes several ports)")
 	}
 
+	for key := range httpLabels {
+		if err := checkLabelKey(key); err != nil {
+			return nil, err
+		}
+	}
 	set, err := newLabelSet(httpLabels)
 	if err != nil {
 		return nil, err
@@ -480,4 +486,21 @@ func sortedKeys[T any](m map[string]T) []string {
 	}
 	sort.Strings(keys)
 	return keys
+}
+
+// checkLabelKey refuses a label key that is not valid UTF-8 or holds a
+// control character. Names come from keys (routers, services, middlewares),
+// and such a name does not survive the route file's YAML unchanged: the file
+// would name another service than the one dswap waits to see in Traefik's
+// API (found by FuzzRoutingFile).
+func checkLabelKey(key string) error {
+	if !utf8.ValidString(key) {
+		return fmt.Errorf("label %q is not valid UTF-8: give routers, services and middlewares names of printable characters", key)
+	}
+	for _, r := range key {
+		if unicode.IsControl(r) {
+			return fmt.Errorf("label %q holds a control character: give routers, services and middlewares names of printable characters", key)
+		}
+	}
+	return nil
 }

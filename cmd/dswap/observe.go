@@ -9,9 +9,11 @@ import (
 
 	"github.com/spf13/pflag"
 
+	"github.com/dswap-dev/dswap/labels"
 	"github.com/dswap-dev/dswap/notify"
 	"github.com/dswap-dev/dswap/server"
 	"github.com/dswap-dev/dswap/swap"
+	"github.com/dswap-dev/dswap/traefik"
 )
 
 // observeFlags are serve's flags for metrics and notifications.
@@ -132,5 +134,33 @@ func notifyEnd(ctx context.Context, opts notify.Options, res *swap.Result, err e
 	defer cancel()
 	if werr := n.Wait(wctx); werr != nil {
 		log.Warn("exiting before every notification was sent", "error", werr)
+	}
+}
+
+// canaryWeights reads the canary weight of every dswap route file in dir,
+// by the service that owns the file.
+func canaryWeights(dir *traefik.Dir) server.CanaryWeights {
+	return func() map[string]int {
+		out := map[string]int{}
+		keys, err := dir.Services()
+		if err != nil {
+			return out
+		}
+		for _, key := range keys {
+			content, ok, err := dir.Read(key)
+			if err != nil || !ok {
+				continue
+			}
+			weight, weighted := labels.CanaryWeight(content)
+			if !weighted {
+				continue
+			}
+			service, ok := labels.FileOwner(content)
+			if !ok {
+				service = key
+			}
+			out[service] = weight
+		}
+		return out
 	}
 }

@@ -211,6 +211,7 @@ func runServe(cmd *cobra.Command, c *cli) error {
 	if err != nil {
 		return err
 	}
+	metrics.WatchCanaries(canaryWeights(env.dir))
 	srv, err = server.New(ctx, server.Options{
 		Backend: backend, Token: cfg.token, RegistryToken: cfg.registryToken, GitHubSecret: cfg.githubSecret,
 		Hooks: cfg.hooks, DefaultPull: cfg.pull, Log: log, StateDir: env.dir.StagingPath(),
