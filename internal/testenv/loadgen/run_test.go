@@ -34,8 +34,23 @@ func sleepOrGone(r *http.Request, d time.Duration) {
 }
 
 func TestRunCountsAnswersAndSendsHostAndQuery(t *testing.T) {
-	var badHost, badQuery atomic.Int64
+	var badHost, badQuery, arrived atomic.Int64
+	// The first four requests wait for each other (for 5 s at most): each
+	// client has one request in flight, so four at once can only come from
+	// four clients, however the scheduler orders their start. Without the
+	// barrier, two clients could send all 50 before the others began.
+	allIn := make(chan struct{})
 	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if n := arrived.Add(1); n <= 4 {
+			if n == 4 {
+				close(allIn)
+			}
+			select {
+			case <-allIn:
+			case <-time.After(5 * time.Second):
+			case <-r.Context().Done():
+			}
+		}
 		if r.Host != "app.test" {
 			badHost.Add(1)
 		}
