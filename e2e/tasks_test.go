@@ -27,8 +27,14 @@ import (
 func TestTasksPreMarksSharedVolume(t *testing.T) {
 	vol := "dswap-e2e-tasks-" + randomHex(3)
 	dockerCLI(t, "volume", "create", vol)
+	// Registered before the service, so it runs after the service's
+	// containers are gone: a volume still in use cannot be removed.
+	t.Cleanup(func() {
+		if out, err := dockerOutput("volume", "rm", "-f", vol); err != nil {
+			t.Errorf("removing volume %s: %v: %s", vol, err, out)
+		}
+	})
 	svc := startService(t, "taskpre", serviceOpts{binds: []string{vol + ":/data"}, env: []string{"MARKER_FILE=/data/marker"}})
-	t.Cleanup(func() { _, _ = dockerOutput("volume", "rm", "-f", vol) })
 
 	run, rep := svc.swapUnderLoad(t, 8, "", image(imgV2), "--pre", `["task","mark","/data/marker"]`)
 	require.Equal(t, 0, run.code, run.stderr)
