@@ -374,7 +374,7 @@ func TestComposeBuildSection(t *testing.T) {
 	require.NoError(t, os.Mkdir(ctxDir, 0o755))
 	require.NoError(t, os.WriteFile(filepath.Join(ctxDir, "Dockerfile"), []byte("FROM "+image(imgV1)+"\nARG V\nENV VERSION=$V\n"), 0o644))
 	built := p.name + "-web"
-	t.Cleanup(func() { _ = exec.Command("docker", "rmi", built).Run() })
+	t.Cleanup(func() { removeImage(t, built) })
 
 	b, err := os.ReadFile(p.file)
 	require.NoError(t, err)

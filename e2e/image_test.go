@@ -266,8 +266,25 @@ func buildContext(t *testing.T) (dir, dockerfile string) {
 func builtTag(t *testing.T) string {
 	t.Helper()
 	tag := suite.lab.Prefix + "-app:built-" + randomHex(3)
-	t.Cleanup(func() { _ = exec.Command("docker", "rmi", tag).Run() })
+	t.Cleanup(func() { removeImage(t, tag) })
 	return tag
+}
+
+// removeImage removes an image a test built, with the containers still
+// made from it: cleanups run last-registered first, so the service that
+// runs the image may not be gone yet, and an image in use cannot be
+// removed. A leftover image is an error: tests leave the Engine as they
+// found it.
+func removeImage(t *testing.T, ref string) {
+	out, err := exec.Command("docker", "ps", "-aq", "--filter", "ancestor="+ref).Output()
+	if err == nil {
+		for _, id := range strings.Fields(string(out)) {
+			_ = exec.Command("docker", "rm", "-f", id).Run()
+		}
+	}
+	if out, err := exec.Command("docker", "rmi", ref).CombinedOutput(); err != nil && !strings.Contains(string(out), "No such image") {
+		t.Errorf("removing image %s: %v: %s", ref, err, out)
+	}
 }
 
 // TestBuildHonoursDockerignoreAndBuildArgs: `dswap up TAG --build DIR`
