@@ -1,10 +1,7 @@
 package e2e
 
 import (
-	"bytes"
 	"context"
-	"encoding/json"
-	"errors"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -36,33 +33,7 @@ func pluginConfig(t *testing.T) string {
 // lab's Traefik settings, as a user's shell would.
 func runDocker(t *testing.T, env []string, args ...string) dswapRun {
 	t.Helper()
-	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
-	defer cancel()
-	cmd := exec.CommandContext(ctx, "docker", args...)
-	cmd.Env = withEnv(os.Environ(),
-		"DSWAP_ROUTES_DIR="+suite.lab.RoutesDir,
-		"DSWAP_TRAEFIK_API="+suite.lab.APIURL,
-		"DSWAP_TRAEFIK_CONTAINER="+suite.lab.TraefikName,
-	)
-	cmd.Env = withEnv(cmd.Env, env...)
-	var stdout, stderr bytes.Buffer
-	cmd.Stdout, cmd.Stderr = &stdout, &stderr
-	start := time.Now()
-	err := cmd.Run()
-	run := dswapRun{stdout: stdout.String(), stderr: stderr.String(), took: time.Since(start)}
-	var exit *exec.ExitError
-	switch {
-	case err == nil:
-	case errors.As(err, &exit):
-		run.code = exit.ExitCode()
-	default:
-		t.Fatalf("running docker %s: %v", strings.Join(args, " "), err)
-	}
-	if line := lastLine(run.stdout); strings.HasPrefix(line, "{") {
-		_ = json.Unmarshal([]byte(line), &run.result)
-	}
-	t.Logf("docker %s (exit %d, %.2fs)\n%s%s", strings.Join(args, " "), run.code, run.took.Seconds(), run.stderr, run.stdout)
-	return run
+	return runWithLabEnv(t, "docker", "docker", false, env, args...)
 }
 
 // TestPluginSwapUnderLoad runs `docker --context lab swap up` through the
