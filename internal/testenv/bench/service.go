@@ -3,9 +3,6 @@ package bench
 import (
 	"context"
 	"fmt"
-	"io"
-	"net/http"
-	"strings"
 	"time"
 
 	"github.com/dswap-dev/dswap/internal/testenv/lab"
@@ -72,15 +69,6 @@ func pause(ctx context.Context, d time.Duration) error {
 	}
 }
 
-// probeClient sends the single requests of waitRouted: no proxy (the
-// target is on 127.0.0.1), no connection reuse, and a timeout shorter than
-// Traefik's 30 s dial timeout so that a request to a removed container
-// cannot stall the wait.
-var probeClient = &http.Client{
-	Timeout:   5 * time.Second,
-	Transport: &http.Transport{Proxy: nil, DisableKeepAlives: true},
-}
-
 // routedTimeout bounds waitRouted.
 const routedTimeout = time.Minute
 
@@ -96,7 +84,7 @@ func waitRouted(ctx context.Context, webURL, version string) error {
 	defer ticker.Stop()
 	last := "no answer yet"
 	for {
-		got, err := probeVersion(ctx, webURL)
+		got, err := lab.ProbeVersion(ctx, webURL+"/?delay=0s", serviceHost)
 		switch {
 		case err != nil:
 			last = err.Error()
@@ -111,27 +99,4 @@ func waitRouted(ctx context.Context, webURL, version string) error {
 		case <-ticker.C:
 		}
 	}
-}
-
-// probeVersion sends one quick request and returns the version that
-// answered it.
-func probeVersion(ctx context.Context, webURL string) (string, error) {
-	req, err := http.NewRequestWithContext(ctx, http.MethodGet, webURL+"/?delay=0s", nil)
-	if err != nil {
-		return "", err
-	}
-	req.Host = serviceHost
-	resp, err := probeClient.Do(req)
-	if err != nil {
-		return "", err
-	}
-	defer resp.Body.Close()
-	body, err := io.ReadAll(io.LimitReader(resp.Body, 4<<10))
-	if err != nil {
-		return "", err
-	}
-	if resp.StatusCode != http.StatusOK {
-		return "", fmt.Errorf("HTTP %d", resp.StatusCode)
-	}
-	return strings.TrimSpace(string(body)), nil
 }

@@ -174,7 +174,7 @@ func (r *runner) answeredBy(ctx context.Context, version string) error {
 	good := 0
 	last := ""
 	for good < probes {
-		got, err := probeVersion(ctx, r.lab.WebURL, r.host)
+		got, err := lab.ProbeVersion(ctx, r.lab.WebURL+"/", r.host)
 		switch {
 		case err == nil && got == version:
 			good++
@@ -303,29 +303,6 @@ func lockHeld(path string) (bool, error) {
 var probeClient = &http.Client{
 	Timeout:   5 * time.Second,
 	Transport: &http.Transport{Proxy: nil, DisableKeepAlives: true},
-}
-
-// probeVersion sends one request for the service through Traefik and
-// returns the version that answered it.
-func probeVersion(ctx context.Context, webURL, host string) (string, error) {
-	req, err := http.NewRequestWithContext(ctx, http.MethodGet, webURL+"/", nil)
-	if err != nil {
-		return "", err
-	}
-	req.Host = host
-	resp, err := probeClient.Do(req)
-	if err != nil {
-		return "", err
-	}
-	defer resp.Body.Close()
-	body, err := io.ReadAll(io.LimitReader(resp.Body, 4<<10))
-	if err != nil {
-		return "", err
-	}
-	if resp.StatusCode != http.StatusOK {
-		return "", fmt.Errorf("HTTP %d: %s", resp.StatusCode, strings.TrimSpace(string(body)))
-	}
-	return strings.TrimSpace(string(body)), nil
 }
 
 // getJSON reads a JSON document from Traefik's API.
