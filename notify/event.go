@@ -26,7 +26,8 @@ const (
 // Event is one notification: the JSON body of the webhook, and the text
 // of a chat or email message.
 type Event struct {
-	// Kind is swap, rollback (a `dswap rollback`) or keeper.
+	// Kind is swap, rollback (a `dswap rollback`), promote or abort (the
+	// end of a paused canary) or keeper.
 	Kind    string `json:"kind"`
 	SwapID  string `json:"swap_id,omitempty"`
 	Service string `json:"service"`
@@ -120,8 +121,13 @@ func RepairEvent(got swap.Reconciled) Event {
 func (e Event) Title() string {
 	switch e.Result {
 	case ResultSwapped:
-		if e.Kind == "rollback" {
+		switch e.Kind {
+		case "rollback":
 			return fmt.Sprintf("dswap: %s rolled back to %s", e.Service, e.To)
+		case "promote":
+			return fmt.Sprintf("dswap: canary of %s promoted: %s takes all the traffic", e.Service, e.To)
+		case "abort":
+			return fmt.Sprintf("dswap: canary of %s aborted: %s takes all the traffic again", e.Service, e.To)
 		}
 		return fmt.Sprintf("dswap: %s swapped to %s", e.Service, e.To)
 	case ResultFailed:

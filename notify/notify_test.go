@@ -135,3 +135,13 @@ func TestShoutrrrGeneric(t *testing.T) {
 		t.Fatal("shoutrrr's generic service sent nothing")
 	}
 }
+
+func TestCanaryEndTitles(t *testing.T) {
+	promoted, ok := SwapEvent("promote", "api", &swap.Result{Service: "web", FromImage: "app:v1", ToImage: "app:v2"}, nil)
+	require.True(t, ok)
+	assert.Equal(t, "dswap: canary of web promoted: app:v2 takes all the traffic", promoted.Title())
+	aborted, ok := SwapEvent("abort", "api", &swap.Result{Service: "web", FromImage: "app:v2", ToImage: "app:v1"}, nil)
+	require.True(t, ok)
+	assert.Equal(t, "dswap: canary of web aborted: app:v1 takes all the traffic again", aborted.Title())
+	assert.Contains(t, aborted.Text(), "app:v2 → app:v1")
+}

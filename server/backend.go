@@ -17,6 +17,10 @@ import (
 type Backend interface {
 	Swap(ctx context.Context, req swap.Request, opts SwapOptions, log *slog.Logger) (*swap.Result, error)
 	Rollback(ctx context.Context, service string, over swap.Overrides, log *slog.Logger) (*swap.Result, error)
+	// Promote and Abort end a paused canary (swap/pause.go); of opts
+	// only LockWait applies.
+	Promote(ctx context.Context, service string, over swap.Overrides, opts SwapOptions, log *slog.Logger) (*swap.Result, error)
+	Abort(ctx context.Context, service string, over swap.Overrides, opts SwapOptions, log *slog.Logger) (*swap.Result, error)
 	Status(ctx context.Context, service string) ([]swap.Status, error)
 	History(ctx context.Context, service string) ([]history.Entry, error)
 }
@@ -54,6 +58,24 @@ func (b *SwapBackend) swapper(log *slog.Logger, pull engine.PullPolicy) *swap.Sw
 
 // Swap swaps a service to an image, pulling it as opts say.
 func (b *SwapBackend) Swap(ctx context.Context, req swap.Request, opts SwapOptions, log *slog.Logger) (*swap.Result, error) {
+	return b.locking(log, opts).Up(ctx, req)
+}
+
+// Promote goes on with a service's paused canary.
+func (b *SwapBackend) Promote(ctx context.Context, service string, over swap.Overrides, opts SwapOptions, log *slog.Logger) (*swap.Result, error) {
+	opts.Pull = engine.PullNever // the canary's image is the one its containers run
+	return b.locking(log, opts).Promote(ctx, service, over)
+}
+
+// Abort ends a service's paused canary, back to the old version.
+func (b *SwapBackend) Abort(ctx context.Context, service string, over swap.Overrides, opts SwapOptions, log *slog.Logger) (*swap.Result, error) {
+	opts.Pull = engine.PullNever
+	return b.locking(log, opts).Abort(ctx, service, over)
+}
+
+// locking is a swapper that waits for the service's lock as opts say,
+// telling this run's log while it waits.
+func (b *SwapBackend) locking(log *slog.Logger, opts SwapOptions) *swap.Swapper {
 	s := b.swapper(log, opts.Pull)
 	s.LockWait = lock.Wait{
 		Max: opts.LockWait,
@@ -62,7 +84,7 @@ func (b *SwapBackend) Swap(ctx context.Context, req swap.Request, opts SwapOptio
 			log.Warn("waiting for another dswap to finish with this service", "phase", swap.PhasePlan.String(), "service", key, "holder", h.String(), "up to", max)
 		},
 	}
-	return s.Up(ctx, req)
+	return s
 }
 
 // Rollback swaps a service back to the image it ran before its last swap.

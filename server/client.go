@@ -149,6 +149,24 @@ func (c *Client) StartSwap(ctx context.Context, req SwapRequest) (string, error)
 	return a.ID, nil
 }
 
+// StartCanaryEnd asks for the promote or abort (kind) of a service's
+// paused canary and returns the id of the run, followed like a swap.
+func (c *Client) StartCanaryEnd(ctx context.Context, kind, service string, req CanaryEndRequest) (string, error) {
+	if kind != kindPromote && kind != kindAbort {
+		return "", fmt.Errorf("a paused canary ends with promote or abort, not %q", kind)
+	}
+	resp, err := c.do(ctx, http.MethodPost, "/v1/services/"+url.PathEscape(service)+"/"+kind, req)
+	if err != nil {
+		return "", err
+	}
+	defer resp.Body.Close()
+	var a accepted
+	if err := json.NewDecoder(resp.Body).Decode(&a); err != nil || a.ID == "" {
+		return "", fmt.Errorf("the dswap sidecar's answer to the %s has no id: %v", kind, err)
+	}
+	return a.ID, nil
+}
+
 // Cancel interrupts a swap (it rolls back before its flip).
 func (c *Client) Cancel(ctx context.Context, id string) error {
 	resp, err := c.do(ctx, http.MethodPost, "/v1/swaps/"+url.PathEscape(id)+"/cancel", nil)
@@ -251,6 +269,22 @@ func (c *Client) Up(ctx context.Context, req SwapRequest, onStart func(id string
 	if err != nil {
 		return Outcome{}, err
 	}
+	return c.followToEnd(ctx, id, onStart, onRecord)
+}
+
+// CanaryEnd promotes or aborts (kind) a service's paused canary on the
+// sidecar and follows the run to its outcome, as Up follows a swap.
+func (c *Client) CanaryEnd(ctx context.Context, kind, service string, req CanaryEndRequest, onStart func(id string), onRecord func(slog.Record)) (Outcome, error) {
+	id, err := c.StartCanaryEnd(ctx, kind, service, req)
+	if err != nil {
+		return Outcome{}, err
+	}
+	return c.followToEnd(ctx, id, onStart, onRecord)
+}
+
+// followToEnd follows run id to its outcome; when ctx ends it cancels the
+// run and still waits for its outcome.
+func (c *Client) followToEnd(ctx context.Context, id string, onStart func(id string), onRecord func(slog.Record)) (Outcome, error) {
 	if onStart != nil {
 		onStart(id)
 	}

@@ -19,7 +19,7 @@ type Observer interface {
 // SwapEnd is a finished swap or rollback, with what the swap returned.
 type SwapEnd struct {
 	ID      string
-	Kind    string // swap or rollback
+	Kind    string // swap, rollback, promote or abort
 	Trigger string // api, registry, github, poll
 	Result  *swap.Result
 	Err     error

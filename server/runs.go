@@ -23,7 +23,7 @@ const (
 // outcome once it ends.
 type run struct {
 	ID      string
-	Kind    string // swap or rollback
+	Kind    string // swap, rollback, promote or abort
 	Service string
 	Image   string
 	Trigger string // api, registry, github, poll
@@ -91,7 +91,7 @@ func (r *run) since(i int) ([][]byte, <-chan struct{}, *Outcome, int) {
 // runView is a run as GET /v1/swaps shows it.
 type runView struct {
 	ID       string     `json:"id"`
-	Kind     string     `json:"kind"` // swap or rollback
+	Kind     string     `json:"kind"` // swap, rollback, promote or abort
 	Service  string     `json:"service"`
 	Image    string     `json:"image,omitempty"`
 	Trigger  string     `json:"trigger"` // api, registry, github, poll

@@ -106,6 +106,8 @@ func (s *Server) Handler() http.Handler {
 	api.HandleFunc("GET /v1/services/{service}/history", s.getHistory)
 	api.HandleFunc("POST /v1/services/{service}/swap", s.postSwap)
 	api.HandleFunc("POST /v1/services/{service}/rollback", s.postRollback)
+	api.HandleFunc("POST /v1/services/{service}/promote", s.postPromote)
+	api.HandleFunc("POST /v1/services/{service}/abort", s.postAbort)
 	api.HandleFunc("POST /v1/swaps", s.postSwap)
 	api.HandleFunc("GET /v1/swaps", s.listSwaps)
 	api.HandleFunc("GET /v1/swaps/{id}", s.getSwap)
@@ -142,7 +144,7 @@ func (s *Server) Handler() http.Handler {
 
 // runSpec is a swap or rollback to start.
 type runSpec struct {
-	kind      string // swap or rollback
+	kind      string // swap, rollback, promote or abort
 	service   string
 	image     string
 	pull      engine.PullPolicy
@@ -176,6 +178,10 @@ func (s *Server) start(spec runSpec) (*run, error) {
 		switch spec.kind {
 		case "rollback":
 			res, err = s.opts.Backend.Rollback(ctx, spec.service, spec.overrides, log)
+		case kindPromote:
+			res, err = s.opts.Backend.Promote(ctx, spec.service, spec.overrides, SwapOptions{LockWait: spec.lockWait}, log)
+		case kindAbort:
+			res, err = s.opts.Backend.Abort(ctx, spec.service, spec.overrides, SwapOptions{LockWait: spec.lockWait}, log)
 		default:
 			req := swap.Request{Image: spec.image, Service: spec.service, Overrides: spec.overrides, Force: spec.force}
 			res, err = s.opts.Backend.Swap(ctx, req, SwapOptions{Pull: spec.pull, LockWait: spec.lockWait}, log)

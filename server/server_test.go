@@ -28,6 +28,10 @@ type fakeBackend struct {
 	reqs  []swap.Request
 	// swap runs a swap; nil logs two records and succeeds.
 	swap func(ctx context.Context, req swap.Request, log *slog.Logger) (*swap.Result, error)
+	// overs are the settings promotes and aborts were given; ended runs
+	// them (nil succeeds).
+	overs []swap.Overrides
+	ended func(ctx context.Context, kind, service string, over swap.Overrides, log *slog.Logger) (*swap.Result, error)
 }
 
 func (f *fakeBackend) Swap(ctx context.Context, req swap.Request, opts SwapOptions, log *slog.Logger) (*swap.Result, error) {
@@ -53,6 +57,36 @@ func (f *fakeBackend) Rollback(ctx context.Context, service string, over swap.Ov
 	f.calls = append(f.calls, "rollback "+service)
 	f.mu.Unlock()
 	return &swap.Result{Service: service, ToImage: "myapp:v1"}, nil
+}
+
+func (f *fakeBackend) Promote(ctx context.Context, service string, over swap.Overrides, opts SwapOptions, log *slog.Logger) (*swap.Result, error) {
+	return f.canaryEnd(ctx, "promote", service, over, opts, log)
+}
+
+func (f *fakeBackend) Abort(ctx context.Context, service string, over swap.Overrides, opts SwapOptions, log *slog.Logger) (*swap.Result, error) {
+	return f.canaryEnd(ctx, "abort", service, over, opts, log)
+}
+
+// canaryEnd records a promote or abort and ends it as canaryEnd says
+// (nil: a promote to myapp:v2, an abort back to myapp:v1).
+func (f *fakeBackend) canaryEnd(ctx context.Context, kind, service string, over swap.Overrides, opts SwapOptions, log *slog.Logger) (*swap.Result, error) {
+	f.mu.Lock()
+	call := kind + " " + service
+	if opts.LockWait != nil {
+		call += " lock-wait=" + opts.LockWait.String()
+	}
+	f.calls = append(f.calls, call)
+	f.overs = append(f.overs, over)
+	fn := f.ended
+	f.mu.Unlock()
+	if fn != nil {
+		return fn(ctx, kind, service, over, log)
+	}
+	log.Info("weights applied", "phase", "canary", "canary", "50%")
+	if kind == "abort" {
+		return &swap.Result{Service: service, FromImage: "myapp:v2", ToImage: "myapp:v1", Old: []string{service + "-2"}, New: []string{service}}, nil
+	}
+	return &swap.Result{Service: service, FromImage: "myapp:v1", ToImage: "myapp:v2", Old: []string{service}, New: []string{service + "-2"}}, nil
 }
 
 func (f *fakeBackend) Status(ctx context.Context, service string) ([]swap.Status, error) {

@@ -2,16 +2,21 @@ package main
 
 import (
 	"context"
+	"log/slog"
 
 	"github.com/spf13/cobra"
+	"github.com/spf13/pflag"
 
+	"github.com/dswap-dev/dswap/server"
 	"github.com/dswap-dev/dswap/settings"
 	"github.com/dswap-dev/dswap/swap"
 )
 
 // A paused canary (dswap up IMAGE --canary 10% --pause) ends with one of
 // two commands: promote goes on, abort goes back. Both take the service's
-// lock and read the canary from its route file (see swap/pause.go).
+// lock and read the canary from its route file (see swap/pause.go). With
+// DSWAP_HOST they run on that sidecar (POST /v1/services/SERVICE/promote
+// or /abort), followed as a remote dswap up is.
 
 func newPromoteCommand(c *cli) *cobra.Command {
 	return canaryEndCommand(c, "promote SERVICE", "Go on with a paused canary: its next steps, then the full flip and the drain of the old version",
@@ -39,6 +44,8 @@ type canaryEndOptions struct {
 	format   string
 	settings settings.Overrides
 	connect  connectOptions
+	// changed are the flags the user set, which a sidecar may refuse.
+	changed []string
 }
 
 func canaryEndCommand(c *cli, use, short, long string, pick func(swapper) canaryEnd) *cobra.Command {
@@ -58,6 +65,10 @@ func canaryEndCommand(c *cli, use, short, long string, pick func(swapper) canary
 			opts.format, _ = layeredString(cmd.Flags(), "output")
 			if opts.connect, err = readConnectOptions(cmd.Flags()); err != nil {
 				return err
+			}
+			cmd.Flags().Visit(func(f *pflag.Flag) { opts.changed = append(opts.changed, f.Name) })
+			if host := c.getenv("DSWAP_HOST"); host != "" {
+				return runRemoteCanaryEnd(cmd.Context(), c, host, cmd.Name(), opts)
 			}
 			return runCanaryEnd(cmd.Context(), c, opts, pick)
 		},
@@ -79,4 +90,39 @@ func runCanaryEnd(ctx context.Context, c *cli, opts canaryEndOptions, pick func(
 		return reportJSON(c.stdout, res, err)
 	}
 	return reportText(c.stdout, c.stderr, res, err)
+}
+
+// runRemoteCanaryEnd asks the sidecar at host to promote or abort (kind)
+// and follows the run: its progress lines to stderr, the outcome to stdout,
+// the exit code the outcome carries.
+func runRemoteCanaryEnd(ctx context.Context, c *cli, host, kind string, opts canaryEndOptions) error {
+	if err := refuseLocalOnly(opts.changed, c.lookupEnv, host); err != nil {
+		return err
+	}
+	log, err := newLogger(opts.format, c.stderr, c.now())
+	if err != nil {
+		return err
+	}
+	token, err := clientToken(c.getenv)
+	if err != nil {
+		return err
+	}
+	client, err := server.NewClient(host, token)
+	if err != nil {
+		return usagef("%v", err)
+	}
+	handler := log.Handler()
+	out, err := client.CanaryEnd(ctx, kind, opts.service, server.CanaryEndRequest{Overrides: opts.settings},
+		func(id string) {
+			log.Info("the dswap sidecar runs the "+kind, "phase", swap.PhasePlan.String(), "host", host, "swap", id)
+		},
+		func(r slog.Record) {
+			if handler.Enabled(ctx, r.Level) {
+				_ = handler.Handle(ctx, r)
+			}
+		})
+	if err != nil {
+		return err
+	}
+	return reportOutcome(c.stdout, c.stderr, opts.format, out)
 }

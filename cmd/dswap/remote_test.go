@@ -46,6 +46,25 @@ func (b *sidecarBackend) Swap(_ context.Context, req swap.Request, opts server.S
 func (b *sidecarBackend) Rollback(context.Context, string, swap.Overrides, *slog.Logger) (*swap.Result, error) {
 	return nil, errors.New("not used")
 }
+func (b *sidecarBackend) Promote(_ context.Context, service string, over swap.Overrides, opts server.SwapOptions, log *slog.Logger) (*swap.Result, error) {
+	return b.canaryEnd("promote", service, over, opts, log)
+}
+
+func (b *sidecarBackend) Abort(_ context.Context, service string, over swap.Overrides, opts server.SwapOptions, log *slog.Logger) (*swap.Result, error) {
+	return b.canaryEnd("abort", service, over, opts, log)
+}
+
+// canaryEnd records a promote or abort as a swap request (its Image the
+// kind) and ends it with err.
+func (b *sidecarBackend) canaryEnd(kind, service string, over swap.Overrides, opts server.SwapOptions, log *slog.Logger) (*swap.Result, error) {
+	b.reqs, b.opts = append(b.reqs, swap.Request{Image: kind, Service: service, Overrides: over}), append(b.opts, opts)
+	log.Info("weights applied", "phase", "canary", "canary", "50%")
+	if b.err != nil {
+		return nil, b.err
+	}
+	return &swap.Result{Service: service, FromImage: "myapp:v1", ToImage: "myapp:v2", Old: []string{"web"}, New: []string{"web-2"}, Total: 3 * time.Second}, nil
+}
+
 func (b *sidecarBackend) Status(context.Context, string) ([]swap.Status, error)    { return nil, nil }
 func (b *sidecarBackend) History(context.Context, string) ([]history.Entry, error) { return nil, nil }
 
@@ -276,4 +295,42 @@ func TestRemoteUpOfAComposeService(t *testing.T) {
 	assert.Equal(t, "shop/web", b.reqs[0].Service)
 	require.NotNil(t, b.reqs[0].Overrides.Parallelism)
 	assert.Equal(t, 2, *b.reqs[0].Overrides.Parallelism, "deploy.update_config goes along")
+}
+
+func TestRemotePromoteAndAbortRunOnTheSidecar(t *testing.T) {
+	b := &sidecarBackend{}
+	sidecar(t, b)
+	code, stdout, stderr := runArgs("promote", "web", "--canary", "50%", "--max-error-rate", "1%", "--lock-wait", "0s")
+	require.Equal(t, 0, code, stderr)
+	assert.Contains(t, stdout, "dswap: web now runs myapp:v2 (web-2), was myapp:v1 (web)")
+	assert.Regexp(t, `(?m)^ +\d+\.\d\ds  plan     the dswap sidecar runs the promote host=http://127\.0\.0\.1:\d+ swap=[0-9a-f]+$`, stderr)
+	assert.Regexp(t, `(?m)^ +\d+\.\d\ds  canary   weights applied canary=50%$`, stderr, "the sidecar's records, printed as local progress lines")
+	require.Len(t, b.reqs, 1)
+	assert.Equal(t, "promote", b.reqs[0].Image)
+	assert.Equal(t, "web", b.reqs[0].Service)
+	assert.Equal(t, "50%", *b.reqs[0].Overrides.Canary)
+	assert.Equal(t, "1%", *b.reqs[0].Overrides.MaxErrorRate)
+	require.NotNil(t, b.opts[0].LockWait)
+	assert.Zero(t, *b.opts[0].LockWait)
+
+	code, stdout, _ = runArgs("abort", "web", "--drain", "5s", "--output", "json")
+	require.Equal(t, 0, code)
+	var out server.Outcome
+	require.NoError(t, json.Unmarshal([]byte(lastLine(stdout)), &out))
+	assert.Equal(t, "swapped", out.Result)
+	assert.NotEmpty(t, out.ID)
+	require.Len(t, b.reqs, 2)
+	assert.Equal(t, "abort", b.reqs[1].Image)
+	assert.Equal(t, 5*time.Second, *b.reqs[1].Overrides.Drain)
+}
+
+func TestRemotePromoteExitsWithTheOutcomesCode(t *testing.T) {
+	sidecar(t, &sidecarBackend{err: &swap.FailedError{Service: "web", Phase: swap.PhaseCanary, Reason: errors.New("error rate 19.6% (98 of 500) > 1% at 50%"), Kept: "myapp:v1 (web) keeps serving"}})
+	code, _, stderr := runArgs("promote", "web")
+	assert.Equal(t, 1, code, stderr)
+	assert.Contains(t, stderr, "error rate 19.6% (98 of 500) > 1% at 50%")
+
+	code, _, stderr = runArgs("abort", "web", "--traefik-api", "http://127.0.0.1:8080")
+	assert.Equal(t, 2, code, "the sidecar finds Traefik itself")
+	assert.Contains(t, stderr, "--traefik-api cannot be used with DSWAP_HOST")
 }
