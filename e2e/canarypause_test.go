@@ -2,6 +2,8 @@ package e2e
 
 import (
 	"context"
+	"encoding/json"
+	"fmt"
 	"io"
 	"net/http"
 	"net/http/cookiejar"
@@ -11,6 +13,8 @@ import (
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+
+	"github.com/dswap-dev/dswap/server"
 )
 
 // labEnv points a dswap process (here a keeper) at the lab's Traefik.
@@ -44,6 +48,7 @@ func TestCanaryPauseThenPromote(t *testing.T) {
 	assert.Equal(t, "paused", run.result.Result)
 	assertPaused(t, svc)
 	require.NoError(t, ld.WaitVersion(waitCtx, "v2"), "the canary never served a request")
+	assertLiveCanaryStatus(t, svc, 10)
 
 	k := startKeeper(t, labEnv())
 	require.Eventually(t, func() bool {
@@ -67,6 +72,35 @@ func TestCanaryPauseThenPromote(t *testing.T) {
 	assertNoFailedRequests(t, rep)
 	assert.Equal(t, image(imgV2), assertConsistent(t, svc), "v1 drained; the route names v2 alone")
 	assert.NotContains(t, svc.routeFile(t), "weighted")
+}
+
+// assertLiveCanaryStatus checks that dswap status shows the service's
+// canary at weight with live figures from Traefik: both versions answered
+// requests, none failed.
+func assertLiveCanaryStatus(t *testing.T, svc *service, weight int) {
+	t.Helper()
+	st := runDswap(t, "status", svc.name, "--output", "json")
+	require.Equal(t, 0, st.code, st.stderr)
+	var got []server.ServiceStatus
+	require.NoError(t, json.Unmarshal([]byte(st.stdout), &got), st.stdout)
+	require.Len(t, got, 1)
+	cv := got[0].Canary
+	require.NotNil(t, cv, "dswap status shows the canary: %s", st.stdout)
+	assert.Equal(t, weight, cv.Weight)
+	assert.True(t, cv.Paused)
+	require.Empty(t, cv.MetricsError)
+	require.NotNil(t, cv.Canary)
+	require.NotNil(t, cv.Stable)
+	t.Logf("dswap status over %.2fs: new %.1f req/s, %.1f%% errors; old %.1f req/s, %.1f%% errors", cv.Window, cv.Canary.RequestsPerSecond, cv.Canary.ErrorRate*100, cv.Stable.RequestsPerSecond, cv.Stable.ErrorRate*100)
+	assert.Positive(t, cv.Canary.RequestsPerSecond)
+	assert.Greater(t, cv.Stable.RequestsPerSecond, cv.Canary.RequestsPerSecond, "the old version gets %d%%", 100-weight)
+	assert.Zero(t, cv.Canary.Errors)
+	assert.NotNil(t, cv.Canary.P99)
+
+	text := runDswap(t, "status", svc.name)
+	require.Equal(t, 0, text.code, text.stderr)
+	assert.Contains(t, text.stdout, fmt.Sprintf("%s: canary at %d%%", svc.name, weight))
+	assert.Contains(t, text.stdout, "REQ/S")
 }
 
 // versionOf asks the service once through Traefik with client.

@@ -92,9 +92,15 @@ func (b *SwapBackend) Rollback(ctx context.Context, service string, over swap.Ov
 	return b.swapper(log, engine.PullMissing).Rollback(ctx, service, over)
 }
 
-// Status reports managed services (or one).
+// Status reports managed services (or one). Only one service's status
+// reads the live figures of its canary (Deps.LiveWindow): the list, which
+// the status page polls, answers at once with the weights.
 func (b *SwapBackend) Status(ctx context.Context, service string) ([]swap.Status, error) {
-	return b.swapper(nil, engine.PullNever).StatusOf(ctx, service)
+	s := b.swapper(nil, engine.PullNever)
+	if service == "" {
+		s.LiveWindow = 0
+	}
+	return s.StatusOf(ctx, service)
 }
 
 // History lists a service's past swaps.

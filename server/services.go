@@ -2,6 +2,7 @@ package server
 
 import (
 	"net/http"
+	"time"
 
 	"github.com/dswap-dev/dswap/history"
 	"github.com/dswap-dev/dswap/swap"
@@ -15,6 +16,57 @@ type ServiceStatus struct {
 	Routed      []string          `json:"routed"`
 	Containers  []ContainerStatus `json:"containers"`
 	Interrupted string            `json:"interrupted,omitempty"`
+	// Canary is set while the service's route splits the traffic.
+	Canary *CanaryView `json:"canary,omitempty"`
+}
+
+// CanaryView is a service's canary: the weights Traefik is given and,
+// when Traefik's metrics were read, what each version answered over the
+// last window_seconds.
+type CanaryView struct {
+	Weight       int        `json:"weight"`        // the new version's share, percent
+	StableWeight int        `json:"stable_weight"` // the old version's
+	Paused       bool       `json:"paused"`
+	Sticky       bool       `json:"sticky,omitempty"`
+	Window       float64    `json:"window_seconds,omitempty"`
+	Stable       *ChildView `json:"stable,omitempty"`
+	Canary       *ChildView `json:"canary,omitempty"`
+	MetricsError string     `json:"metrics_error,omitempty"`
+}
+
+// ChildView is one version's figures over the window.
+type ChildView struct {
+	Services          []string `json:"services"`
+	Requests          float64  `json:"requests"`
+	RequestsPerSecond float64  `json:"requests_per_second"`
+	Errors            float64  `json:"errors"`
+	ErrorRate         float64  `json:"error_rate"`
+	// P99 is in seconds; absent when the window had no request.
+	P99 *float64 `json:"p99_seconds,omitempty"`
+}
+
+func canaryView(cs *swap.CanaryStatus) *CanaryView {
+	if cs == nil {
+		return nil
+	}
+	v := &CanaryView{Weight: cs.Weight, StableWeight: 100 - cs.Weight, Paused: cs.Paused, Sticky: cs.Sticky, MetricsError: cs.MetricsError}
+	if cs.Window > 0 {
+		v.Window = cs.Window.Seconds()
+		v.Stable, v.Canary = childView(cs.Stable, cs.Window), childView(cs.Canary, cs.Window)
+	}
+	return v
+}
+
+func childView(f swap.ChildFigures, window time.Duration) *ChildView {
+	v := &ChildView{Services: f.Services, Requests: f.Requests, RequestsPerSecond: f.RatePerSecond(window), Errors: f.Errors, ErrorRate: f.ErrorRate()}
+	if v.Services == nil {
+		v.Services = []string{}
+	}
+	if f.HasP99 {
+		p := f.P99.Seconds()
+		v.P99 = &p
+	}
+	return v
 }
 
 // ContainerStatus is one container of a service.
@@ -29,7 +81,7 @@ type ContainerStatus struct {
 
 // StatusOf converts what swap reports.
 func StatusOf(st swap.Status) ServiceStatus {
-	out := ServiceStatus{Service: st.Service, RouteFile: st.RouteFile, Routed: st.Routed, Containers: []ContainerStatus{}}
+	out := ServiceStatus{Service: st.Service, RouteFile: st.RouteFile, Routed: st.Routed, Containers: []ContainerStatus{}, Canary: canaryView(st.Canary)}
 	if out.Routed == nil {
 		out.Routed = []string{}
 	}

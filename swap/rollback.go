@@ -77,6 +77,8 @@ type Status struct {
 	Routed     []string // server URLs in the route file
 	Containers []*engine.Container
 	Damage     Damage
+	// Canary is the service's canary when its route splits the traffic.
+	Canary *CanaryStatus
 }
 
 // StatusOf reports every dswap-managed service (or the named one).
@@ -108,7 +110,15 @@ func (s *Swapper) StatusOf(ctx context.Context, service string) ([]Status, error
 				st.Routed = append(st.Routed, host)
 			}
 		}
+		st.Canary = s.canaryOf(svc.Key())
 		out = append(out, st)
 	}
+	var canaries []*CanaryStatus
+	for _, st := range out {
+		if st.Canary != nil {
+			canaries = append(canaries, st.Canary)
+		}
+	}
+	s.liveCanaries(ctx, canaries)
 	return out, nil
 }

@@ -31,6 +31,9 @@ type Deps struct {
 	// Metrics reads Traefik's per-service counters, for canaries judged on
 	// them; nil when Traefik's API is not known.
 	Metrics Metrics
+	// LiveWindow is how long StatusOf reads Traefik's metrics to show the
+	// live figures of a service in a canary; 0 shows its weights only.
+	LiveWindow time.Duration
 
 	// TraefikVersion is the release of the running Traefik: labels are
 	// checked against the fields it knows. The zero value stands for the

@@ -191,6 +191,7 @@ func setup(ctx context.Context, opts connectOptions, log *slog.Logger) (*environ
 		// API (the "traefik" entrypoint) unless told otherwise.
 		env.deps.Metrics = traefik.NewMetricsReader(env.api.String() + "/metrics")
 	}
+	env.deps.LiveWindow = canaryLiveWindow
 	env.swaps = swap.New(env.deps)
 	env.dir = dir
 	return env, nil

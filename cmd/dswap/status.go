@@ -79,7 +79,10 @@ func runStatus(ctx context.Context, c *cli, opts statusOptions) error {
 			fmt.Fprintf(tw, "%s\t! %s\t\t\t\t\n", s.Service, s.Interrupted)
 		}
 	}
-	return tw.Flush()
+	if err := tw.Flush(); err != nil {
+		return err
+	}
+	return printCanaries(stdout, out)
 }
 
 func yesNo(b bool) string {
