@@ -20,7 +20,9 @@ type statusSwapper struct {
 	statuses []swap.Status
 }
 
-func (s *statusSwapper) StatusOf(context.Context, string) ([]swap.Status, error) { return s.statuses, nil }
+func (s *statusSwapper) StatusOf(context.Context, string) ([]swap.Status, error) {
+	return s.statuses, nil
+}
 
 func canaryStatus(live bool) []swap.Status {
 	old := &engine.Container{ID: "1", Name: "web", Image: "myapp:v1", State: engine.State{Status: "running", Running: true, Health: "healthy"}}
