@@ -126,6 +126,8 @@ var All = []*Setting{
 		field: func(o *Overrides) any { return &o.LockWait }},
 	{Name: "traefik-api", Kind: String, DefaultDoc: "found from the Traefik container", Env: "DSWAP_TRAEFIK_API", Group: GroupConnection, Remote: SidecarOwn,
 		Help: "Traefik API address, e.g. http://127.0.0.1:8080, or \"none\" to wait Traefik's reload throttle instead of confirming"},
+	{Name: "traefik-metrics", Kind: String, DefaultDoc: "found from the Traefik container's flags, else /metrics on its API", Env: "DSWAP_TRAEFIK_METRICS", Group: GroupConnection, Remote: SidecarOwn,
+		Help: "URL of Traefik's Prometheus metrics, e.g. http://127.0.0.1:8082/metrics: what canaries are judged on (--max-error-rate, --max-p99) and dswap status reads"},
 	{Name: "traefik-version", Kind: String, DefaultDoc: "read from Traefik's API, else the newest dswap knows", Env: "DSWAP_TRAEFIK_VERSION", Group: GroupConnection, Remote: SidecarOwn,
 		Help: "Traefik release that reads the routes, e.g. 2.11 or v3.6.10; labels it does not know are refused"},
 	{Name: "routes-dir", Kind: String, DefaultDoc: "found from the Traefik container's mount", Env: "DSWAP_ROUTES_DIR", Group: GroupConnection, Remote: SidecarOwn,

@@ -51,10 +51,10 @@ func (s *Swapper) checkCanary(ctx context.Context, p *plan) error {
 	}
 	const flags = "start Traefik with --metrics.prometheus=true and --metrics.prometheus.addServicesLabels=true"
 	if s.Metrics == nil {
-		return badInput("--max-error-rate and --max-p99 judge the canary on Traefik's metrics, and dswap has no Traefik API to read them from: %s, and give dswap its API (--traefik-api)", flags)
+		return badInput("--max-error-rate and --max-p99 judge the canary on Traefik's metrics, and dswap does not know where to read them: %s, and give dswap its API (--traefik-api) or the metrics' URL (--traefik-metrics)", flags)
 	}
 	if _, err := s.Metrics.Snapshot(ctx); err != nil {
-		return badInput("--max-error-rate and --max-p99 judge the canary on Traefik's metrics, which cannot be read (%v): %s; nothing was changed", err, flags)
+		return badInput("--max-error-rate and --max-p99 judge the canary on Traefik's metrics, which cannot be read (%v): %s, or point --traefik-metrics at them; nothing was changed", err, flags)
 	}
 	return nil
 }

@@ -35,6 +35,14 @@ type Instance struct {
 	// MetricsServiceLabels whether they carry per-service labels (what
 	// canary analysis reads).
 	Metrics, MetricsServiceLabels bool
+	// MetricsURL is where this host reads Traefik's Prometheus metrics:
+	// /metrics on the entrypoint metrics.prometheus.entryPoint names
+	// ("traefik" unless set); "" when metrics are off or that entrypoint's
+	// address is not in the static configuration.
+	MetricsURL string
+	// MetricsEntryPoint is the entrypoint that serves them, lower case
+	// ("traefik" unless metrics.prometheus.entryPoint names another).
+	MetricsEntryPoint string
 	// Throttle is providers.providersThrottleDuration as given ("" for
 	// Traefik's default, 2s).
 	Throttle string
@@ -181,6 +189,9 @@ func inspectInstance(c *engine.Container) (*Instance, error) {
 	if st.apiInsecure {
 		inst.APIURL = apiURL(c, st.apiPort)
 	}
+	if st.metrics {
+		inst.MetricsURL, inst.MetricsEntryPoint = st.metricsURL(c), st.metricsEntry()
+	}
 	if st.fileDir != "" {
 		host, err := hostPath(c, st.fileDir)
 		if err != nil {
@@ -206,6 +217,34 @@ type staticConfig struct {
 	fileName               string
 	metrics, serviceLabels bool
 	throttle               string
+	// metricsEntryPoint is metrics.prometheus.entryPoint; entryPorts the
+	// port of each entrypoint's address, by lower-case name.
+	metricsEntryPoint string
+	entryPorts        map[string]string
+}
+
+// metricsEntry is the entrypoint that serves the metrics.
+func (s *staticConfig) metricsEntry() string {
+	if s.metricsEntryPoint == "" {
+		return "traefik"
+	}
+	return strings.ToLower(s.metricsEntryPoint)
+}
+
+// metricsURL is where Traefik serves its Prometheus metrics, as this host
+// reaches the container: the traefik entrypoint (port 8080 unless moved)
+// unless metrics.prometheus.entryPoint names another.
+func (s *staticConfig) metricsURL(c *engine.Container) string {
+	ep := s.metricsEntry()
+	port := s.entryPorts[ep]
+	if port == "" && ep != "traefik" {
+		return ""
+	}
+	base := apiURL(c, port)
+	if base == "" {
+		return ""
+	}
+	return base + "/metrics"
 }
 
 // fromArgs reads --flag=value and --flag value forms; flag names are
@@ -238,8 +277,16 @@ func (s *staticConfig) set(key, value string) {
 		s.fileDir = value
 	case key == "api.insecure":
 		s.apiInsecure = value == "true"
-	case key == "entrypoints.traefik.address":
-		s.apiPort = strings.TrimPrefix(value[strings.LastIndex(value, ":")+1:], ":")
+	case strings.HasPrefix(key, "entrypoints.") && strings.HasSuffix(key, ".address"):
+		name := strings.TrimSuffix(strings.TrimPrefix(key, "entrypoints."), ".address")
+		port := strings.TrimPrefix(value[strings.LastIndex(value, ":")+1:], ":")
+		if name == "traefik" {
+			s.apiPort = port
+		}
+		if s.entryPorts == nil {
+			s.entryPorts = map[string]string{}
+		}
+		s.entryPorts[name] = port
 	case key == "providers.docker.exposedbydefault":
 		s.docker = true
 		s.exposedByDefault = value
@@ -252,6 +299,9 @@ func (s *staticConfig) set(key, value string) {
 	case key == "metrics.prometheus.addserviceslabels":
 		s.metrics = true
 		s.serviceLabels = value == "true"
+	case key == "metrics.prometheus.entrypoint":
+		s.metrics = true
+		s.metricsEntryPoint = value
 	case strings.HasPrefix(key, "metrics.prometheus."):
 		s.metrics = true
 	case key == "providers.providersthrottleduration":
@@ -290,6 +340,12 @@ func (s *staticConfig) fromFile(c *engine.Container) {
 		EntryPoints map[string]struct {
 			Address string `yaml:"address"`
 		} `yaml:"entryPoints"`
+		Metrics struct {
+			Prometheus *struct {
+				EntryPoint        string `yaml:"entryPoint"`
+				AddServicesLabels bool   `yaml:"addServicesLabels"`
+			} `yaml:"prometheus"`
+		} `yaml:"metrics"`
 	}
 	if yaml.Unmarshal(raw, &doc) != nil {
 		return
@@ -304,9 +360,10 @@ func (s *staticConfig) fromFile(c *engine.Container) {
 	}
 	s.apiInsecure = doc.API.Insecure
 	for name, ep := range doc.EntryPoints {
-		if strings.EqualFold(name, "traefik") {
-			s.apiPort = ep.Address[strings.LastIndex(ep.Address, ":")+1:]
-		}
+		s.set("entrypoints."+strings.ToLower(name)+".address", ep.Address)
+	}
+	if p := doc.Metrics.Prometheus; p != nil {
+		s.metrics, s.serviceLabels, s.metricsEntryPoint = true, p.AddServicesLabels, p.EntryPoint
 	}
 }
 

@@ -46,6 +46,7 @@ func holderCommand(fs *pflag.FlagSet) string {
 type connectOptions struct {
 	address          given // auto, name or ip
 	traefikAPI       string
+	traefikMetrics   string
 	routesDir        string
 	traefikContainer string
 	traefikVersion   given
@@ -64,6 +65,7 @@ func readConnectOptions(fs *pflag.FlagSet) (connectOptions, error) {
 		holder:         holderCommand(fs),
 	}
 	o.traefikAPI, _ = layeredString(fs, "traefik-api")
+	o.traefikMetrics, _ = layeredString(fs, "traefik-metrics")
 	o.routesDir, _ = layeredString(fs, "routes-dir")
 	o.traefikContainer, _ = layeredString(fs, "traefik-container")
 	if d, err := layeredDuration(fs, "lock-wait"); err != nil {
@@ -186,10 +188,13 @@ func setup(ctx context.Context, opts connectOptions, log *slog.Logger) (*environ
 		Lingers:        swap.LingerDir{Path: filepath.Join(dir.StagingPath(), "lingering")},
 		Conns:          engine.Connections{ProcRoot: os.Getenv("DSWAP_HOST_PROC")},
 	}
-	if env.api != nil {
-		// Traefik serves its Prometheus metrics on the entrypoint of its
-		// API (the "traefik" entrypoint) unless told otherwise.
-		env.deps.Metrics = traefik.NewMetricsReader(env.api.String() + "/metrics")
+	metricsURL, err := traefikMetricsURL(opts.traefikMetrics, inst, env.api)
+	if err != nil {
+		return fail(err)
+	}
+	if metricsURL != "" {
+		env.deps.Metrics = traefik.NewMetricsReader(metricsURL)
+		log.Debug("reading Traefik's metrics", "url", metricsURL)
 	}
 	env.deps.LiveWindow = canaryLiveWindow
 	env.swaps = swap.New(env.deps)
