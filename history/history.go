@@ -34,6 +34,22 @@ type Entry struct {
 	Connections int `json:"connections,omitempty"`
 	// Tasks are the release tasks the swap ran, with their last output.
 	Tasks []Task `json:"tasks,omitempty"`
+	// Canary are the swap's canary steps, as judged.
+	Canary []CanaryStep `json:"canary,omitempty"`
+}
+
+// CanaryStep is one canary step: the new version's weight, what it got
+// over the step and the verdict, with the figures in Reason, and a
+// Warning when it passed unjudged.
+type CanaryStep struct {
+	Weight   int           `json:"weight"`
+	Duration time.Duration `json:"duration_ns"`
+	Requests int           `json:"requests"`
+	Errors   int           `json:"errors"`
+	P99      string        `json:"p99,omitempty"`
+	Verdict  string        `json:"verdict"`
+	Reason   string        `json:"reason,omitempty"`
+	Warning  string        `json:"warning,omitempty"`
 }
 
 // Task is one release task of a swap.

@@ -141,6 +141,11 @@ type Overrides struct {
 	MaxErrorRate *string
 	MaxP99       *string
 	MinRequests  *int
+	// TooFewRequests is what a step still short of MinRequests after its
+	// extensions does: fail or warn (pass with a warning).
+	TooFewRequests *string
+	// CanaryReplicas is how many new containers the canary child runs.
+	CanaryReplicas *int
 	// Pause stops a canary at its last weight; Sticky pins a client to
 	// one version during it.
 	Pause  *bool

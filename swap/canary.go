@@ -183,9 +183,14 @@ func (s *Swapper) runStep(ctx context.Context, weight int, stableNames, canaryNa
 				extended = true
 				s.log.Warn("extending the step: too few requests to judge", "phase", PhaseCanary.String(), "reason", reason, "up to", round(limit.Sub(start)))
 			}
+		case pol.WarnTooFew:
+			step.Verdict = "pass"
+			step.Warning = fmt.Sprintf("%s after %s (the step extended %d times its length): passed unjudged, as --too-few-requests warn asks", reason, round(step.Took), maxExtension)
+			s.log.Warn("canary step passed without enough requests to judge it", "phase", PhaseCanary.String(), "reason", step.Warning)
+			return step, nil
 		default:
 			step.Verdict = "fail"
-			reason = fmt.Sprintf("%s after %s (the step extended %d times its length): too little traffic to judge the new version; lower --min-requests, lengthen --step, or raise the weights", reason, round(step.Took), maxExtension)
+			reason = fmt.Sprintf("%s after %s (the step extended %d times its length): too little traffic to judge the new version; lower --min-requests, lengthen --step, raise the weights, or pass such a step with --too-few-requests warn", reason, round(step.Took), maxExtension)
 			step.Reason = reason
 			return step, &canaryError{reason: reason}
 		}

@@ -28,6 +28,11 @@ type CanaryPolicy struct {
 	MaxP99Relative float64
 	// MinRequests is what the canary must get in a step to be judged.
 	MinRequests int
+	// WarnTooFew passes a step still short of MinRequests after its
+	// extensions, with a warning; by default it fails.
+	WarnTooFew bool
+	// Replicas is how many new containers the canary child runs.
+	Replicas int
 	// Pause stops at the last weight: dswap exits with the route split,
 	// and promote or abort finish (see pause.go).
 	Pause bool
@@ -50,7 +55,14 @@ const maxExtension = 3
 
 // canaryPolicyOf parses the canary settings.
 func canaryPolicyOf(o settings.Overrides) (CanaryPolicy, error) {
-	pol := CanaryPolicy{Step: value(o.Step), MinRequests: value(o.MinRequests), Pause: value(o.Pause), Sticky: value(o.Sticky)}
+	pol := CanaryPolicy{Step: value(o.Step), MinRequests: value(o.MinRequests), Pause: value(o.Pause), Sticky: value(o.Sticky),
+		WarnTooFew: value(o.TooFewRequests) == "warn", Replicas: value(o.CanaryReplicas)}
+	if o.CanaryReplicas == nil {
+		pol.Replicas = 1
+	}
+	if pol.Replicas < 1 {
+		return pol, badInput("--canary-replicas %d: the canary needs at least one new container", pol.Replicas)
+	}
 	var err error
 	if pol.Weights, err = parseWeights(value(o.Canary)); err != nil {
 		return pol, err
@@ -144,6 +156,9 @@ type CanaryStep struct {
 	Verdict   string `json:"verdict"`
 	// Reason says, with the figures, why it failed or what it passed.
 	Reason string `json:"reason"`
+	// Warning is set on a step passed without being judged: too few
+	// requests, with --too-few-requests warn.
+	Warning string `json:"warning,omitempty"`
 }
 
 // judge decides a step from the counters of its window. It is pure so that

@@ -26,6 +26,14 @@ func TestCanaryPolicyParsing(t *testing.T) {
 	pol, err = canaryPolicyOf(settings.Overrides{Canary: strp("10"), Step: &step, MaxP99: strp("500ms"), MinRequests: &minReq})
 	require.NoError(t, err)
 	assert.Equal(t, 500*time.Millisecond, pol.MaxP99)
+	assert.False(t, pol.WarnTooFew, "a step short of requests fails by default")
+	assert.Equal(t, 1, pol.Replicas, "one canary container by default")
+
+	three := 3
+	pol, err = canaryPolicyOf(settings.Overrides{Canary: strp("10"), Step: &step, MaxErrorRate: strp("1%"), MinRequests: &minReq, TooFewRequests: strp("warn"), CanaryReplicas: &three})
+	require.NoError(t, err)
+	assert.True(t, pol.WarnTooFew)
+	assert.Equal(t, 3, pol.Replicas)
 
 	for _, bad := range []settings.Overrides{
 		{Canary: strp("50%,5%"), Step: &step},
@@ -36,6 +44,7 @@ func TestCanaryPolicyParsing(t *testing.T) {
 		{Canary: strp("5%"), Step: &step, MaxP99: strp("+fast")},
 		{Canary: strp("5%"), Step: &step, MaxP99: strp("+0.5")},
 		{Canary: strp("5%")},
+		{Canary: strp("5%"), Step: &step, CanaryReplicas: new(int)},
 	} {
 		_, err := canaryPolicyOf(bad)
 		assert.ErrorIs(t, err, ErrBadInput, "%+v", bad)

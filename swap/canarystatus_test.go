@@ -3,7 +3,6 @@ package swap
 import (
 	"context"
 	"errors"
-	"math"
 	"testing"
 	"time"
 
@@ -32,19 +31,6 @@ func (s *snapshots) Snapshot(context.Context) (traefik.Snapshot, error) {
 	return s.list[i], nil
 }
 
-// childStats is a child's counters with every request in one latency bucket.
-func childStats(requests, errs, bucket float64) traefik.ServiceStats {
-	st := traefik.ServiceStats{Requests: requests, Errors: errs}
-	for _, bound := range []float64{0.1, 0.3, 1.2, 5, math.Inf(1)} {
-		n := 0.0
-		if bound >= bucket {
-			n = requests
-		}
-		st.Buckets = append(st.Buckets, traefik.Bucket{UpperBound: bound, Count: n})
-	}
-	return st
-}
-
 // canaryWorld is a world whose service web runs a paused 10% canary: web
 // (v1) in the stable child, web-canary-1 (v2) in the canary child.
 func canaryWorld(t *testing.T, paused bool) *world {
@@ -70,8 +56,8 @@ func TestStatusShowsACanarysWeightsAndLiveFigures(t *testing.T) {
 	w := canaryWorld(t, true)
 	t0 := time.Now()
 	metrics := &snapshots{list: []traefik.Snapshot{
-		{At: t0, Services: map[string]traefik.ServiceStats{"web-stable@file": childStats(1000, 1, 0.1), "web-canary@file": childStats(100, 0, 0.1)}},
-		{At: t0.Add(2 * time.Second), Services: map[string]traefik.ServiceStats{"web-stable@file": childStats(1180, 2, 0.1), "web-canary@file": childStats(140, 8, 1.2)}},
+		{At: t0, Services: map[string]traefik.ServiceStats{"web-stable@file": stats(1000, 1, 0.1), "web-canary@file": stats(100, 0, 0.1)}},
+		{At: t0.Add(2 * time.Second), Services: map[string]traefik.ServiceStats{"web-stable@file": stats(1180, 2, 0.1), "web-canary@file": stats(140, 8, 1.2)}},
 	}}
 	s := w.swapper()
 	s.Metrics, s.LiveWindow = metrics, 10*time.Millisecond

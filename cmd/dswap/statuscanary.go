@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/dswap-dev/dswap/server"
+	"github.com/dswap-dev/dswap/swap"
 )
 
 // canaryLiveWindow is how long dswap status reads Traefik's metrics for a
@@ -64,4 +65,14 @@ func childRow(w io.Writer, name string, weight int, c *server.ChildView) {
 // percent prints a share with one decimal.
 func percent(r float64) string {
 	return strings.TrimSuffix(fmt.Sprintf("%.1f", r*100), ".0") + "%"
+}
+
+// printCanaryWarnings repeats, after a swap's final line, the canary steps
+// that passed with a warning (too few requests to judge them).
+func printCanaryWarnings(w io.Writer, res *swap.Result) {
+	for _, step := range res.Canary {
+		if step.Warning != "" {
+			fmt.Fprintf(w, "dswap: warning: the %d%% canary step was not judged: %s\n", step.Weight, step.Warning)
+		}
+	}
 }

@@ -231,6 +231,7 @@ func reportText(stdout, stderr io.Writer, res *swap.Result, err error) error {
 		fmt.Fprintf(stdout, "dswap: %s now runs %s (%s), was %s; healthy after %s, traffic moved %s later, total %s\n",
 			res.Service, res.ToImage, strings.Join(res.New, ", "), from,
 			secs(res.HealthyAfter), secs(res.RoutedAfterHealthy), secs(res.Total))
+		printCanaryWarnings(stderr, res)
 		return nil
 	case errors.As(err, &failed):
 		fmt.Fprintf(stderr, "dswap: %v\ndswap: %s\n", failed, failed.Kept)
