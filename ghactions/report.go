@@ -11,6 +11,7 @@ import (
 	"sync"
 
 	"github.com/dswap-dev/dswap/server"
+	"github.com/dswap-dev/dswap/swap"
 )
 
 // Report shows a swap the way GitHub Actions presents a step, when
@@ -157,6 +158,15 @@ func errorAnnotation(out server.Outcome) string {
 	if msg == "" {
 		msg = "the swap did not succeed (result " + out.Result + ")"
 	}
+	if step, ok := failedStep(out); ok {
+		// The figures that failed come first: they are the reason.
+		title = fmt.Sprintf("dswap: canary of %s failed at %d%%", out.Service, step.Weight)
+		if !strings.Contains(msg, step.Reason) {
+			msg = step.Reason + "\n" + msg
+		} else {
+			msg = step.Reason
+		}
+	}
 	if out.Kept != "" {
 		msg += "\n" + out.Kept
 	}
@@ -201,6 +211,11 @@ func renderSummary(out server.Outcome) string {
 		}
 	case "error":
 		icon, verdict = "❌", fmt.Sprintf("did not run (exit code %d)", out.ExitCode)
+	case "paused":
+		icon, verdict = "⏸️", "paused its canary: "+out.Paused
+	}
+	if step, ok := failedStep(out); ok {
+		verdict = fmt.Sprintf("canary failed at %d%% and was taken out: the old version keeps serving", step.Weight)
 	}
 	service := out.Service
 	if service == "" {
@@ -229,9 +244,45 @@ func renderSummary(out server.Outcome) string {
 	if out.Details != "" {
 		fmt.Fprintf(&b, "\n<details><summary>new container's state, health checks and last log lines</summary>\n\n<pre>%s</pre>\n</details>\n", html.EscapeString(out.Details))
 	}
+	writeCanary(&b, out.Canary)
 	writeTasks(&b, out.Tasks)
 	b.WriteString("\n")
 	return b.String()
+}
+
+// failedStep is the canary step that failed the swap, if one did.
+func failedStep(out server.Outcome) (swap.CanaryStep, bool) {
+	for _, step := range out.Canary {
+		if step.Verdict == "fail" {
+			return step, true
+		}
+	}
+	return swap.CanaryStep{}, false
+}
+
+// writeCanary renders the canary's steps as a table: weight, what the new
+// version got, the verdict and the figures it was judged on.
+func writeCanary(b *strings.Builder, steps []swap.CanaryStep) {
+	if len(steps) == 0 {
+		return
+	}
+	b.WriteString("\n#### Canary\n\n| step | weight | requests | errors | p99 (old) | verdict | figures |\n|---|---|---|---|---|---|---|\n")
+	for i, st := range steps {
+		icon := map[string]string{"pass": "✅", "fail": "❌", "paused": "⏸️"}[st.Verdict]
+		verdict := icon + " " + st.Verdict
+		if st.Warning != "" {
+			verdict = "⚠️ pass, unjudged"
+		}
+		p99 := st.P99
+		if st.StableP99 != "" {
+			p99 += " (" + st.StableP99 + ")"
+		}
+		figures := st.Reason
+		if st.Warning != "" {
+			figures = st.Warning
+		}
+		fmt.Fprintf(b, "| %d | %d%% | %d | %d | %s | %s | %s |\n", i+1, st.Weight, st.Requests, st.Errors, cell(p99), verdict, cell(figures))
+	}
 }
 
 // writeTasks renders each release task as a collapsed section: how it

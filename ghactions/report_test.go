@@ -13,6 +13,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/dswap-dev/dswap/server"
+	"github.com/dswap-dev/dswap/swap"
 )
 
 func TestEscapeWorkflowCommands(t *testing.T) {
@@ -127,4 +128,28 @@ func TestGroupHandlerKeepsOtherHandlersWorking(t *testing.T) {
 	log.WithGroup("g").Info("x", "phase", "plan")
 	assert.Contains(t, w.String(), "::group::dswap: plan\n{")
 	assert.True(t, log.Handler().Enabled(context.Background(), slog.LevelInfo))
+}
+
+func TestCanaryInTheSummaryAndTheAnnotation(t *testing.T) {
+	failed := server.Outcome{Result: "failed", ExitCode: 1, Service: "web", From: "myapp:v1", To: "myapp:v2", Phase: "canary",
+		Error: "swap of web failed during canary: error rate 19.6% (98 of 500) > 1% at 5%", Kept: "myapp:v1 (web) keeps serving",
+		Canary: []swap.CanaryStep{{Weight: 5, Requests: 500, Errors: 98, P99: "120ms", StableP99: "80ms", Verdict: "fail", Reason: "error rate 19.6% (98 of 500) > 1% at 5%"}}}
+	sum := renderSummary(failed)
+	assert.Contains(t, sum, "### ❌ dswap: web canary failed at 5% and was taken out: the old version keeps serving")
+	assert.Contains(t, sum, "| step | weight | requests | errors | p99 (old) | verdict | figures |")
+	assert.Contains(t, sum, "| 1 | 5% | 500 | 98 | 120ms (80ms) | ❌ fail | error rate 19.6% (98 of 500) &gt; 1% at 5% |")
+	ann := errorAnnotation(failed)
+	assert.Equal(t, "::error title=dswap%3A canary of web failed at 5%25::error rate 19.6%25 (98 of 500) > 1%25 at 5%25%0Amyapp:v1 (web) keeps serving", ann,
+		"the figures that failed, then what keeps serving")
+
+	warned := renderSummary(server.Outcome{Result: "swapped", Service: "web", To: "myapp:v2", Canary: []swap.CanaryStep{
+		{Weight: 5, Requests: 120, Verdict: "pass", Reason: "error rate 0% (0 of 120), p99 90ms at 5%"},
+		{Weight: 50, Requests: 30, Verdict: "pass", Warning: "only 30 request(s) reached the new version at 50%, fewer than --min-requests 50 after 15s: passed unjudged"},
+	}})
+	assert.Contains(t, warned, "| 1 | 5% | 120 | 0 |  | ✅ pass | error rate 0% (0 of 120), p99 90ms at 5% |")
+	assert.Contains(t, warned, "| 2 | 50% | 30 | 0 |  | ⚠️ pass, unjudged | only 30 request(s)")
+
+	paused := renderSummary(server.Outcome{Result: "paused", Service: "web", To: "myapp:v2", Paused: "paused at 10%: dswap promote web goes on, dswap abort web goes back",
+		Canary: []swap.CanaryStep{{Weight: 10, Verdict: "paused"}}})
+	assert.Contains(t, paused, "### ⏸️ dswap: web paused its canary: paused at 10%")
 }

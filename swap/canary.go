@@ -4,6 +4,8 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"log/slog"
+	"math"
 	"strings"
 	"time"
 
@@ -134,7 +136,9 @@ func (s *Swapper) runStep(ctx context.Context, weight int, stableNames, canaryNa
 		if err := s.pause(ctx, pol.Step); err != nil {
 			return nil, err
 		}
-		return &CanaryStep{Weight: weight, Took: time.Since(start), Verdict: "pass", Reason: fmt.Sprintf("held %d%% for %s (no limits to judge)", weight, pol.Step)}, nil
+		step := &CanaryStep{Weight: weight, Took: time.Since(start), Verdict: "pass", Reason: fmt.Sprintf("held %d%% for %s (no limits to judge)", weight, pol.Step)}
+		s.logStep(ctx, step)
+		return step, nil
 	}
 	before, err := s.Metrics.Snapshot(ctx)
 	if err != nil {
@@ -170,13 +174,13 @@ func (s *Swapper) runStep(ctx context.Context, weight int, stableNames, canaryNa
 		switch {
 		case verdict == VerdictFail && (pol.failsEarly(canary) || !time.Now().Before(end)):
 			step.Verdict = "fail"
-			s.log.Warn("canary step failed", "phase", PhaseCanary.String(), "reason", reason, "after", round(step.Took))
+			s.logStep(ctx, step)
 			return step, &canaryError{reason: reason}
 		case time.Now().Before(end):
 			continue
 		case verdict == VerdictPass:
 			step.Verdict = "pass"
-			s.log.Info("canary step passed", "phase", PhaseCanary.String(), "figures", reason)
+			s.logStep(ctx, step)
 			return step, nil
 		case time.Now().Before(limit):
 			if !extended {
@@ -186,15 +190,45 @@ func (s *Swapper) runStep(ctx context.Context, weight int, stableNames, canaryNa
 		case pol.WarnTooFew:
 			step.Verdict = "pass"
 			step.Warning = fmt.Sprintf("%s after %s (the step extended %d times its length): passed unjudged, as --too-few-requests warn asks", reason, round(step.Took), maxExtension)
-			s.log.Warn("canary step passed without enough requests to judge it", "phase", PhaseCanary.String(), "reason", step.Warning)
+			s.logStep(ctx, step)
 			return step, nil
 		default:
 			step.Verdict = "fail"
 			reason = fmt.Sprintf("%s after %s (the step extended %d times its length): too little traffic to judge the new version; lower --min-requests, lengthen --step, raise the weights, or pass such a step with --too-few-requests warn", reason, round(step.Took), maxExtension)
 			step.Reason = reason
+			s.logStep(ctx, step)
 			return step, &canaryError{reason: reason}
 		}
 	}
+}
+
+// logStep writes a step's verdict as one event with its figures as
+// attributes (weight, verdict, requests, errors, error_rate, p99,
+// stable_p99, took, reason, warning): a line of the progress output, an
+// object of --output json and of the sidecar's event stream.
+func (s *Swapper) logStep(ctx context.Context, step *CanaryStep) {
+	level, msg := slog.LevelInfo, "canary step passed"
+	switch {
+	case step.Verdict == "fail":
+		level, msg = slog.LevelWarn, "canary step failed"
+	case step.Warning != "":
+		level, msg = slog.LevelWarn, "canary step passed without enough requests to judge it"
+	}
+	attrs := []any{"phase", PhaseCanary.String(), "weight", step.Weight, "verdict", step.Verdict, "requests", step.Requests, "errors", step.Errors}
+	if step.Requests > 0 {
+		attrs = append(attrs, "error_rate", math.Round(float64(step.Errors)/float64(step.Requests)*1e4)/1e4)
+	}
+	if step.P99 != "" {
+		attrs = append(attrs, "p99", step.P99)
+	}
+	if step.StableP99 != "" {
+		attrs = append(attrs, "stable_p99", step.StableP99)
+	}
+	attrs = append(attrs, "took", round(step.Took), "reason", step.Reason)
+	if step.Warning != "" {
+		attrs = append(attrs, "warning", step.Warning)
+	}
+	s.log.Log(context.WithoutCancel(ctx), level, msg, attrs...)
 }
 
 // sumWindow adds up the named services' counters between two snapshots.

@@ -1,7 +1,10 @@
 package swap
 
 import (
+	"bytes"
 	"context"
+	"encoding/json"
+	"log/slog"
 	"testing"
 	"time"
 
@@ -56,4 +59,33 @@ func TestStepOverTheLimitFailsEvenWhenShortStepsWarn(t *testing.T) {
 	require.ErrorIs(t, err, ErrCanaryFailed)
 	assert.Equal(t, "fail", step.Verdict)
 	assert.Equal(t, "error rate 20% (20 of 100) > 1% at 5%", step.Reason)
+}
+
+// TestStepEventCarriesItsFigures: each judged step is one event whose
+// attributes are the figures, for --output json and the event stream.
+func TestStepEventCarriesItsFigures(t *testing.T) {
+	t0 := time.Now()
+	var buf bytes.Buffer
+	s := newWorld().swapper()
+	s.log = slog.New(slog.NewJSONHandler(&buf, nil))
+	s.Metrics = &snapshots{list: []traefik.Snapshot{
+		{At: t0, Services: map[string]traefik.ServiceStats{}},
+		{At: t0.Add(time.Second), Services: map[string]traefik.ServiceStats{"web-canary@file": stats(500, 98, 0.3), "web-stable@file": stats(9500, 2, 0.1)}},
+	}}
+	s.cfg.Canary = CanaryPolicy{Weights: []int{5}, Step: time.Minute, MaxErrorRate: 0.01, MinRequests: 50}
+	_, err := s.runStep(context.Background(), 5, []string{"web-stable"}, []string{"web-canary"})
+	require.ErrorIs(t, err, ErrCanaryFailed)
+	var ev map[string]any
+	require.NoError(t, json.Unmarshal(buf.Bytes(), &ev), buf.String())
+	assert.Equal(t, "canary step failed", ev["msg"])
+	assert.Equal(t, "WARN", ev["level"])
+	assert.Equal(t, "canary", ev["phase"])
+	assert.Equal(t, 5.0, ev["weight"])
+	assert.Equal(t, "fail", ev["verdict"])
+	assert.Equal(t, 500.0, ev["requests"])
+	assert.Equal(t, 98.0, ev["errors"])
+	assert.Equal(t, 0.196, ev["error_rate"])
+	assert.NotEmpty(t, ev["p99"])
+	assert.NotEmpty(t, ev["stable_p99"])
+	assert.Equal(t, "error rate 19.6% (98 of 500) > 1% at 5%", ev["reason"])
 }

@@ -7,6 +7,7 @@ import (
 	"github.com/spf13/cobra"
 	"github.com/spf13/pflag"
 
+	"github.com/dswap-dev/dswap/ghactions"
 	"github.com/dswap-dev/dswap/server"
 	"github.com/dswap-dev/dswap/settings"
 	"github.com/dswap-dev/dswap/swap"
@@ -57,6 +58,9 @@ func canaryEndCommand(c *cli, use, short, long string, pick func(swapper) canary
 			if len(args) != 1 {
 				return usagef("dswap %s needs exactly one SERVICE, got %d", cmd.Name(), len(args))
 			}
+			// Under GitHub Actions the step gets the summary and, on a
+			// failure, the annotation with the figures, as dswap up's.
+			c.actions = ghactions.New(c.getenv, c.stderr)
 			opts := canaryEndOptions{service: args[0]}
 			var err error
 			if opts.settings, err = readSettings(cmd.Flags()); err != nil {
@@ -86,6 +90,7 @@ func runCanaryEnd(ctx context.Context, c *cli, opts canaryEndOptions, pick func(
 	}
 	defer env.close()
 	res, err := pick(env.swaps)(ctx, opts.service, opts.settings)
+	c.actions.Finish(outcomeOf(res, err))
 	if opts.format == "json" {
 		return reportJSON(c.stdout, res, err)
 	}
@@ -124,5 +129,6 @@ func runRemoteCanaryEnd(ctx context.Context, c *cli, host, kind string, opts can
 	if err != nil {
 		return err
 	}
+	c.actions.Finish(out)
 	return reportOutcome(c.stdout, c.stderr, opts.format, out)
 }
