@@ -186,6 +186,11 @@ func (s *Swapper) Promote(ctx context.Context, service string, over Overrides) (
 			return res, s.finished(res, s.rollback(ctx, p, news, s.undoCanary(ctx, p, err), routeChange{}))
 		}
 	}
+	if len(st.stable) > len(news) {
+		// More old containers than canary ones (--canary-replicas below
+		// the service's replicas): the rest roll as in dswap up.
+		return res, s.finished(res, s.promoteRest(ctx, p, st, news, res))
+	}
 	s.enter(PhaseFlip, "moving Traefik's route to the new container(s)")
 	absent := []string{}
 	for _, name := range p.routing.ServiceNames() {

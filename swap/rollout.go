@@ -54,6 +54,11 @@ func (s *Swapper) rollout(ctx context.Context, p *plan, req Request, res *Result
 			}
 		}
 		count := min(size, want-started)
+		if started == 0 && len(p.done) == 0 && s.cfg.Canary.Enabled() {
+			// The first batch is the canary: --canary-replicas new
+			// containers, judged before the rest roll in batches.
+			count = min(max(s.cfg.Canary.Replicas, 1), want)
+		}
 		retire := remaining[:min(count, len(remaining))]
 		p.postNow = started+count >= want // the post tasks run once, in the last batch
 		news, err := s.batch(ctx, p, t, count, retire, res)
