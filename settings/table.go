@@ -57,7 +57,7 @@ var All = []*Setting{
 		Help:  "with --canary, the highest share of the new version's requests Traefik may answer 5xx, e.g. 1%; with --monitor, the same limit on the new version after the flip",
 		field: func(o *Overrides) any { return &o.MaxErrorRate }},
 	{Name: "max-p99", Kind: String, Env: "DSWAP_MAX_P99", Compose: "max-p99", JSON: "max_p99",
-		Help:  "with --canary, the highest p99 latency of the new version: absolute (500ms) or relative to the old version over the same window (+50%)",
+		Help:  "with --canary, the highest p99 latency of the new version: absolute (500ms) or relative to the old version over the same window (+50%); with --monitor, the same limit on the new version after the flip (relative to the old version's p99 before it)",
 		field: func(o *Overrides) any { return &o.MaxP99 }},
 	{Name: "min-requests", Kind: Int, Default: "50", Env: "DSWAP_MIN_REQUESTS", Compose: "min-requests", JSON: "min_requests",
 		Help:  "with --canary, the requests the new version must get in a step to judge it; a step short of them is extended up to 3 times its length, then fails",

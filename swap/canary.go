@@ -37,9 +37,9 @@ func (e *canaryError) Unwrap() error { return ErrCanaryFailed }
 // that dswap cannot read.
 func (s *Swapper) checkCanary(ctx context.Context, p *plan) error {
 	pol := s.cfg.Canary
-	if !pol.Enabled() && s.cfg.Monitor > 0 && pol.MaxErrorRate > 0 && len(p.old) > 0 {
-		// --monitor with --max-error-rate judges the new version on the
-		// same metrics after the flip.
+	if !pol.Enabled() && s.cfg.Monitor > 0 && pol.Judged() && len(p.old) > 0 {
+		// --monitor with --max-error-rate or --max-p99 judges the new
+		// version on the same metrics after the flip.
 		pol.Weights = []int{100}
 	}
 	if !pol.Enabled() {
@@ -55,9 +55,13 @@ func (s *Swapper) checkCanary(ctx context.Context, p *plan) error {
 	if s.Metrics == nil {
 		return badInput("--max-error-rate and --max-p99 judge the canary on Traefik's metrics, and dswap does not know where to read them: %s, and give dswap its API (--traefik-api) or the metrics' URL (--traefik-metrics)", flags)
 	}
-	if _, err := s.Metrics.Snapshot(ctx); err != nil {
+	first, err := s.Metrics.Snapshot(ctx)
+	if err != nil {
 		return badInput("--max-error-rate and --max-p99 judge the canary on Traefik's metrics, which cannot be read (%v): %s, or point --traefik-metrics at them; nothing was changed", err, flags)
 	}
+	// The old version's figures from now to the flip are what a relative
+	// --max-p99 compares with during --monitor.
+	s.baseline = &first
 	return nil
 }
 

@@ -32,8 +32,8 @@ func (s *Swapper) monitor(ctx context.Context, news []*engine.Container, readyAt
 	probeCtx, stopProbes := context.WithCancel(ctx)
 	defer stopProbes()
 	failing := make(chan error, len(news)+1)
-	if s.monitorsErrors() {
-		go s.watchErrorRate(probeCtx, services, failing)
+	if s.monitorsMetrics() {
+		go s.watchMetrics(probeCtx, services, failing)
 	}
 	if s.cfg.ProbeInterval > 0 {
 		for _, c := range news {

@@ -9,6 +9,7 @@ import (
 	"github.com/dswap-dev/dswap/engine"
 	"github.com/dswap-dev/dswap/labels"
 	"github.com/dswap-dev/dswap/lock"
+	"github.com/dswap-dev/dswap/traefik"
 )
 
 // Deps are a swap's side effects.
@@ -121,6 +122,9 @@ type Swapper struct {
 	cfg       Config
 	phase     Phase
 	steps     []Step
+	// baseline is Traefik's metrics as first read by a swap judged on
+	// them, before any new container took traffic.
+	baseline *traefik.Snapshot
 }
 
 // New returns a Swapper for one swap.
