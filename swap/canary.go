@@ -176,7 +176,11 @@ func (s *Swapper) runStep(ctx context.Context, weight int, stableNames, canaryNa
 			step.StableP99 = round(p99).String()
 		}
 		switch {
-		case verdict == VerdictFail && (pol.failsEarly(canary) || !time.Now().Before(end)):
+		case verdict == VerdictFail:
+			// Read every analysis interval, as Flagger and Argo Rollouts
+			// do: a canary over a limit on enough requests to judge is
+			// taken out at once; waiting for the end of the step would
+			// only hurt more users.
 			step.Verdict = "fail"
 			s.logStep(ctx, step)
 			return step, &canaryError{reason: reason}

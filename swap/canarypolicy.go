@@ -191,15 +191,6 @@ func (c CanaryPolicy) judge(weight int, canary, stable traefik.ServiceStats) (Ve
 	return VerdictPass, figures + fmt.Sprintf(" at %d%%", weight)
 }
 
-// failsEarly says whether the step can already be failed on its error
-// rate. The step is read every analysis interval, as Flagger and Argo
-// Rollouts do, and a canary over the limit on enough requests to judge is
-// taken out at once: waiting for the end of the step would only hurt more
-// users.
-func (c CanaryPolicy) failsEarly(canary traefik.ServiceStats) bool {
-	return c.MaxErrorRate > 0 && canary.Requests >= float64(c.MinRequests) && canary.Errors/canary.Requests > c.MaxErrorRate
-}
-
 // pct prints a share as a percentage with one decimal where it matters.
 func pct(r float64) string {
 	s := strconv.FormatFloat(r*100, 'f', 1, 64)

@@ -89,3 +89,22 @@ func TestStepEventCarriesItsFigures(t *testing.T) {
 	assert.NotEmpty(t, ev["stable_p99"])
 	assert.Equal(t, "error rate 19.6% (98 of 500) > 1% at 5%", ev["reason"])
 }
+
+// TestSlowCanaryFailsBeforeTheStepEnds: a p99 over --max-p99 on enough
+// requests takes the canary out at the next read, as an error rate does,
+// not at the end of the step.
+func TestSlowCanaryFailsBeforeTheStepEnds(t *testing.T) {
+	t0 := time.Now()
+	s := newWorld().swapper()
+	s.Metrics = &snapshots{list: []traefik.Snapshot{
+		{At: t0, Services: map[string]traefik.ServiceStats{}},
+		{At: t0.Add(time.Second), Services: map[string]traefik.ServiceStats{"web-canary@file": stats(60, 0, 1.2), "web-stable@file": stats(1140, 0, 0.1)}},
+	}}
+	s.cfg.Canary = CanaryPolicy{Weights: []int{5}, Step: time.Minute, MaxP99: 200 * time.Millisecond, MinRequests: 50}
+	start := time.Now()
+	step, err := s.runStep(context.Background(), 5, []string{"web-stable"}, []string{"web-canary"})
+	require.ErrorIs(t, err, ErrCanaryFailed)
+	assert.Less(t, time.Since(start), 10*time.Second, "failed at a read, not after the minute")
+	assert.Equal(t, "fail", step.Verdict)
+	assert.Contains(t, step.Reason, "> 200ms at 5%")
+}
