@@ -142,7 +142,7 @@ func runAction(t *testing.T, inputs map[string]string) (int, string, map[string]
 	for k := range inputs {
 		require.Contains(t, action.Inputs, k, "action.yml has no input %s", k)
 	}
-	expr := regexp.MustCompile(`\$\{\{\s*inputs\.([a-z-]+)\s*\}\}`)
+	expr := regexp.MustCompile(`\$\{\{\s*inputs\.([a-z0-9-]+)\s*\}\}`)
 	fill := func(s string) string {
 		return expr.ReplaceAllStringFunc(s, func(m string) string {
 			name := expr.FindStringSubmatch(m)[1]

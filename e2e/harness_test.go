@@ -145,11 +145,14 @@ type jsonResult struct {
 	Kept               string   `json:"kept"`
 	Details            string   `json:"details"`
 	Canary             []struct {
-		Weight   int    `json:"weight"`
-		Requests int    `json:"requests"`
-		Errors   int    `json:"errors"`
-		Verdict  string `json:"verdict"`
-		Reason   string `json:"reason"`
+		Weight    int    `json:"weight"`
+		Requests  int    `json:"requests"`
+		Errors    int    `json:"errors"`
+		Verdict   string `json:"verdict"`
+		Reason    string `json:"reason"`
+		P99       string `json:"p99"`
+		StableP99 string `json:"stable_p99"`
+		Warning   string `json:"warning"`
 	} `json:"canary"`
 	Tasks []server.TaskOutcome `json:"tasks"`
 }

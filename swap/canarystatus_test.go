@@ -39,6 +39,7 @@ func canaryWorld(t *testing.T, paused bool) *world {
 	news := inspected("web-canary-1", "myapp:v2", func(r *container.InspectResponse) {
 		r.ID = "id-web-canary-1"
 		r.Config.Labels["dswap.service"] = "web"
+		r.Config.Labels[labels.CreatedByLabel] = labels.CreatedByValue
 	})
 	w.containers[news.ID] = news
 	routing, err := labels.DecodeTraefik(news.Labels, "web", news.ExposedPorts)

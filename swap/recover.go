@@ -135,6 +135,9 @@ func (s *Swapper) repair(ctx context.Context, svc *Service) (bool, error) {
 	// Cleanup must finish even if the user interrupts now, or the service
 	// stays half-swapped.
 	ctx = context.WithoutCancel(ctx)
+	if err := s.unsplit(ctx, svc, d); err != nil {
+		return true, err
+	}
 	if _, err := s.stopAll(ctx, d.Unrouted); err != nil {
 		return true, fmt.Errorf("finishing the interrupted swap: %w", err)
 	}
