@@ -189,6 +189,17 @@ func reportTimeline(res *swap.Result, samples []traefik.MetricsSample, services 
 		Width: traefik.SampleEvery,
 		Marks: marks,
 	}
+	if len(res.Weights) > 0 {
+		tl.Title = fmt.Sprintf("dswap up --canary: service %s, %s → %s", res.Service, orNothing(res.FromImage), res.ToImage)
+		if metricsErr == nil {
+			canaryTimeline(&tl, res, samples, services)
+			if len(services) > 0 {
+				return tl
+			}
+		} else {
+			canaryTimeline(&tl, res, nil, nil)
+		}
+	}
 	switch {
 	case metricsErr != nil:
 		tl.Note = fmt.Sprintf("Phases from dswap's own record. No request rate: Traefik's Prometheus metrics could not be read (%v); start Traefik with --metrics.prometheus=true to get one.", metricsErr)

@@ -112,6 +112,7 @@ func (s *Swapper) canary(ctx context.Context, p *plan, news, stable []*engine.Co
 		if err != nil {
 			return fmt.Errorf("moving %d%% of the traffic to the new version: %w", weight, err)
 		}
+		s.weighed(weight)
 		s.log.Info("weights applied", "phase", PhaseCanary.String(), "canary", fmt.Sprintf("%d%%", weight), "stable", fmt.Sprintf("%d%%", 100-weight), "took", round(w.took))
 		if last && pol.Pause {
 			p.paused = true
@@ -280,5 +281,6 @@ func (s *Swapper) undoCanary(ctx context.Context, p *plan, cause error) error {
 	if _, err := s.route(ctx, p.svc, p.routing, p.serving, absent); err != nil {
 		return fmt.Errorf("%w; putting all the traffic back on %s failed too: %w", cause, strings.Join(containerNames(p.serving), ", "), err)
 	}
+	s.weighed(0)
 	return cause
 }

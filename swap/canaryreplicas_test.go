@@ -44,3 +44,15 @@ func TestPromoteRollsTheRestOfTheReplicas(t *testing.T) {
 		"route shop_web http://shop-web-3:8080,http://shop-web-4:8080,http://shop-web-5:8080",
 	}, w.log[:7], "the canary takes an old container's place, then batches of one, three routed throughout")
 }
+
+func TestCanaryRecordsItsWeights(t *testing.T) {
+	w := replicaWorld(t, 3)
+	step := time.Millisecond
+	res, err := w.swapper().Up(context.Background(), Request{Image: "myapp:v2", Service: "shop/web", Overrides: Overrides{Canary: strp("10%,50%"), Step: &step}})
+	require.NoError(t, err)
+	var got []int
+	for _, wc := range res.Weights {
+		got = append(got, wc.Percent)
+	}
+	assert.Equal(t, []int{10, 50, 33}, got, "each step, then the canary's container as one of three in the plain route")
+}

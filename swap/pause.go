@@ -200,6 +200,7 @@ func (s *Swapper) Promote(ctx context.Context, service string, over Overrides) (
 	if err != nil {
 		return res, s.finished(res, s.rollback(ctx, p, news, s.undoCanary(ctx, p, err), routeChange{}))
 	}
+	s.weighed(100)
 	res.Flip = flipped.took
 	readyAt := time.Now()
 	if s.cfg.Monitor > 0 {
@@ -235,6 +236,7 @@ func (s *Swapper) flipAway(ctx context.Context, p *plan, news []*engine.Containe
 func (s *Swapper) finished(res *Result, err error) error {
 	res.Total = time.Since(s.started)
 	res.Steps = s.steps
+	res.Weights = s.weights
 	return err
 }
 
@@ -263,6 +265,7 @@ func (s *Swapper) Abort(ctx context.Context, service string, over Overrides) (re
 	if _, err := s.route(ctx, p.svc, p.routing, st.stable, absent); err != nil {
 		return res, s.finished(res, fmt.Errorf("aborting the canary of %s: %w; the route still splits the traffic as before: run dswap abort %s again", p.svc.Ref(), err, p.svc.Ref()))
 	}
+	s.weighed(0)
 	outs, err := s.drain(ctx, st.canary)
 	res.Drained = outs
 	s.recordAbort(p, res, err)

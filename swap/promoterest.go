@@ -39,6 +39,7 @@ func (s *Swapper) promoteRest(ctx context.Context, p *plan, st *pausedState, new
 		return s.rollback(ctx, p, news, s.undoCanary(ctx, p, err), routeChange{})
 	}
 	res.Flip = flipped.took
+	s.weighed(100 * len(news) / len(serving))
 	outs, err := s.drain(context.WithoutCancel(ctx), retire)
 	res.Drained = append(res.Drained, outs...)
 	if err != nil {
@@ -50,6 +51,7 @@ func (s *Swapper) promoteRest(ctx context.Context, p *plan, st *pausedState, new
 	if err := s.rollout(ctx, rest, req, res); err != nil {
 		return err
 	}
+	s.weighed(100)
 	s.log.Info("the rest replaced", "phase", PhaseDone.String(), "took", round(time.Since(started)))
 	s.enter(PhaseDone, "done: the canary was promoted")
 	return nil

@@ -138,7 +138,9 @@ func (s *Swapper) batch(ctx context.Context, p *plan, t target, count int, retir
 	undo := func(err error, change routeChange) error {
 		return s.rollback(ctx, p, news, err, change)
 	}
+	canaryRan := false
 	if s.cfg.Canary.Enabled() && len(p.done) == 0 && len(retire) > 0 && !stopFirst {
+		canaryRan = true
 		// The first batch is the canary: part of the traffic, judged,
 		// before the flip gives it all.
 		undo = func(err error, _ routeChange) error {
@@ -155,6 +157,11 @@ func (s *Swapper) batch(ctx context.Context, p *plan, t target, count int, retir
 	flipped, err := s.flip(ctx, p, news, keep)
 	if err != nil {
 		return nil, undo(err, flipped)
+	}
+	if canaryRan {
+		// The canary's flip: its share of the traffic is what its
+		// containers are of the route now.
+		s.weighed(100 * len(news) / (len(keep) + len(news)))
 	}
 	routedAfter := time.Since(healthyAt)
 	if res.Flip == 0 {

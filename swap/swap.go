@@ -102,6 +102,16 @@ type Result struct {
 	// Paused, set when a --pause canary stopped at its last weight, says
 	// so and what to run next.
 	Paused string
+	// Weights are the new version's shares of the traffic as a canary's
+	// route changed, confirmed by Traefik: each step, then 100 at the
+	// promotion or 0 when it was taken out.
+	Weights []WeightChange
+}
+
+// WeightChange is the new version's share of the traffic from At on.
+type WeightChange struct {
+	At      time.Time
+	Percent int
 }
 
 // DrainOutcome is how one old container stopped.
@@ -125,6 +135,14 @@ type Swapper struct {
 	// baseline is Traefik's metrics as first read by a swap judged on
 	// them, before any new container took traffic.
 	baseline *traefik.Snapshot
+	// weights are the canary's confirmed weights so far.
+	weights []WeightChange
+}
+
+// weighed records that Traefik now gives the new version percent of the
+// traffic.
+func (s *Swapper) weighed(percent int) {
+	s.weights = append(s.weights, WeightChange{At: time.Now(), Percent: percent})
 }
 
 // New returns a Swapper for one swap.
@@ -181,6 +199,7 @@ func (s *Swapper) Up(ctx context.Context, req Request) (res *Result, err error) 
 	err = s.rollout(ctx, p, req, res)
 	res.Total = time.Since(s.started)
 	res.Steps = s.steps
+	res.Weights = s.weights
 	if err != nil {
 		return res, err
 	}

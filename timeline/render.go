@@ -149,6 +149,7 @@ func (c *canvas) draw(b *strings.Builder) {
 	fmt.Fprintf(b, `<text x="%d" y="%d" font-size="15" font-weight="bold">%s</text>`+"\n", plotLeft, titleY, esc(truncate(c.t.Title, titleCols)))
 	c.drawGrid(b)
 	c.drawBars(b)
+	c.drawWeights(b)
 	c.drawMarks(b)
 	c.drawAxes(b)
 	c.drawLegend(b)
@@ -263,6 +264,9 @@ func (c *canvas) drawLegend(b *strings.Builder) {
 		items = append(items, item{"hung (answered, but slowly)", HungColor})
 	}
 	items = append(items, item{"failed (non-2xx or transport error)", FailedColor})
+	if len(c.t.Weights) > 0 {
+		items = append(items, item{weightLegend, WeightColor})
+	}
 	b.WriteString(`<g class="legend">` + "\n")
 	x := float64(plotLeft)
 	y := c.plotBot + 52

@@ -62,6 +62,9 @@ type Timeline struct {
 	// Colors fixes the colour of some versions (CSS colours); the others
 	// get palette colours in name order.
 	Colors map[string]string
+	// Weights, when set, are a canary's weights over time, drawn as a
+	// line on a right axis (see weights.go).
+	Weights []WeightPoint
 }
 
 // Colours of the stack segments that are not versions.
