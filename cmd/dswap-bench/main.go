@@ -6,6 +6,7 @@
 //
 //	scripts/bench.sh                                   (everything, 20 swaps each)
 //	scripts/bench.sh -scenario 50ms -strategy dswap -swaps 100
+//	scripts/bench.sh -releases -swaps 3                 (bad and good releases)
 package main
 
 import (
@@ -43,11 +44,18 @@ func run(ctx context.Context, args []string) error {
 	out := fs.String("out", "bench-out", "directory for the SVG timelines")
 	md := fs.String("md", "", "also write the tables as Markdown to this file")
 	dswapBin := fs.String("dswap", "", "prebuilt dswap binary to measure (default: go build ./cmd/dswap)")
+	releases := fs.Bool("releases", false, "instead, measure a release that fails 20% of its requests (plain swap, --monitor, --canary) and a canary's cost for a good one; -swaps runs of each")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
 	if fs.NArg() > 0 {
 		return fmt.Errorf("unexpected arguments: %s", strings.Join(fs.Args(), " "))
+	}
+	if *releases {
+		return bench.RunReleases(ctx, bench.Options{
+			Swaps: *swaps, Clients: *clients, Markdown: *md, TraefikBin: lab.TraefikBinFromEnv(), DswapBin: *dswapBin,
+			Command: "dswap-bench " + strings.Join(args, " "), Out: os.Stdout, Log: os.Stderr,
+		})
 	}
 	scs, err := bench.SelectScenarios(*scenarios)
 	if err != nil {

@@ -42,8 +42,8 @@ func Run(ctx context.Context, o Options) error {
 		defer os.RemoveAll(tmp)
 		o.DswapBin = filepath.Join(tmp, "dswap")
 		fmt.Fprintln(o.Log, "bench: building dswap from ./cmd/dswap")
-		if out, err := exec.CommandContext(ctx, "go", "build", "-o", o.DswapBin, "./cmd/dswap").CombinedOutput(); err != nil {
-			return fmt.Errorf("building dswap (run from the repository root): %v\n%s", err, out)
+		if err := buildDswap(ctx, o.DswapBin); err != nil {
+			return err
 		}
 	}
 	facts := gatherFacts(ctx, o)
@@ -90,6 +90,14 @@ func Run(ctx context.Context, o Options) error {
 			return err
 		}
 		fmt.Fprintf(o.Out, "\nMarkdown: %s\n", o.Markdown)
+	}
+	return nil
+}
+
+// buildDswap builds ./cmd/dswap to path.
+func buildDswap(ctx context.Context, path string) error {
+	if out, err := exec.CommandContext(ctx, "go", "build", "-o", path, "./cmd/dswap").CombinedOutput(); err != nil {
+		return fmt.Errorf("building dswap (run from the repository root): %v\n%s", err, out)
 	}
 	return nil
 }
