@@ -113,6 +113,7 @@ func (s *Swapper) canary(ctx context.Context, p *plan, news, stable []*engine.Co
 			return fmt.Errorf("moving %d%% of the traffic to the new version: %w", weight, err)
 		}
 		s.weighed(weight)
+		p.canaryServed = true
 		s.log.Info("weights applied", "phase", PhaseCanary.String(), "canary", fmt.Sprintf("%d%%", weight), "stable", fmt.Sprintf("%d%%", 100-weight), "took", round(w.took))
 		if last && pol.Pause {
 			p.paused = true

@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/json"
 	"log/slog"
+	"strings"
 	"testing"
 	"time"
 
@@ -107,4 +108,34 @@ func TestSlowCanaryFailsBeforeTheStepEnds(t *testing.T) {
 	assert.Less(t, time.Since(start), 10*time.Second, "failed at a read, not after the minute")
 	assert.Equal(t, "fail", step.Verdict)
 	assert.Contains(t, step.Reason, "> 200ms at 5%")
+}
+
+// TestFailedCanaryIsDrained: the canary served, so after the route went
+// back its container gets the stop signal and the drain window (requests
+// in flight to it finish) before it is removed, not a forced removal.
+func TestFailedCanaryIsDrained(t *testing.T) {
+	t0 := time.Now()
+	w := newWorld()
+	s := w.swapper()
+	s.Metrics = &snapshots{list: []traefik.Snapshot{
+		{At: t0, Services: map[string]traefik.ServiceStats{}},
+		{At: t0, Services: map[string]traefik.ServiceStats{}},
+		{At: t0.Add(time.Second), Services: map[string]traefik.ServiceStats{"web-canary@file": stats(100, 20, 0.1)}},
+	}}
+	step := time.Minute
+	_, err := s.Up(context.Background(), Request{Image: "myapp:v2", Service: "web", Overrides: Overrides{Canary: strp("5%"), Step: &step, MaxErrorRate: strp("1%")}})
+	require.ErrorIs(t, err, ErrCanaryFailed)
+	var stop, remove int = -1, -1
+	for i, l := range w.log {
+		if strings.HasPrefix(l, "stop id-web-") && stop < 0 {
+			stop = i
+		}
+		if strings.HasPrefix(l, "remove id-web-") && remove < 0 {
+			remove = i
+		}
+	}
+	require.NotEqual(t, -1, stop, "the canary got its stop signal: %v", w.log)
+	assert.Less(t, stop, remove, "stopped with the drain window, then removed: %v", w.log)
+	assert.Contains(t, w.log[stop], " 5s", "with the service's drain window")
+	assert.Equal(t, []string{"web=myapp:v1"}, w.running())
 }

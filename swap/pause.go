@@ -142,7 +142,7 @@ func (s *Swapper) findPaused(ctx context.Context, svc *Service, all []*engine.Co
 	if err != nil {
 		return nil, asBadInput(fmt.Errorf("service %s (container %s): %w", svc.Name, source.Name, err))
 	}
-	p := &plan{svc: svc, all: all, old: st.stable, serving: st.stable, routing: routing, fromImage: source.Image, swapID: newSwapID(), oldImages: map[string]*engine.Image{}, allWeights: pc.Weights}
+	p := &plan{svc: svc, all: all, old: st.stable, serving: st.stable, routing: routing, fromImage: source.Image, swapID: newSwapID(), oldImages: map[string]*engine.Image{}, allWeights: pc.Weights, canaryServed: true}
 	return p, nil
 }
 

@@ -44,6 +44,9 @@ type plan struct {
 	// canary's steps from the start, when promote goes on with the rest.
 	paused     bool
 	allWeights []int
+	// canaryServed is set once a canary's weights gave the new containers
+	// traffic: undoing the swap then drains them (see rollback).
+	canaryServed bool
 }
 
 func (s *Swapper) plan(ctx context.Context, req Request, svc *Service, all []*engine.Container) (*plan, error) {

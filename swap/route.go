@@ -103,11 +103,11 @@ func (s *Swapper) rollback(ctx context.Context, p *plan, news []*engine.Containe
 	if len(news) > 0 {
 		s.diagnose(rctx, news, fe)
 	}
-	if change.written && len(rbErrs) == 0 {
-		// The new containers served: requests Traefik sent them before the
-		// route went back are still in flight, and a forced removal would
-		// answer them 502. They get their stop signal and the drain window,
-		// as an old container does.
+	if (change.written || p.canaryServed) && len(rbErrs) == 0 {
+		// The new containers served (after the flip, or as a canary):
+		// requests Traefik sent them before the route went back are still
+		// in flight, and a forced removal would answer them 502. They get
+		// their stop signal and the drain window, as an old container does.
 		if _, err := s.stopAll(rctx, news); err != nil {
 			s.log.Warn("stopping the new container(s) gracefully failed; removing them", "phase", s.phase.String(), "error", err)
 		}
