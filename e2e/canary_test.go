@@ -1,6 +1,8 @@
 package e2e
 
 import (
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -43,8 +45,9 @@ func canaryWindow(rep *loadgen.Report) (requests, failed int, from, to time.Time
 // figures, and the failed requests are bounded.
 func TestCanaryAbortsBadRelease(t *testing.T) {
 	svc := startService(t, "canary-bad", serviceOpts{})
+	svg := filepath.Join(t.TempDir(), "canary.svg")
 	run, rep := svc.swapUnderLoad(t, 4, "", image(imgFailing),
-		"--canary", "5%,50%", "--step", "20s", "--max-error-rate", "1%", "--drain", "5s")
+		"--canary", "5%,50%", "--step", "20s", "--max-error-rate", "1%", "--drain", "5s", "--report", svg)
 	assert.Equal(t, 1, run.code, "a failed canary exits 1")
 	assert.Equal(t, "canary", run.result.Phase)
 	assert.Regexp(t, `error rate [0-9.]+% \([0-9]+ of [0-9]+\) > 1% at 5%`, run.result.Error)
@@ -70,6 +73,17 @@ func TestCanaryAbortsBadRelease(t *testing.T) {
 	assert.LessOrEqual(t, failed, bound)
 	assert.LessOrEqual(t, failed, fullStep+5, "no more than a full 5% step at 20% failure would give")
 	assert.Zero(t, rep.Hung)
+
+	// The --report picture: the weight went to 5% and back to 0, and the
+	// bars tell the versions apart, with the canary's 5xx.
+	picture, err := os.ReadFile(svg)
+	require.NoError(t, err, "the report was written")
+	assert.Contains(t, string(picture), `<g class="weights">`)
+	assert.Contains(t, string(picture), "<title>5% at ")
+	assert.Contains(t, string(picture), "<title>0% at ")
+	assert.Contains(t, string(picture), "<title>new version: ")
+	assert.Contains(t, string(picture), "<title>old version: ")
+	assert.Contains(t, string(picture), "<title>failed: ")
 
 	h := runDswap(t, "history", svc.name)
 	require.Equal(t, 0, h.code, h.stderr)

@@ -97,7 +97,14 @@ func canaryTimeline(tl *timeline.Timeline, res *swap.Result, samples []traefik.M
 		return
 	}
 	tl.Buckets = versionBuckets(samples, services, res.Weights)
-	tl.Colors = canaryColors
+	tl.Colors = map[string]string{}
+	for _, b := range tl.Buckets {
+		for v, n := range b.ByVersion {
+			if n > 0 {
+				tl.Colors[v] = canaryColors[v] // only the series that answered get a legend
+			}
+		}
+	}
 	tl.Note = fmt.Sprintf("Phases and weights from dswap's own record (the weights as Traefik confirmed them). Bars: requests Traefik completed, from traefik_service_requests_total sampled every %s (red: 5xx): during the canary per child of the weighted route (%s), so per version; before and after it for %s, given to the version that had all the traffic then (either: both versions shared a plain route).",
 		traefik.SampleEvery, strings.Join(childNames(services), ", "), strings.Join(services, ", "))
 }

@@ -27,17 +27,18 @@ type Report struct {
 	start   time.Time
 }
 
-// Start starts polling Traefik's metrics for the report to write to path,
-// when path is not empty. api is Traefik's API, whose entrypoint also
-// serves /metrics; without one (nil) the report shows the phases only.
-func Start(ctx context.Context, path string, api *traefik.API, log *slog.Logger) *Report {
+// Start starts polling Traefik's metrics at metricsURL for the report to
+// write to path, when path is not empty. api is Traefik's API, asked which
+// services the swap routed; without it or without metricsURL the report
+// shows the phases only (and a canary's weights).
+func Start(ctx context.Context, path string, api *traefik.API, metricsURL string, log *slog.Logger) *Report {
 	if path == "" {
 		return nil
 	}
 	r := &Report{path: path, log: log, start: time.Now()}
-	if api != nil {
+	if api != nil && metricsURL != "" {
 		r.api = api
-		r.sampler = traefik.StartSampler(ctx, api.String()+"/metrics", traefik.SampleEvery)
+		r.sampler = traefik.StartSampler(ctx, metricsURL, traefik.SampleEvery)
 	}
 	return r
 }

@@ -36,7 +36,7 @@ func (c *canvas) drawWeights(b *strings.Builder) {
 	for _, p := range []float64{0, 50, 100} {
 		y := c.yWeight(p)
 		fmt.Fprintf(b, `<line x1="%d" y1="%.1f" x2="%d" y2="%.1f" stroke="%s"/>`+"\n", plotRight, y, plotRight+4, y, WeightColor)
-		fmt.Fprintf(b, `<text x="%d" y="%.1f" text-anchor="start" fill="%s" font-size="9">%.0f%%</text>`+"\n", plotRight+1, y-3, WeightColor, p)
+		fmt.Fprintf(b, `<text x="%d" y="%.1f" text-anchor="end" fill="%s" font-size="9">%.0f%%</text>`+"\n", plotRight+22, y+3, WeightColor, p)
 	}
 	var pts []string
 	add := func(at time.Time, p int) { pts = append(pts, fmt.Sprintf("%.2f,%.2f", c.x(at), c.yWeight(float64(p)))) }

@@ -41,7 +41,11 @@ func newCLI(stdout, stderr io.Writer) *cli {
 		getenv: os.Getenv, lookupEnv: os.LookupEnv, now: time.Now,
 		connect: setup,
 		startReport: func(ctx context.Context, path string, env *environment, log *slog.Logger) *report.Report {
-			return report.Start(ctx, path, env.api, log)
+			metricsURL := ""
+			if m, ok := env.deps.Metrics.(interface{ URL() string }); ok {
+				metricsURL = m.URL() // --traefik-metrics, or where Traefik serves them
+			}
+			return report.Start(ctx, path, env.api, metricsURL, log)
 		},
 	}
 }
