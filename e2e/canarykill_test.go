@@ -89,3 +89,20 @@ func TestCanaryKilledDuringAStep(t *testing.T) {
 		})
 	}
 }
+
+// TestMonitorRollsBackOnLatency: a plain swap (no canary) to a v2 that
+// stays healthy but answers 300 ms late is rolled back within --monitor
+// 30s by --max-p99 +50% (relative to v1's p99 before the flip), long
+// before the window ends: exit 1, v1 serves alone again, and no request
+// failed (the slow ones in flight finish: v2 is drained).
+func TestMonitorRollsBackOnLatency(t *testing.T) {
+	svc := startService(t, "monitor-slow", serviceOpts{})
+	run, rep := svc.swapUnderLoad(t, 4, "", image(imgSlow), "--monitor", "30s", "--max-p99", "+50%", "--drain", "5s")
+	assert.Equal(t, 1, run.code, "a release rolled back by its latency exits 1: %s", run.stderr)
+	assert.Equal(t, "monitor", run.result.Phase)
+	assert.Regexp(t, `p99 [0-9.]+m?s > [0-9.]+m?s \(the old version's [0-9.]+m?s \+50%\)`, run.result.Error)
+	assert.Less(t, run.took, 25*time.Second, "rolled back on the latency, not at the end of the window")
+	assert.Equal(t, image(imgV1), assertConsistent(t, svc), "v2 removed; the route names v1 alone")
+	t.Logf("monitor: %s; dswap took %.2fs", run.result.Error, run.took.Seconds())
+	assertNoFailedRequests(t, rep)
+}

@@ -122,7 +122,7 @@ func buildImages(ctx context.Context, prefix string) error {
 		{Tag: imgGoesBad, Version: "v2", Env: map[string]string{"FAIL_AFTER": "2s", "CRASH_AFTER": "4s"}},
 		// Healthy, and 500 on every fifth request: what only a canary catches.
 		{Tag: imgFailing, Version: "v2", Env: map[string]string{"FAIL_RATE": "0.2"}},
-		// Healthy, and 300 ms late on every other request: what only a
+		// Healthy, and 300 ms late on every request but /healthz: what only a
 		// latency limit catches (Traefik's buckets are 0.1, 0.3, 1.2, 5 s).
 		{Tag: imgSlow, Version: "v2", Env: map[string]string{"EXTRA_LATENCY": "300ms"}},
 		// testapp as /bin/sh too, no entrypoint: release tasks in the

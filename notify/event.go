@@ -21,6 +21,7 @@ const (
 	ResultRolledBack = "rolled-back" // the monitor moved traffic back to the old version
 	ResultError      = "error"       // anything else; the message says what was left
 	ResultRepaired   = "repaired"    // the route keeper put a service's route right
+	ResultPaused     = "paused"      // a canary stopped at its last weight (--pause); promote or abort go on
 )
 
 // Event is one notification: the JSON body of the webhook, and the text
@@ -74,6 +75,9 @@ func SwapEvent(kind, trigger string, res *swap.Result, err error) (Event, bool) 
 		}
 		ev.Service, ev.From, ev.To, ev.Containers = res.Service, res.FromImage, res.ToImage, res.New
 		ev.Durations = durationsOf(res)
+		if res.Paused != "" && err == nil {
+			ev.Result, ev.Reason = ResultPaused, res.Paused
+		}
 	}
 	var failed *swap.FailedError
 	switch {
@@ -136,6 +140,8 @@ func (e Event) Title() string {
 		return fmt.Sprintf("dswap: %s rolled back from %s by the monitor", e.Service, e.To)
 	case ResultRepaired:
 		return fmt.Sprintf("dswap: route of %s repaired", e.Service)
+	case ResultPaused:
+		return fmt.Sprintf("dswap: canary of %s paused: %s takes part of the traffic", e.Service, e.To)
 	default:
 		return fmt.Sprintf("dswap: swap of %s to %s ended in an error", e.Service, e.To)
 	}

@@ -145,3 +145,11 @@ func TestCanaryEndTitles(t *testing.T) {
 	assert.Equal(t, "dswap: canary of web aborted: app:v1 takes all the traffic again", aborted.Title())
 	assert.Contains(t, aborted.Text(), "app:v2 → app:v1")
 }
+
+func TestPausedCanaryEvent(t *testing.T) {
+	ev, ok := SwapEvent("swap", "api", &swap.Result{Service: "web", FromImage: "app:v1", ToImage: "app:v2", Paused: "canary paused: app:v2 takes 10% of the traffic"}, nil)
+	require.True(t, ok)
+	assert.Equal(t, ResultPaused, ev.Result)
+	assert.Equal(t, "dswap: canary of web paused: app:v2 takes part of the traffic", ev.Title())
+	assert.Contains(t, ev.Text(), "reason: canary paused: app:v2 takes 10% of the traffic")
+}
