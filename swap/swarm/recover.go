@@ -130,24 +130,24 @@ func (s *Swapper) repair(ctx context.Context, svc *engine.SwarmService) (bool, e
 }
 
 // sync makes the route name exactly the running tasks of svc, writing it
-// only when that changes. It reports whether it wrote.
-func (s *Swapper) sync(ctx context.Context, svc *engine.SwarmService) (bool, error) {
+// only when that changes. It returns what it wrote, nil if nothing.
+func (s *Swapper) sync(ctx context.Context, svc *engine.SwarmService) (*swap.Synced, error) {
 	p, err := s.routingPlan(ctx, svc, svc.Image)
 	if err != nil {
-		return false, err
+		return nil, err
 	}
 	tasks, err := s.Cluster.SwarmTasks(ctx, svc.ID)
 	if err != nil {
-		return false, err
+		return nil, err
 	}
 	live := runningAny(tasks)
 	want, err := targets(live, p.network)
 	if err != nil {
-		return false, err
+		return nil, err
 	}
 	routed, ok, err := s.routedHosts(svc.Name)
 	if err != nil {
-		return false, err
+		return nil, err
 	}
 	var hosts []string
 	for _, t := range want {
@@ -155,13 +155,16 @@ func (s *Swapper) sync(ctx context.Context, svc *engine.SwarmService) (bool, err
 	}
 	slices.Sort(hosts)
 	if ok && slices.Equal(hosts, routed) {
-		return false, nil
+		return nil, nil
 	}
 	if s.phase == swap.PhasePlan {
 		s.enter(swap.PhaseFlip, "routing the service's running tasks", "tasks", len(live))
 	}
-	_, err = s.route(ctx, p, live)
-	return err == nil, err
+	took, err := s.route(ctx, p, live)
+	if err != nil {
+		return nil, err
+	}
+	return &swap.Synced{Service: svc.Name, Containers: taskNames(svc.Name, live), File: s.Routes.FileFor(swap.KeyOf(svc.Name)), Took: took}, nil
 }
 
 // runningAny picks the tasks that run and are meant to, whatever their
@@ -179,12 +182,16 @@ func runningAny(tasks []engine.SwarmTask) []engine.SwarmTask {
 
 // Sync puts right what an interrupted swap of the service left and makes
 // its route name its running tasks.
-func (s *Swapper) Sync(ctx context.Context, name string, over swap.Overrides) (bool, error) {
+func (s *Swapper) Sync(ctx context.Context, name string, over swap.Overrides) ([]swap.Synced, error) {
 	s.enter(swap.PhasePlan, "syncing", "service", name)
 	svc, release, err := s.prepare(ctx, name, over)
 	if err != nil {
-		return false, err
+		return nil, err
 	}
 	defer release()
-	return s.sync(ctx, svc)
+	synced, err := s.sync(ctx, svc)
+	if err != nil || synced == nil {
+		return nil, err
+	}
+	return []swap.Synced{*synced}, nil
 }
