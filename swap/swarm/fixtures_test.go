@@ -196,8 +196,10 @@ func (t *fakeTraefik) WaitApplied(_ context.Context, exp traefik.Expectation, _ 
 	return 10 * time.Millisecond, nil
 }
 
-func (t *fakeTraefik) Runtime(context.Context) (*traefik.Runtime, error) { return &traefik.Runtime{}, nil }
-func (t *fakeTraefik) ConfirmedBy() string                               { return "fake" }
+func (t *fakeTraefik) Runtime(context.Context) (*traefik.Runtime, error) {
+	return &traefik.Runtime{}, nil
+}
+func (t *fakeTraefik) ConfirmedBy() string { return "fake" }
 
 type fakeImages struct{}
 
