@@ -374,6 +374,19 @@ func (e *Engine) SwarmNodes(ctx context.Context) (map[string]string, error) {
 	return out, nil
 }
 
+// SwarmServiceNames lists the Swarm's services by name.
+func (e *Engine) SwarmServiceNames(ctx context.Context) ([]string, error) {
+	services, err := e.api.ServiceList(ctx, swarm.ServiceListOptions{})
+	if err != nil {
+		return nil, fmt.Errorf("listing Swarm services: %w", err)
+	}
+	out := make([]string, 0, len(services))
+	for _, s := range services {
+		out = append(out, s.Spec.Name)
+	}
+	return out, nil
+}
+
 // SwarmServiceLogs returns the last tail lines of the service's tasks'
 // output, each prefixed by Swarm with its task.
 func (e *Engine) SwarmServiceLogs(ctx context.Context, id string, tail int) (string, error) {

@@ -177,6 +177,29 @@ func (f *fakeCluster) SwarmNodes(context.Context) (map[string]string, error) {
 	return map[string]string{"node-1": "manager-1"}, nil
 }
 
+func (f *fakeCluster) SwarmServiceNames(context.Context) ([]string, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	var out []string
+	for _, s := range f.services {
+		out = append(out, s.Name)
+	}
+	return out, nil
+}
+
+// kill ends a running task of the service name, as a node going down
+// does: Swarm starts a replacement with a new address.
+func (f *fakeCluster) kill(name string, slot int) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	s := f.byName(name)
+	for i, t := range f.tasks[s.ID] {
+		if t.Slot == slot && t.Running() {
+			f.tasks[s.ID][i].State, f.tasks[s.ID][i].DesiredState = "failed", "shutdown"
+		}
+	}
+}
+
 // fakeTraefik confirms every write at once and keeps the servers of each.
 type fakeTraefik struct {
 	mu      sync.Mutex

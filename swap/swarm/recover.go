@@ -7,6 +7,7 @@ import (
 
 	"github.com/dswap-dev/dswap/engine"
 	"github.com/dswap-dev/dswap/history"
+	"github.com/dswap-dev/dswap/lock"
 	"github.com/dswap-dev/dswap/swap"
 )
 
@@ -194,4 +195,76 @@ func (s *Swapper) Sync(ctx context.Context, name string, over swap.Overrides) ([
 		return nil, err
 	}
 	return []swap.Synced{*synced}, nil
+}
+
+// Keep is the route keeper's look at a routed Swarm service: when the set
+// of its running tasks differs from what the route names (Swarm restarted
+// or rescheduled a task), the route is rewritten, under the service's lock
+// taken without waiting. A swap in progress (the lock held) is left alone:
+// the error wraps lock.ErrHeld and the keeper looks again later. A bridge
+// a killed dswap left is put right as by dswap sync.
+func (s *Swapper) Keep(ctx context.Context, name string) (*swap.Synced, error) {
+	svc, err := s.Cluster.SwarmService(ctx, name)
+	if err != nil {
+		return nil, err
+	}
+	if v, held := svc.Labels[LockLabel]; held {
+		if stale, h := takeover(v, s.Now(), holderGone); !stale {
+			return nil, fmt.Errorf("service %s: a swap holds its lock (%s): %w", name, h.holder, lock.ErrHeld)
+		}
+	}
+	_, err = s.Cluster.SwarmService(ctx, BridgeName(name))
+	bridgeLeft := err == nil
+	if !bridgeLeft {
+		p, err := s.routingPlan(ctx, svc, svc.Image)
+		if err != nil {
+			return nil, err
+		}
+		tasks, err := s.Cluster.SwarmTasks(ctx, svc.ID)
+		if err != nil {
+			return nil, err
+		}
+		want, err := targets(runningAny(tasks), p.network)
+		if err != nil {
+			return nil, err
+		}
+		routed, _, err := s.routedHosts(name)
+		if err != nil {
+			return nil, err
+		}
+		var hosts []string
+		for _, t := range want {
+			hosts = append(hosts, t.Host)
+		}
+		slices.Sort(hosts)
+		if slices.Equal(hosts, routed) {
+			return nil, nil
+		}
+	}
+	s.LockWait = 0
+	synced, err := s.Sync(ctx, name, swap.Overrides{})
+	if err != nil || len(synced) == 0 {
+		return nil, err
+	}
+	return &synced[0], nil
+}
+
+// Routed lists the Swarm services that have a route file: those dswap
+// routes, which the keeper follows.
+func Routed(ctx context.Context, c Cluster, routes swap.Routes) ([]string, error) {
+	node, err := c.SwarmNode(ctx)
+	if err != nil || !node.Manager {
+		return nil, err
+	}
+	names, err := c.SwarmServiceNames(ctx)
+	if err != nil {
+		return nil, err
+	}
+	var out []string
+	for _, n := range names {
+		if _, ok, err := routes.Read(swap.KeyOf(n)); err == nil && ok {
+			out = append(out, n)
+		}
+	}
+	return out, nil
 }

@@ -43,6 +43,7 @@ type Cluster interface {
 	SwarmTasks(ctx context.Context, serviceID string) ([]engine.SwarmTask, error)
 	SwarmServiceLogs(ctx context.Context, id string, tail int) (string, error)
 	SwarmNodes(ctx context.Context) (map[string]string, error)
+	SwarmServiceNames(ctx context.Context) ([]string, error)
 }
 
 // Deps are a Swarm swap's side effects. Routes, Traefik and History are
