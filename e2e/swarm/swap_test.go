@@ -113,12 +113,13 @@ func TestSwarmUpUnderLoadOnOneNode(t *testing.T) {
 
 	status := runDswap(t, bin, s, "status", app.name)
 	require.Zero(t, status.code, status.stderr)
-	assert.Equal(t, 3, strings.Count(status.stdout, v2), status.stdout)
+	assert.Equal(t, 3, strings.Count(status.stdout, v2+"  running"), status.stdout)
 
 	// A broken v3 (never healthy): refused, nothing failed, v2 serves on.
 	run, rep, fewest, _ = swapUnderLoad("up", broken, "--service", app.name, "--health-timeout", "40s")
 	assert.Equal(t, 1, run.code, run.stderr)
 	assert.Contains(t, run.stderr, "keeps serving")
+	assert.Less(t, run.took, 40*time.Second, "the failed task ended the wait, not the health timeout")
 	assert.Zero(t, rep.Failed, "failed: %s", describe(rep.Failures()))
 	assert.Equal(t, rep.Total, rep.ByVersion["v2"], "only v2 answered")
 	assert.GreaterOrEqual(t, fewest, 3)

@@ -23,8 +23,10 @@ type fakeCluster struct {
 	services map[string]*engine.SwarmService // by ID
 	tasks    map[string][]engine.SwarmTask   // by service ID
 	failing  map[string]bool
-	nextID   int
-	nextIP   int
+	// completing images' tasks end with exit code 0 at once.
+	completing map[string]bool
+	nextID     int
+	nextIP     int
 	// conflicts makes the next n updates fail with ErrConflict, after
 	// calling onConflict (another dswap writing meanwhile).
 	conflicts  int
@@ -38,7 +40,7 @@ type fakeCluster struct {
 const traefikNet = "net-traefik"
 
 func newCluster() *fakeCluster {
-	return &fakeCluster{services: map[string]*engine.SwarmService{}, tasks: map[string][]engine.SwarmTask{}, failing: map[string]bool{}}
+	return &fakeCluster{services: map[string]*engine.SwarmService{}, tasks: map[string][]engine.SwarmTask{}, failing: map[string]bool{}, completing: map[string]bool{}}
 }
 
 // addService adds a replicated service from a spec as Swarm stores it.
@@ -152,6 +154,10 @@ func (f *fakeCluster) converge(s *engine.SwarmService) {
 			Addresses: map[string]string{traefikNet: fmt.Sprintf("10.0.1.%d", f.nextIP)}}
 		if f.failing[s.Image] {
 			t.State, t.DesiredState, t.Err = "failed", "shutdown", "task: non-zero exit (137): dockerexec: unhealthy container"
+		}
+		if f.completing[s.Image] {
+			// An unhealthy task whose app exits 0 on SIGTERM.
+			t.State, t.DesiredState, t.Message = "complete", "shutdown", "finished"
 		}
 		keep = append(keep, t)
 	}

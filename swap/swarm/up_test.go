@@ -108,6 +108,18 @@ func TestAFailingBridgeIsRemovedAndTheRouteIsNotTouched(t *testing.T) {
 	assert.Equal(t, "failed", entries[0].Result)
 }
 
+func TestABridgeTaskThatEndsCountsAsFailed(t *testing.T) {
+	w := newWorld(t)
+	w.cluster.completing["myapp:exits"] = true
+	s := w.swapper()
+	start := time.Now()
+	_, err := s.Up(context.Background(), swap.Request{Image: "myapp:exits", Service: "web"})
+	var fe *swap.FailedError
+	require.ErrorAs(t, err, &fe)
+	assert.Contains(t, fe.Reason.Error(), "stopped while the service should run")
+	assert.Less(t, time.Since(start), 10*time.Second, "not the health timeout")
+}
+
 func TestAFlipTraefikDoesNotConfirmRemovesTheBridge(t *testing.T) {
 	w := newWorld(t)
 	w.traefik.refuse = true

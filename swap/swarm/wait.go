@@ -31,7 +31,13 @@ func (f *taskFailure) Error() string {
 	if msg == "" {
 		msg = f.task.Message
 	}
-	return fmt.Sprintf("task %s (slot %d) %s: %s", shortID(f.task.ID), f.task.Slot, f.task.State, msg)
+	out := fmt.Sprintf("task %s (slot %d) %s: %s (exit code %d)", shortID(f.task.ID), f.task.Slot, f.task.State, msg, f.task.ExitCode)
+	if f.task.State == "complete" {
+		// Swarm stops a task whose health check fails; an app that exits
+		// 0 on SIGTERM then leaves a task "complete", not "failed".
+		out += "; it stopped while the service should run: it exited by itself, or Swarm stopped it because its health check failed"
+	}
+	return out
 }
 
 func (f *taskFailure) Is(target error) bool { return target == errTaskFailed }
@@ -64,14 +70,15 @@ func settled(tasks []engine.SwarmTask, image string, want int) bool {
 	return n == want
 }
 
-// failedSince is the first task of image that failed or was rejected
-// after since.
+// failedSince is the first task of image that failed, was rejected or
+// ended (a replicated service's task is meant to run for good) after
+// since.
 func failedSince(tasks []engine.SwarmTask, image string, since time.Time) *taskFailure {
 	for _, t := range tasks {
 		if t.Image != image || t.Updated.Before(since) {
 			continue
 		}
-		if t.State == "failed" || t.State == "rejected" {
+		if t.State == "failed" || t.State == "rejected" || t.State == "complete" {
 			return &taskFailure{task: t}
 		}
 	}
