@@ -120,21 +120,16 @@ func TestSwarmOnThreeNodes(t *testing.T) {
 		followedAt = time.Now()
 		return true
 	}, 3*time.Minute, 100*time.Millisecond, "the route never left the stopped node's task %s", victimAddr)
-	time.Sleep(5 * time.Second)
 	rep = stop()
-	var after, failedAfter int
-	for _, r := range rep.Results {
-		if r.Start.After(followedAt.Add(time.Second)) {
-			after++
-			if r.Failed() {
-				failedAfter++
-			}
-		}
-	}
-	t.Logf("worker %d stopped: the route left its task after %s; %s; %d failed in all (%s), %d of %d started 1 s after the route followed failed; servers now %v",
-		victim, followedAt.Sub(downAt).Round(time.Millisecond), rep.Summary(), rep.Failed, statusCounts(rep), failedAfter, after, routedServers(t, s, app.name))
-	assert.Zero(t, failedAfter, "requests failed after the route followed: %s", describe(rep.Failures()))
-	assert.Positive(t, after)
+	t.Logf("worker %d stopped: the route left its task after %s (Swarm declared the node down and rescheduled; the keeper polls every second); load meanwhile: %s; failed by status: %s; servers now %v",
+		victim, followedAt.Sub(downAt).Round(time.Millisecond), rep.Summary(), statusCounts(rep), routedServers(t, s, app.name))
+	// Once the route followed, nothing fails.
+	stop = load(t, s, app, 10*time.Second)
+	time.Sleep(8 * time.Second)
+	rep = stop()
+	t.Logf("after the route followed: %s", rep.Summary())
+	assert.Zero(t, rep.Failed, "requests failed after the route followed: %s", describe(rep.Failures()))
+	assert.Greater(t, rep.Total, 100)
 }
 
 func statusCounts(rep *loadgen.Report) string {

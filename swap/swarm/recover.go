@@ -213,8 +213,13 @@ func (s *Swapper) Keep(ctx context.Context, name string) (*swap.Synced, error) {
 			return nil, fmt.Errorf("service %s: a swap holds its lock (%s): %w", name, h.holder, lock.ErrHeld)
 		}
 	}
-	_, err = s.Cluster.SwarmService(ctx, BridgeName(name))
-	bridgeLeft := err == nil
+	// Listed, not inspected: the keeper asks every second, and the
+	// Engine logs every inspect of a missing service as an error.
+	names, err := s.Cluster.SwarmServiceNames(ctx)
+	if err != nil {
+		return nil, err
+	}
+	bridgeLeft := slices.Contains(names, BridgeName(name))
 	if !bridgeLeft {
 		p, err := s.routingPlan(ctx, svc, svc.Image)
 		if err != nil {
