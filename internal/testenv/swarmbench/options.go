@@ -19,11 +19,12 @@ const (
 	// PreSwap is how long the load runs before a swap starts.
 	PreSwap = time.Second
 	// Settle is how long the load goes on after the swap's command
-	// returned: longer than Traefik's swarm provider's default poll
-	// (refreshSeconds 15 s) plus its 2 s reload throttle, so that a
-	// baseline swap's stale routes are in the numbers, for both
-	// strategies alike.
-	Settle = 20 * time.Second
+	// returned: longer than a request stuck on a task that is gone (the
+	// clients give up after 30 s) plus Traefik's swarm provider's poll
+	// (refreshSeconds, 15 s by default), so that a baseline swap's stale
+	// routes and the time until all traffic is on the new version are in
+	// the numbers. Both strategies get the same window.
+	Settle = 45 * time.Second
 	// HungAfter is the latency from which a request counts as hung, as in
 	// package bench.
 	HungAfter = 5 * time.Second
