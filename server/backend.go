@@ -10,6 +10,7 @@ import (
 	"github.com/dswap-dev/dswap/history"
 	"github.com/dswap-dev/dswap/lock"
 	"github.com/dswap-dev/dswap/swap"
+	swarmswap "github.com/dswap-dev/dswap/swap/swarm"
 )
 
 // Backend is what the API does to services. SwapBackend is the real one;
@@ -41,6 +42,9 @@ type SwapBackend struct {
 	// KeeperLocks are the locks the keeper takes: without waiting, so
 	// that it never queues behind a swap (it retries later instead).
 	KeeperLocks swap.Locker
+	// Swarm, when set, are the Swarm swap's dependencies: the keeper
+	// follows the routed Swarm services' tasks with them.
+	Swarm *swarmswap.Deps
 }
 
 func (b *SwapBackend) swapper(log *slog.Logger, pull engine.PullPolicy) *swap.Swapper {

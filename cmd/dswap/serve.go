@@ -240,6 +240,10 @@ func runServe(cmd *cobra.Command, c *cli) error {
 			defer held.Release()
 		}
 		keeper := &server.Keeper{Upkeeper: backend, Log: log, Quiet: cfg.debounce, Resync: cfg.resync, Observer: server.Observers(obs)}
+		if env.swarm != nil {
+			backend.Swarm = &env.swarm.deps
+			keeper.Swarm = backend
+		}
 		go func() { _ = keeper.Run(ctx) }()
 		go keepLingers(ctx, env, log)
 	}

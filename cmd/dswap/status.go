@@ -51,6 +51,17 @@ func runStatus(ctx context.Context, c *cli, opts statusOptions) error {
 		return err
 	}
 	defer env.close()
+	if opts.service != "" {
+		if st, err := env.swarm.swarmStatus(ctx, opts.service); err != nil || st != nil {
+			if err != nil {
+				return err
+			}
+			if format == "json" {
+				return json.NewEncoder(stdout).Encode([]any{st})
+			}
+			return printSwarmStatus(stdout, st)
+		}
+	}
 	statuses, err := env.swaps.StatusOf(ctx, opts.service)
 	if err != nil {
 		return err
