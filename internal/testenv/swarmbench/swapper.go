@@ -98,8 +98,8 @@ func (b *serviceUpdate) swap(ctx context.Context, i int, to string) (Swap, error
 }
 
 // dswapSwapper runs dswap up against the manager, with Traefik's file
-// provider (no swarm provider in its Swarm). The first route is made by a
-// forced dswap up to the first image, before any load.
+// provider (no swarm provider in its Swarm). dswap sync routes the service
+// first, before any load.
 type dswapSwapper struct {
 	s        *lab.Swarm
 	replicas int
@@ -116,14 +116,16 @@ func (d *dswapSwapper) env() []string {
 }
 
 func (d *dswapSwapper) start(ctx context.Context, first string) error {
-	if err := createService(ctx, d.s, d.replicas, first, routeLabels(false)); err != nil {
+	// The drain window is the baseline's stop grace period, Swarm's
+	// default of 10 s.
+	if err := createService(ctx, d.s, d.replicas, first, append(routeLabels(false), "dswap.drain=10s")); err != nil {
 		return err
 	}
 	ctx, cancel := context.WithTimeout(ctx, commandTimeout)
 	defer cancel()
-	out, err := d.run(ctx, "up", first, "--service", serviceName, "--force", "--output", "json")
+	out, err := d.run(ctx, "sync", serviceName)
 	if err != nil {
-		return fmt.Errorf("routing the service with a first dswap up --force: %v\n%s", err, tailLines(out, 30))
+		return fmt.Errorf("routing the service with dswap sync: %v\n%s", err, tailLines(out, 30))
 	}
 	return nil
 }
