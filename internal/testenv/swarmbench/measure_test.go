@@ -60,3 +60,23 @@ func TestSelectStrategies(t *testing.T) {
 	_, err = SelectStrategies("labels")
 	assert.ErrorContains(t, err, "service-update, dswap")
 }
+
+func TestSummaryTableAddsUpTheSwaps(t *testing.T) {
+	t0 := time.Now()
+	swap := func(failed, hung int, allNew time.Duration, took time.Duration) Swap {
+		s := Swap{Start: t0, End: t0.Add(took), Metrics: Metrics{Requests: 100, Failed: failed, Hung: hung}}
+		if allNew > 0 {
+			s.FullNew = t0.Add(allNew)
+		}
+		return s
+	}
+	g := &Group{Strategy: Strategies[0], Swaps: []Swap{
+		swap(12, 8, 35*time.Second, 12*time.Second),
+		swap(18, 8, 36*time.Second, 11*time.Second),
+		swap(15, 8, 0, 13*time.Second),
+	}}
+	g.Swaps[2].Err = assert.AnError
+	row := SummaryTable([]*Group{g}).Rows[0]
+	assert.Equal(t, []string{"service-update", "2/3", "300", "45 (12, 18, 15)", "24",
+		"35.50s (35.00s–36.00s), never in 1", "12.00s (11.00s–13.00s)"}, row)
+}
