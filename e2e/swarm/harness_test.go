@@ -44,7 +44,8 @@ func awaitRouted(t *testing.T, s *lab.Swarm, service string, urls []string, with
 // TestSwarmRoutesToTasksOnEveryNode proves the harness: three Engines in a
 // Swarm, a three-replica service spread over them, Traefik on the manager
 // routing by a file naming the tasks' overlay addresses, and load through
-// it with nothing failed; every task answers.
+// it with nothing failed; every task answers. Then a worker's Engine is
+// stopped: Swarm starts its task elsewhere; started again, it rejoins.
 func TestSwarmRoutesToTasksOnEveryNode(t *testing.T) {
 	s := startSwarm(t, lab.SwarmOptions{Nodes: 3})
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
@@ -93,6 +94,35 @@ func TestSwarmRoutesToTasksOnEveryNode(t *testing.T) {
 	assert.Zero(t, rep.Failed, "failed: %s", describe(rep.Failures()))
 	assert.Zero(t, rep.Hung, "hung: %s", describe(rep.HungResults()))
 	assert.Equal(t, rep.Total, rep.ByVersion["v1"])
+
+	// A worker's Engine goes down: Swarm marks the node down and starts
+	// its task on the other nodes; back up, the node rejoins by itself.
+	down := 2
+	require.NoError(t, s.StopNode(down))
+	var moved []lab.Task
+	require.Eventually(t, func() bool {
+		ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+		defer cancel()
+		tasks, err := s.Tasks(ctx, name)
+		if err != nil {
+			return false
+		}
+		moved = moved[:0]
+		for _, task := range tasks {
+			if task.State == "running" && task.NodeID != s.NodeIDs[down] {
+				moved = append(moved, task)
+			}
+		}
+		return len(moved) == 3
+	}, 3*time.Minute, 500*time.Millisecond, "Swarm did not run 3 tasks on the nodes left after node %d went down", down)
+	t.Logf("node %d down: its task was started again on the other nodes: %+v", down, moved)
+	startCtx, startCancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer startCancel()
+	require.NoError(t, s.StartNode(startCtx, down))
+	require.Eventually(t, func() bool {
+		status := docker(t, s, "node", "inspect", "--format", "{{.Status.State}}", s.NodeIDs[down])
+		return status == "ready"
+	}, 2*time.Minute, 500*time.Millisecond, "node %d did not come back ready", down)
 }
 
 func addrsOf(tasks []lab.Task) []string {
