@@ -25,8 +25,10 @@ type fakeCluster struct {
 	failing  map[string]bool
 	// completing images' tasks end with exit code 0 at once.
 	completing map[string]bool
-	nextID     int
-	nextIP     int
+	// digests are what the registry answers per reference.
+	digests map[string]string
+	nextID  int
+	nextIP  int
 	// conflicts makes the next n updates fail with ErrConflict, after
 	// calling onConflict (another dswap writing meanwhile).
 	conflicts  int
@@ -40,7 +42,7 @@ type fakeCluster struct {
 const traefikNet = "net-traefik"
 
 func newCluster() *fakeCluster {
-	return &fakeCluster{services: map[string]*engine.SwarmService{}, tasks: map[string][]engine.SwarmTask{}, failing: map[string]bool{}, completing: map[string]bool{}}
+	return &fakeCluster{services: map[string]*engine.SwarmService{}, tasks: map[string][]engine.SwarmTask{}, failing: map[string]bool{}, completing: map[string]bool{}, digests: map[string]string{}}
 }
 
 // addService adds a replicated service from a spec as Swarm stores it.
@@ -191,6 +193,16 @@ func (f *fakeCluster) SwarmServiceNames(context.Context) ([]string, error) {
 		out = append(out, s.Name)
 	}
 	return out, nil
+}
+
+// ResolveImage pins images listed in digests; others have no registry.
+func (f *fakeCluster) ResolveImage(_ context.Context, ref string) (string, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if d, ok := f.digests[ref]; ok {
+		return ref + "@" + d, nil
+	}
+	return ref, fmt.Errorf("no registry answers for %s", ref)
 }
 
 // kill ends a running task of the service name, as a node going down

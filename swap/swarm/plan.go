@@ -8,6 +8,8 @@ import (
 	"sort"
 	"strings"
 
+	"github.com/distribution/reference"
+
 	"github.com/dswap-dev/dswap/engine"
 	"github.com/dswap-dev/dswap/labels"
 	"github.com/dswap-dev/dswap/settings"
@@ -117,7 +119,7 @@ func (s *Swapper) routingPlan(ctx context.Context, svc *engine.SwarmService, ima
 		return nil, swap.BadInput("service %s is not a replicated service; dswap swaps replicated Swarm services only", svc.Name)
 	}
 	var exposed []int
-	if img, err := s.Images.InspectImage(ctx, image); err == nil {
+	if img, err := s.inspectImage(ctx, image); err == nil {
 		p.imageID, exposed, p.healthcheck = img.ID, img.ExposedPorts, img.Healthcheck
 	} else {
 		s.log.Warn("the image is not on this manager; its HEALTHCHECK and exposed ports are unknown here (the nodes that run the tasks need it)", "phase", swap.PhasePlan.String(), "image", image, "error", err)
@@ -137,6 +139,28 @@ func (s *Swapper) routingPlan(ctx context.Context, svc *engine.SwarmService, ima
 		return nil, err
 	}
 	return p, nil
+}
+
+// inspectImage inspects the image on this manager: by the reference as
+// given, else, for one pinned to a digest, by its tag (an image built here
+// and pushed may not record the registry's digest).
+func (s *Swapper) inspectImage(ctx context.Context, image string) (*engine.Image, error) {
+	img, err := s.Images.InspectImage(ctx, image)
+	if err == nil {
+		return img, nil
+	}
+	named, perr := reference.ParseNormalizedNamed(image)
+	if perr != nil {
+		return nil, err
+	}
+	if tagged, ok := named.(reference.NamedTagged); ok {
+		if _, pinned := named.(reference.Canonical); pinned {
+			if t, terr := reference.WithTag(reference.TrimNamed(named), tagged.Tag()); terr == nil {
+				return s.Images.InspectImage(ctx, reference.FamiliarString(t))
+			}
+		}
+	}
+	return nil, err
 }
 
 // sharedNetwork is the network of the service that Traefik's container is

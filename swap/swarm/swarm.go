@@ -44,6 +44,7 @@ type Cluster interface {
 	SwarmServiceLogs(ctx context.Context, id string, tail int) (string, error)
 	SwarmNodes(ctx context.Context) (map[string]string, error)
 	SwarmServiceNames(ctx context.Context) ([]string, error)
+	ResolveImage(ctx context.Context, ref string) (string, error)
 }
 
 // Deps are a Swarm swap's side effects. Routes, Traefik and History are

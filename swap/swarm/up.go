@@ -20,16 +20,17 @@ func (s *Swapper) Up(ctx context.Context, req swap.Request) (*swap.Result, error
 		return nil, err
 	}
 	defer release()
-	res := &swap.Result{Service: svc.Name, FromImage: svc.Image, ToImage: req.Image}
+	image := s.resolve(ctx, req.Image)
+	res := &swap.Result{Service: svc.Name, FromImage: svc.Image, ToImage: image}
 	tasks, err := s.Cluster.SwarmTasks(ctx, svc.ID)
 	if err != nil {
 		return nil, err
 	}
 	res.Old = taskNames(svc.Name, running(tasks, svc.Image))
-	if svc.Image == req.Image && !req.Force {
+	if svc.Image == image && !req.Force {
 		return s.noop(ctx, svc, res, started)
 	}
-	p, err := s.makePlan(ctx, svc, req.Image)
+	p, err := s.makePlan(ctx, svc, image)
 	if err != nil {
 		return nil, err
 	}
@@ -38,6 +39,28 @@ func (s *Swapper) Up(ctx context.Context, req swap.Request) (*swap.Result, error
 	res.Steps = s.steps
 	s.record(p, res, started, err)
 	return res, err
+}
+
+// resolveTimeout bounds the registry's answer for an image's digest.
+const resolveTimeout = 15 * time.Second
+
+// resolve pins image to its registry's digest as `docker stack deploy`
+// writes it, so that the service's spec after the swap is what a later
+// stack deploy of a file naming image writes too (see docs/swarm.md). No
+// registry answering is not an error: image is used as given, as the
+// docker CLI does.
+func (s *Swapper) resolve(ctx context.Context, image string) string {
+	rctx, cancel := context.WithTimeout(ctx, resolveTimeout)
+	defer cancel()
+	pinned, err := s.Cluster.ResolveImage(rctx, image)
+	if err != nil {
+		s.log.Warn("the image's digest is not known (no registry answered), so the service names it by tag, as docker stack deploy would; each node uses the image it has under that tag", "phase", swap.PhasePlan.String(), "image", image, "reason", err)
+		return image
+	}
+	if pinned != image {
+		s.log.Info("image pinned to its registry's digest, as docker stack deploy pins it", "phase", swap.PhasePlan.String(), "image", pinned)
+	}
+	return pinned
 }
 
 // prepare takes the service's lock, layers its settings and puts right

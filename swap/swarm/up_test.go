@@ -2,6 +2,8 @@ package swarm
 
 import (
 	"context"
+	"fmt"
+	"strings"
 	"testing"
 	"time"
 
@@ -59,6 +61,22 @@ func TestUpMovesTrafficThroughTheBridgeAndKeepsTheServiceAsTheStackWroteIt(t *te
 	assert.Equal(t, "swapped", entries[0].Result)
 	assert.Equal(t, "myapp:v1", entries[0].FromImage)
 	assert.Equal(t, "myapp:v2", entries[0].ToImage)
+}
+
+func TestTheImageIsPinnedToItsRegistrysDigestAsAStackDeployPinsIt(t *testing.T) {
+	w := newWorld(t)
+	ctx := context.Background()
+	w.cluster.digests["myapp:v2"] = "sha256:2222"
+	res, err := w.swapper().Up(ctx, swap.Request{Image: "myapp:v2", Service: "web"})
+	require.NoError(t, err)
+	assert.Equal(t, "myapp:v2@sha256:2222", res.ToImage)
+	svc, err := w.cluster.SwarmService(ctx, "web")
+	require.NoError(t, err)
+	assert.Equal(t, "myapp:v2@sha256:2222", svc.Image)
+
+	again, err := w.swapper().Up(ctx, swap.Request{Image: "myapp:v2", Service: "web"})
+	require.NoError(t, err)
+	assert.True(t, again.Noop, "the tag still names the same digest: nothing to swap")
 }
 
 func TestBridgeDrainsWithTheDrainWindowBeforeItIsRemoved(t *testing.T) {
@@ -205,4 +223,24 @@ func durationP(s string) *time.Duration {
 		panic(err)
 	}
 	return &d
+}
+
+// tagOnlyImages knows images by tag only, as an image built on the manager
+// and pushed from elsewhere is.
+type tagOnlyImages struct{ fakeImages }
+
+func (i tagOnlyImages) InspectImage(ctx context.Context, ref string) (*engine.Image, error) {
+	if strings.Contains(ref, "@") {
+		return nil, fmt.Errorf("no such image: %s: %w", ref, engine.ErrNotFound)
+	}
+	return i.fakeImages.InspectImage(ctx, ref)
+}
+
+func TestAPinnedImageIsInspectedByItsTagHere(t *testing.T) {
+	w := newWorld(t)
+	s := w.swapper()
+	s.Images = tagOnlyImages{}
+	img, err := s.inspectImage(context.Background(), "registry.local:5000/myapp:v2@sha256:"+strings.Repeat("ab", 32))
+	require.NoError(t, err)
+	assert.Equal(t, "sha256:registry.local:5000/myapp:v2", img.ID)
 }
