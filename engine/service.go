@@ -77,6 +77,8 @@ type SwarmService struct {
 	// rolling update ("updating", "completed", "paused", ...).
 	UpdateState   string
 	UpdateMessage string
+	// UpdateStarted is when that update started (zero if unknown).
+	UpdateStarted time.Time
 
 	spec swarm.ServiceSpec
 }
@@ -120,6 +122,9 @@ func SwarmServiceOf(s swarm.Service) *SwarmService {
 	}
 	if u := s.UpdateStatus; u != nil {
 		out.UpdateState, out.UpdateMessage = string(u.State), u.Message
+		if u.StartedAt != nil {
+			out.UpdateStarted = *u.StartedAt
+		}
 	}
 	return out
 }

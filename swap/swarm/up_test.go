@@ -244,3 +244,11 @@ func TestAPinnedImageIsInspectedByItsTagHere(t *testing.T) {
 	require.NoError(t, err)
 	assert.Equal(t, "sha256:registry.local:5000/myapp:v2", img.ID)
 }
+
+func TestTheReportOfAnEarlierUpdateDoesNotFailTheSwap(t *testing.T) {
+	w := newWorld(t)
+	s := w.cluster.byName("web")
+	s.UpdateState, s.UpdateMessage, s.UpdateStarted = "rollback_completed", "rollback completed", time.Now().Add(-time.Hour)
+	_, err := w.swapper().Up(context.Background(), swap.Request{Image: "myapp:v2", Service: "web"})
+	require.NoError(t, err)
+}

@@ -29,6 +29,7 @@ func (s *Swapper) updateService(ctx context.Context, p *plan) ([]engine.SwarmTas
 		return nil, err
 	}
 	s.enter(swap.PhaseDrain, "updating the service to the new image; its old tasks are unrouted and stop with the service's own stop grace period", "service", p.name, "image", p.image)
+	issued := s.Now()
 	if svc.Image != p.image {
 		if err := s.Cluster.UpdateSwarmService(ctx, svc.WithImage(p.image, nil)); err != nil {
 			return nil, fmt.Errorf("updating service %s to %s: %w", p.name, p.image, err)
@@ -38,6 +39,10 @@ func (s *Swapper) updateService(ctx context.Context, p *plan) ([]engine.SwarmTas
 		now, err := s.Cluster.SwarmService(ctx, p.name)
 		if err != nil {
 			return err
+		}
+		if now.UpdateStarted.Before(issued.Add(-time.Second)) {
+			// The report of an earlier update, not of this one.
+			return nil
 		}
 		switch now.UpdateState {
 		case "paused", "rollback_started", "rollback_paused", "rollback_completed":
