@@ -25,6 +25,10 @@ type fakeCluster struct {
 	failing  map[string]bool
 	// completing images' tasks end with exit code 0 at once.
 	completing map[string]bool
+	// slow makes two looks in three at a service's tasks see them as they
+	// were, as a Swarm that converges over time.
+	slow  bool
+	looks map[string]int
 	// digests are what the registry answers per reference.
 	digests map[string]string
 	nextID  int
@@ -173,7 +177,13 @@ func (f *fakeCluster) SwarmTasks(_ context.Context, id string) ([]engine.SwarmTa
 	if s == nil {
 		return nil, nil
 	}
-	f.converge(s)
+	if f.looks == nil {
+		f.looks = map[string]int{}
+	}
+	f.looks[id]++
+	if !f.slow || f.looks[id]%3 == 0 {
+		f.converge(s)
+	}
 	return append([]engine.SwarmTask(nil), f.tasks[id]...), nil
 }
 

@@ -247,8 +247,29 @@ func TestAPinnedImageIsInspectedByItsTagHere(t *testing.T) {
 
 func TestTheReportOfAnEarlierUpdateDoesNotFailTheSwap(t *testing.T) {
 	w := newWorld(t)
+	w.cluster.slow = true
 	s := w.cluster.byName("web")
 	s.UpdateState, s.UpdateMessage, s.UpdateStarted = "rollback_completed", "rollback completed", time.Now().Add(-time.Hour)
 	_, err := w.swapper().Up(context.Background(), swap.Request{Image: "myapp:v2", Service: "web"})
 	require.NoError(t, err)
+}
+
+func TestAPausedUpdateOfTheServiceLeavesTheBridgeServing(t *testing.T) {
+	w := newWorld(t)
+	w.cluster.slow = true
+	w.cluster.afterUpdate = func(f *fakeCluster, s *engine.SwarmService) {
+		if s.Name == "web" && s.Image == "myapp:v2" {
+			f.mu.Lock()
+			defer f.mu.Unlock()
+			cur := f.services[s.ID]
+			cur.UpdateState, cur.UpdateMessage, cur.UpdateStarted = "paused", "update paused due to failure", time.Now()
+		}
+	}
+	_, err := w.swapper().Up(context.Background(), swap.Request{Image: "myapp:v2", Service: "web"})
+	var fe *swap.FailedError
+	require.ErrorAs(t, err, &fe)
+	assert.Contains(t, fe.Reason.Error(), "ended paused: update paused due to failure")
+	assert.Contains(t, fe.Kept, "serves on the bridge service web-dswap")
+	_, err = w.cluster.SwarmService(context.Background(), BridgeName("web"))
+	assert.NoError(t, err, "the bridge stays: it serves")
 }
