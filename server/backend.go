@@ -66,11 +66,36 @@ func (b *SwapBackend) Swap(ctx context.Context, req swap.Request, opts SwapOptio
 			log.Warn("waiting for another dswap to finish with this service", "phase", swap.PhasePlan.String(), "service", key, "holder", h.String(), "up to", max)
 		},
 	}
+	if d, ok := b.swarmDeps(ctx, req.Service, log); ok {
+		if opts.LockWait != nil {
+			d.LockWait = *opts.LockWait
+		}
+		return swarmswap.New(d).Up(ctx, req)
+	}
 	return s.Up(ctx, req)
+}
+
+// swarmDeps are the Swarm swap's dependencies, logging to log, when
+// service names a Swarm service here: the sidecar swaps it as dswap up
+// does.
+func (b *SwapBackend) swarmDeps(ctx context.Context, service string, log *slog.Logger) (swarmswap.Deps, bool) {
+	if b.Swarm == nil {
+		return swarmswap.Deps{}, false
+	}
+	ok, err := swarmswap.IsService(ctx, b.Swarm.Cluster, service)
+	if err != nil || !ok {
+		return swarmswap.Deps{}, false
+	}
+	d := *b.Swarm
+	d.Log = log
+	return d, true
 }
 
 // Rollback swaps a service back to the image it ran before its last swap.
 func (b *SwapBackend) Rollback(ctx context.Context, service string, over swap.Overrides, log *slog.Logger) (*swap.Result, error) {
+	if d, ok := b.swarmDeps(ctx, service, log); ok {
+		return swarmswap.New(d).Rollback(ctx, service, over)
+	}
 	return b.swapper(log, engine.PullMissing).Rollback(ctx, service, over)
 }
 

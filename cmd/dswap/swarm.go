@@ -106,6 +106,26 @@ func (w *swarmAware) swarmStatus(ctx context.Context, service string) (*swarmswa
 	return swarmswap.New(w.deps).StatusOf(ctx, service)
 }
 
+// routedStatuses are the statuses of the Swarm services dswap routes here.
+func (w *swarmAware) routedStatuses(ctx context.Context) ([]*swarmswap.Status, error) {
+	if w == nil || w.cluster == nil {
+		return nil, nil
+	}
+	refs, err := swarmswap.Routed(ctx, w.cluster, w.deps.Routes)
+	if err != nil {
+		return nil, err
+	}
+	var out []*swarmswap.Status
+	for _, ref := range refs {
+		st, err := swarmswap.New(w.deps).StatusOf(ctx, ref)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, st)
+	}
+	return out, nil
+}
+
 // printSwarmStatus prints a Swarm service's tasks as dswap status does a
 // service's containers.
 func printSwarmStatus(stdout io.Writer, st *swarmswap.Status) error {
