@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Runs every test: formatting and vet, unit tests, short fuzz runs, and the
 # end-to-end tests against the local Docker Engine and Traefik built from
-# its Go module (v3, and v2.11 where the suite has it).
+# its Go module (v3, and v2.11 where the suite has it), then the Swarm
+# end-to-end tests on Swarms of Engines of their own.
 # Under CI=true the end-to-end tests fail (never skip) when Docker or Traefik
 # is missing.
 #
@@ -72,9 +73,18 @@ e2e() {
   go test -count=1 -timeout 60m -v ./e2e/
 }
 
+# swarm_e2e runs the Swarm tests, each on Swarms of Docker Engines of its
+# own in network namespaces (internal/testenv/lab, swarm.go), never on the
+# machine's Engine; they need root, like the standalone ones that restart
+# an Engine of their own.
+swarm_e2e() {
+  go test -count=1 -timeout 40m -v ./e2e/swarm/...
+}
+
 phase "gofmt, go vet" check_format
 phase "tools (Traefik, registry, Compose v2)" tools
 phase "unit tests" unit
 phase "fuzz (short runs)" fuzz
 phase "Debian packages for the e2e tests (Chromium, systemd, fuse-overlayfs)" scripts/packages.sh
 phase "end-to-end tests (real Engine, real Traefik)" e2e
+phase "swarm end-to-end tests (Swarms of own Engines)" swarm_e2e

@@ -10,6 +10,7 @@ import (
 	"github.com/dswap-dev/dswap/history"
 	"github.com/dswap-dev/dswap/lock"
 	"github.com/dswap-dev/dswap/swap"
+	swarmswap "github.com/dswap-dev/dswap/swap/swarm"
 )
 
 // Backend is what the API does to services. SwapBackend is the real one;
@@ -45,6 +46,9 @@ type SwapBackend struct {
 	// KeeperLocks are the locks the keeper takes: without waiting, so
 	// that it never queues behind a swap (it retries later instead).
 	KeeperLocks swap.Locker
+	// Swarm, when set, are the Swarm swap's dependencies: the keeper
+	// follows the routed Swarm services' tasks with them.
+	Swarm *swarmswap.Deps
 }
 
 func (b *SwapBackend) swapper(log *slog.Logger, pull engine.PullPolicy) *swap.Swapper {
@@ -58,6 +62,12 @@ func (b *SwapBackend) swapper(log *slog.Logger, pull engine.PullPolicy) *swap.Sw
 
 // Swap swaps a service to an image, pulling it as opts say.
 func (b *SwapBackend) Swap(ctx context.Context, req swap.Request, opts SwapOptions, log *slog.Logger) (*swap.Result, error) {
+	if d, ok := b.swarmDeps(ctx, req.Service, log); ok {
+		if opts.LockWait != nil {
+			d.LockWait = *opts.LockWait
+		}
+		return swarmswap.New(d).Up(ctx, req)
+	}
 	return b.locking(log, opts).Up(ctx, req)
 }
 
@@ -87,8 +97,27 @@ func (b *SwapBackend) locking(log *slog.Logger, opts SwapOptions) *swap.Swapper 
 	return s
 }
 
+// swarmDeps are the Swarm swap's dependencies, logging to log, when
+// service names a Swarm service here: the sidecar swaps it as dswap up
+// does.
+func (b *SwapBackend) swarmDeps(ctx context.Context, service string, log *slog.Logger) (swarmswap.Deps, bool) {
+	if b.Swarm == nil {
+		return swarmswap.Deps{}, false
+	}
+	ok, err := swarmswap.IsService(ctx, b.Swarm.Cluster, service)
+	if err != nil || !ok {
+		return swarmswap.Deps{}, false
+	}
+	d := *b.Swarm
+	d.Log = log
+	return d, true
+}
+
 // Rollback swaps a service back to the image it ran before its last swap.
 func (b *SwapBackend) Rollback(ctx context.Context, service string, over swap.Overrides, log *slog.Logger) (*swap.Result, error) {
+	if d, ok := b.swarmDeps(ctx, service, log); ok {
+		return swarmswap.New(d).Rollback(ctx, service, over)
+	}
 	return b.swapper(log, engine.PullMissing).Rollback(ctx, service, over)
 }
 

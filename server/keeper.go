@@ -44,6 +44,11 @@ type Keeper struct {
 	// failure, doubled each time, at most MaxFailures tries.
 	RetryLocked, RetryFailed time.Duration
 	MaxFailures              int
+	// Swarm, when set, is asked every SwarmPoll (default 1s) for the
+	// routed Swarm services, whose tasks raise no events here (see
+	// SwarmKeeper).
+	Swarm     SwarmKeeper
+	SwarmPoll time.Duration
 	// Observer, when set, is told of every route the keeper repaired
 	// (metrics, notifications).
 	Observer Observer
@@ -74,6 +79,9 @@ func (k *Keeper) defaults() {
 	if k.clock == nil {
 		k.clock = wallClock{}
 	}
+	if k.SwarmPoll <= 0 {
+		k.SwarmPoll = time.Second
+	}
 }
 
 // relevantRef returns the service an event concerns, if the keeper cares.
@@ -98,6 +106,12 @@ func (k *Keeper) Run(ctx context.Context) error {
 		t := time.NewTicker(k.Resync)
 		defer t.Stop()
 		resync = t.C
+	}
+	var swarmPoll <-chan time.Time
+	if k.Swarm != nil {
+		t := time.NewTicker(k.SwarmPoll)
+		defer t.Stop()
+		swarmPoll = t.C
 	}
 	backoff := time.Second
 	for {
@@ -135,6 +149,8 @@ func (k *Keeper) Run(ctx context.Context) error {
 				broken = true
 			case <-resync:
 				k.addAll(ctx, deb)
+			case <-swarmPoll:
+				k.addSwarm(ctx, deb)
 			case <-timer.C():
 				for _, ref := range deb.due(k.clock.Now()) {
 					k.reconcile(ctx, ref, deb, failures, reported)
@@ -180,7 +196,13 @@ func (k *Keeper) addAll(ctx context.Context, deb *debouncer) {
 
 func (k *Keeper) reconcile(ctx context.Context, ref string, deb *debouncer, failures map[string]int, reported map[string]string) {
 	log := k.Log.With("service", ref)
-	got, err := k.Upkeeper.Reconcile(ctx, ref, log)
+	var got swap.Reconciled
+	var err error
+	if name, ok := swarmRef(ref); ok && k.Swarm != nil {
+		got, err = k.Swarm.KeepSwarm(ctx, name, log)
+	} else {
+		got, err = k.Upkeeper.Reconcile(ctx, ref, log)
+	}
 	switch {
 	case err == nil:
 		delete(failures, ref)

@@ -36,6 +36,9 @@ type Service struct {
 	Tasks []*engine.Container
 }
 
+// SwarmTaskLabel is on every container Swarm runs for a task.
+const SwarmTaskLabel = "com.docker.swarm.task.id"
+
 // Key names the service's route file, lock and history: a file name as it
 // is, and one to one, so that two services never share a route file or a
 // lock (earlier, "shop-api/web" and "shop/api-web" both gave shop-api-web,
@@ -154,7 +157,10 @@ func FindService(all []*engine.Container, name, image string) (*Service, error) 
 			tasks = append(tasks, c)
 			continue
 		}
-		if c.Labels[compose.OneoffLabel] == "True" || !match(c) {
+		if c.Labels[compose.OneoffLabel] == "True" || c.Labels[SwarmTaskLabel] != "" || !match(c) {
+			// A Swarm task's container is Swarm's: cloned as a plain
+			// container it would serve outside its service. Swarm
+			// services are swapped as services (swap/swarm).
 			continue
 		}
 		svc := &Service{Name: ServiceName(c)}

@@ -21,6 +21,7 @@ func TestFindService(t *testing.T) {
 		ctr("api", "registry.example.com/acme/api:v3", withLabel("dswap.service", "backend")),
 		ctr("shop-web-1", "shop:v1", inCompose("shop", "front", "1")),
 		ctr("blog-front-1", "blog:v1", inCompose("blog", "front", "1")),
+		ctr("shop_api.1.x7", "api:v1", withLabel("com.docker.swarm.task.id", "x7"), withLabel("com.docker.swarm.service.name", "shop_api")),
 	}
 	tests := []struct {
 		name        string
@@ -38,6 +39,7 @@ func TestFindService(t *testing.T) {
 		{name: "compose service in two projects is ambiguous", service: "front", image: "x:1", wantErr: "matches several services:\n  shop/front: shop-web-1 (shop:v1, running)\n  blog/front: blog-front-1 (blog:v1, running)"},
 		{name: "unknown image", image: "nothing:v1", wantErr: `no container belongs to image nothing:v1 (repository "nothing")`},
 		{name: "a named service with no container starts fresh", service: "newsvc", image: "new:v1", wantName: "newsvc"},
+		{name: "a Swarm task's container is no member", image: "api:v2", wantErr: `no container belongs to image api:v2 (repository "api")`},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -21,9 +21,10 @@ type Synced struct {
 // Managed says whether dswap keeps a container's routes: it carries
 // dswap.enable=true or a dswap.service label.
 // A release task's one-off is not, even when its image carries such a
-// label: it is never routed.
+// label: it is never routed. Nor is a Swarm task's container: its service
+// is routed by swap/swarm, from its tasks.
 func Managed(c *engine.Container) bool {
-	if c.Labels[TaskServiceLabel] != "" {
+	if c.Labels[TaskServiceLabel] != "" || c.Labels[SwarmTaskLabel] != "" {
 		return false
 	}
 	return c.Labels[labels.ServiceLabel] != "" || c.Labels["dswap.enable"] == "true"

@@ -7,6 +7,7 @@
 //	scripts/bench.sh                                   (everything, 20 swaps each)
 //	scripts/bench.sh -scenario 50ms -strategy dswap -swaps 100
 //	scripts/bench.sh -releases -swaps 3                 (bad and good releases)
+//	scripts/bench.sh swarm -swaps 3                    (Swarm: service update vs dswap; needs root)
 package main
 
 import (
@@ -20,6 +21,7 @@ import (
 
 	"github.com/dswap-dev/dswap/internal/testenv/bench"
 	"github.com/dswap-dev/dswap/internal/testenv/lab"
+	"github.com/dswap-dev/dswap/internal/testenv/swarmbench"
 )
 
 func main() {
@@ -45,6 +47,7 @@ func run(ctx context.Context, args []string) error {
 	md := fs.String("md", "", "also write the tables as Markdown to this file")
 	dswapBin := fs.String("dswap", "", "prebuilt dswap binary to measure (default: go build ./cmd/dswap)")
 	releases := fs.Bool("releases", false, "instead, measure a release that fails 20% of its requests (plain swap, --monitor, --canary) and a canary's cost for a good one; -swaps runs of each")
+	swarm := fs.Bool("swarm", false, "measure a Swarm service instead (3 Engines of the benchmark's own, 3 replicas): strategies service-update and dswap, default 5 swaps; needs root")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
@@ -55,6 +58,27 @@ func run(ctx context.Context, args []string) error {
 		return bench.RunReleases(ctx, bench.Options{
 			Swaps: *swaps, Clients: *clients, Markdown: *md, TraefikBin: lab.TraefikBinFromEnv(), DswapBin: *dswapBin,
 			Command: "dswap-bench " + strings.Join(args, " "), Out: os.Stdout, Log: os.Stderr,
+		})
+	}
+	if *swarm {
+		set := map[string]bool{}
+		fs.Visit(func(f *flag.Flag) { set[f.Name] = true })
+		if !set["swaps"] {
+			*swaps = 5
+		}
+		sts, err := swarmbench.SelectStrategies(*strategies)
+		if err != nil {
+			return err
+		}
+		return swarmbench.Run(ctx, swarmbench.Options{
+			Swaps: *swaps, Clients: *clients, Nodes: 3, Replicas: 3,
+			Strategies: sts,
+			TraefikBin: lab.TraefikBinFromEnv(),
+			DswapBin:   *dswapBin,
+			Markdown:   *md,
+			Command:    "dswap-bench " + strings.Join(args, " "),
+			Out:        os.Stdout,
+			Log:        os.Stderr,
 		})
 	}
 	scs, err := bench.SelectScenarios(*scenarios)

@@ -51,15 +51,21 @@ func runHistory(ctx context.Context, c *cli, opts historyOptions) error {
 		return err
 	}
 	defer env.close()
-	all, err := env.deps.Docker.List(ctx, engine.ListFilter{All: true})
-	if err != nil {
+	key, name := swap.KeyOf(service), service
+	if isSwarm, err := env.swarm.isSwarm(ctx, service); err != nil {
 		return err
+	} else if !isSwarm {
+		all, err := env.deps.Docker.List(ctx, engine.ListFilter{All: true})
+		if err != nil {
+			return err
+		}
+		svc, err := swap.FindService(all, service, "")
+		if err != nil {
+			return err
+		}
+		key, name = svc.Key(), svc.Name
 	}
-	svc, err := swap.FindService(all, service, "")
-	if err != nil {
-		return err
-	}
-	entries, err := env.deps.History.Read(svc.Key())
+	entries, err := env.deps.History.Read(key)
 	if err != nil {
 		return err
 	}
@@ -67,7 +73,7 @@ func runHistory(ctx context.Context, c *cli, opts historyOptions) error {
 		return json.NewEncoder(stdout).Encode(entries)
 	}
 	if len(entries) == 0 {
-		fmt.Fprintf(stdout, "no swaps of %s are recorded\n", svc.Name)
+		fmt.Fprintf(stdout, "no swaps of %s are recorded\n", name)
 		return nil
 	}
 	tw := tabwriter.NewWriter(stdout, 0, 4, 2, ' ', 0)

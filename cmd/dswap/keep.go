@@ -114,6 +114,10 @@ func runKeep(cmd *cobra.Command, c *cli) error {
 		return err == nil && ok
 	}}
 	keeper := &server.Keeper{Upkeeper: scoped, Log: log, Quiet: cfg.debounce, Resync: cfg.resync}
+	if env.swarm != nil {
+		backend.Swarm = &env.swarm.deps
+		keeper.Swarm = backend
+	}
 	log.Info("dswap keep: keeping routes right after Docker events", "routes", env.dir.Path, "traefik api", traefikAPIOf(env),
 		"debounce", cfg.debounce, "resync", cfg.resync, "version", version)
 	go keepLingers(ctx, env, log)

@@ -206,6 +206,9 @@ func runServe(cmd *cobra.Command, c *cli) error {
 		},
 		KeeperLocks: lock.Dir{Path: env.dir.StagingPath(), Command: "dswap serve (route keeper)"},
 	}
+	if env.swarm != nil {
+		backend.Swarm = &env.swarm.deps
+	}
 	var srv *server.Server
 	metrics, notifier, obs, err := observers(ctx, cfg.observe, func() int { return srv.Running() }, log)
 	if err != nil {
@@ -240,6 +243,9 @@ func runServe(cmd *cobra.Command, c *cli) error {
 			defer held.Release()
 		}
 		keeper := &server.Keeper{Upkeeper: backend, Log: log, Quiet: cfg.debounce, Resync: cfg.resync, Observer: server.Observers(obs)}
+		if backend.Swarm != nil {
+			keeper.Swarm = backend
+		}
 		go func() { _ = keeper.Run(ctx) }()
 		go keepLingers(ctx, env, log)
 	}

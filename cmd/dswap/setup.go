@@ -16,6 +16,7 @@ import (
 	"github.com/dswap-dev/dswap/lock"
 	"github.com/dswap-dev/dswap/settings"
 	"github.com/dswap-dev/dswap/swap"
+	swarmswap "github.com/dswap-dev/dswap/swap/swarm"
 	"github.com/dswap-dev/dswap/traefik"
 )
 
@@ -85,9 +86,12 @@ type environment struct {
 	// images is the one image getter (deps.Images); a compose service's
 	// build section sets its Build.
 	images *engine.Images
-	api    *traefik.API // nil without a Traefik API
-	dir    *traefik.Dir
-	close  func()
+	// swarm sends commands about a Swarm service to swap/swarm; nil in
+	// the commands' tests.
+	swarm *swarmAware
+	api   *traefik.API // nil without a Traefik API
+	dir   *traefik.Dir
+	close func()
 }
 
 // setup connects to the Engine and Traefik: the one place dswap constructs
@@ -197,9 +201,27 @@ func setup(ctx context.Context, opts connectOptions, log *slog.Logger) (*environ
 		log.Debug("reading Traefik's metrics", "url", metricsURL)
 	}
 	env.deps.LiveWindow = canaryLiveWindow
-	env.swaps = swap.New(env.deps)
+	env.swarm = &swarmAware{swapper: swap.New(env.deps), cluster: eng, log: log, deps: swarmswap.Deps{
+		Cluster: eng, Images: env.images, Routes: dir, Traefik: confirm, History: env.deps.History,
+		TraefikNetworks: traefikNetworkIDs(inst), TraefikVersion: traefikRelease, Log: log,
+		Holder: swarmswap.Holder(opts.holder), LockWait: lockWait,
+	}}
+	env.swaps = env.swarm
 	env.dir = dir
 	return env, nil
+}
+
+// traefikNetworkIDs maps the IDs of the Traefik container's networks to
+// their names; empty when the container is not known.
+func traefikNetworkIDs(inst *traefik.Instance) map[string]string {
+	out := map[string]string{}
+	if inst == nil {
+		return out
+	}
+	for name, ep := range inst.Container.Networks {
+		out[ep.NetworkID] = name
+	}
+	return out
 }
 
 // connectEnv is what the commands other than up start with: the logger for

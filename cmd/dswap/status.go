@@ -11,6 +11,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/dswap-dev/dswap/server"
+	swarmswap "github.com/dswap-dev/dswap/swap/swarm"
 )
 
 func newStatusCommand(c *cli) *cobra.Command {
@@ -51,6 +52,17 @@ func runStatus(ctx context.Context, c *cli, opts statusOptions) error {
 		return err
 	}
 	defer env.close()
+	if opts.service != "" {
+		if st, err := env.swarm.swarmStatus(ctx, opts.service); err != nil || st != nil {
+			if err != nil {
+				return err
+			}
+			if format == "json" {
+				return json.NewEncoder(stdout).Encode([]any{st})
+			}
+			return printSwarmStatus(stdout, st)
+		}
+	}
 	statuses, err := env.swaps.StatusOf(ctx, opts.service)
 	if err != nil {
 		return err
@@ -61,8 +73,29 @@ func runStatus(ctx context.Context, c *cli, opts statusOptions) error {
 	for _, st := range statuses {
 		out = append(out, server.StatusOf(st))
 	}
+	var swarmOut []*swarmswap.Status
+	if opts.service == "" {
+		if swarmOut, err = env.swarm.routedStatuses(ctx); err != nil {
+			return err
+		}
+	}
 	if format == "json" {
-		return json.NewEncoder(stdout).Encode(out)
+		all := make([]any, 0, len(out)+len(swarmOut))
+		for _, st := range out {
+			all = append(all, st)
+		}
+		for _, st := range swarmOut {
+			all = append(all, st)
+		}
+		return json.NewEncoder(stdout).Encode(all)
+	}
+	for _, st := range swarmOut {
+		if err := printSwarmStatus(stdout, st); err != nil {
+			return err
+		}
+	}
+	if len(out) == 0 && len(swarmOut) > 0 {
+		return nil
 	}
 	if len(out) == 0 {
 		fmt.Fprintln(stdout, "no dswap-managed services (label containers with dswap.enable=true or dswap.service=NAME)")

@@ -1,0 +1,133 @@
+package swarm
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"sort"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/require"
+
+	"github.com/dswap-dev/dswap/internal/testenv/lab"
+	"github.com/dswap-dev/dswap/traefik"
+)
+
+// dswapBin builds the dswap binary into the test's own directory (removed
+// with it); go's build cache makes every build after the first a link.
+func dswapBin(t *testing.T) string {
+	t.Helper()
+	out := filepath.Join(t.TempDir(), "dswap")
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
+	defer cancel()
+	b, err := exec.CommandContext(ctx, "go", "build", "-o", out, "../../cmd/dswap").CombinedOutput()
+	require.NoError(t, err, "building dswap: %s", b)
+	return out
+}
+
+// dswapRun is one run of dswap.
+type dswapRun struct {
+	stdout, stderr string
+	code           int
+	took           time.Duration
+}
+
+// runDswap runs dswap against the Swarm's manager (DOCKER_HOST) and its
+// Traefik, within 5 minutes.
+func runDswap(t *testing.T, bin string, s *lab.Swarm, args ...string) dswapRun {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
+	defer cancel()
+	cmd := exec.CommandContext(ctx, bin, args...)
+	cmd.Env = append(os.Environ(),
+		"DOCKER_HOST="+s.Manager.Socket,
+		"DSWAP_ROUTES_DIR="+s.RoutesDir,
+		"DSWAP_TRAEFIK_API="+s.TraefikAPI,
+		"DSWAP_TRAEFIK_CONTAINER="+s.TraefikName,
+	)
+	var stdout, stderr bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &stdout, &stderr
+	start := time.Now()
+	err := cmd.Run()
+	run := dswapRun{stdout: stdout.String(), stderr: stderr.String(), took: time.Since(start)}
+	var exit *exec.ExitError
+	switch {
+	case err == nil:
+	case errors.As(err, &exit):
+		run.code = exit.ExitCode()
+	default:
+		t.Fatalf("running dswap %s: %v", strings.Join(args, " "), err)
+	}
+	require.NoError(t, ctx.Err(), "dswap %s did not finish within 5 minutes:\n%s", strings.Join(args, " "), run.stderr)
+	t.Logf("dswap %s: exit %d in %s\nstdout: %s\nstderr (tail):\n%s", strings.Join(args, " "), run.code, run.took.Round(time.Millisecond), run.stdout, tail(run.stderr, 25))
+	return run
+}
+
+// routeSampler reads Traefik's API for a service's servers every 20 ms
+// and keeps the fewest it saw, and every distinct server set.
+type routeSampler struct {
+	stop    context.CancelFunc
+	done    chan struct{}
+	mu      sync.Mutex
+	fewest  int
+	samples int
+	errs    int
+	sets    []string
+}
+
+func sampleRoute(t *testing.T, s *lab.Swarm, service string) *routeSampler {
+	t.Helper()
+	api, err := traefik.NewAPI(s.TraefikAPI)
+	require.NoError(t, err)
+	ctx, cancel := context.WithCancel(context.Background())
+	r := &routeSampler{stop: cancel, done: make(chan struct{}), fewest: -1}
+	go func() {
+		defer close(r.done)
+		tick := time.NewTicker(20 * time.Millisecond)
+		defer tick.Stop()
+		for {
+			rctx, rcancel := context.WithTimeout(ctx, 2*time.Second)
+			rt, err := api.Runtime(rctx)
+			rcancel()
+			r.mu.Lock()
+			if err != nil {
+				if ctx.Err() == nil {
+					r.errs++
+				}
+			} else {
+				urls := rt.Services[service+"@file"].ServerURLs()
+				sort.Strings(urls)
+				r.samples++
+				if r.fewest < 0 || len(urls) < r.fewest {
+					r.fewest = len(urls)
+				}
+				if set := strings.Join(urls, ","); len(r.sets) == 0 || r.sets[len(r.sets)-1] != set {
+					r.sets = append(r.sets, set)
+				}
+			}
+			r.mu.Unlock()
+			select {
+			case <-ctx.Done():
+				return
+			case <-tick.C:
+			}
+		}
+	}()
+	return r
+}
+
+// finish stops sampling and returns the fewest servers seen, the number of
+// samples and the distinct server sets in order.
+func (r *routeSampler) finish() (fewest, samples, errs int, sets []string) {
+	r.stop()
+	<-r.done
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return r.fewest, r.samples, r.errs, r.sets
+}

@@ -1,0 +1,142 @@
+package swarm
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"os"
+	"os/exec"
+	"sort"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/dswap-dev/dswap/internal/testenv/lab"
+	"github.com/dswap-dev/dswap/internal/testenv/loadgen"
+	"github.com/dswap-dev/dswap/traefik"
+)
+
+// startKeeper runs `dswap keep` against the Swarm's manager until the test
+// ends, and returns its output so far on demand.
+func startKeeper(t *testing.T, bin string, s *lab.Swarm) func() string {
+	t.Helper()
+	cmd := exec.Command(bin, "keep")
+	cmd.Env = append(os.Environ(),
+		"DOCKER_HOST="+s.Manager.Socket,
+		"DSWAP_ROUTES_DIR="+s.RoutesDir,
+		"DSWAP_TRAEFIK_API="+s.TraefikAPI,
+		"DSWAP_TRAEFIK_CONTAINER="+s.TraefikName,
+	)
+	var out bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &out, &out
+	require.NoError(t, cmd.Start())
+	done := make(chan struct{})
+	go func() { _ = cmd.Wait(); close(done) }()
+	t.Cleanup(func() {
+		_ = cmd.Process.Signal(os.Interrupt)
+		select {
+		case <-done:
+		case <-time.After(20 * time.Second):
+			_ = cmd.Process.Kill()
+			<-done
+		}
+		t.Logf("dswap keep's output (tail):\n%s", tail(out.String(), 30))
+	})
+	return out.String
+}
+
+// routedServers are the servers Traefik's API shows for service@file.
+func routedServers(t *testing.T, s *lab.Swarm, service string) []string {
+	t.Helper()
+	api, err := traefik.NewAPI(s.TraefikAPI)
+	require.NoError(t, err)
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	rt, err := api.Runtime(ctx)
+	if err != nil {
+		return nil
+	}
+	urls := rt.Services[service+"@file"].ServerURLs()
+	sort.Strings(urls)
+	return urls
+}
+
+// TestSwarmOnThreeNodes swaps a service whose tasks are spread over three
+// Engines under load (nothing may fail), then stops the Engine of a worker
+// that runs a task: Swarm reschedules it, dswap keep's route follows, and
+// the failed requests are counted and reported.
+func TestSwarmOnThreeNodes(t *testing.T) {
+	s := startSwarm(t, lab.SwarmOptions{Nodes: 3})
+	bin := dswapBin(t)
+	ctx, cancel := context.WithTimeout(context.Background(), 15*time.Minute)
+	defer cancel()
+	v1, v2 := s.Prefix+"-app:v1", s.Prefix+"-app:v2"
+	require.NoError(t, s.BuildApp(ctx, lab.AppImage{Tag: v1, Version: "v1"}))
+	require.NoError(t, s.BuildApp(ctx, lab.AppImage{Tag: v2, Version: "v2"}))
+	app := createService(t, s, v1, 3)
+	require.Zero(t, runDswap(t, bin, s, "sync", app.name).code)
+	startKeeper(t, bin, s)
+
+	sampler := sampleRoute(t, s, app.name)
+	stop := load(t, s, app, 4*time.Minute)
+	time.Sleep(time.Second)
+	run := runDswap(t, bin, s, "up", v2, "--service", app.name)
+	time.Sleep(time.Second)
+	rep := stop()
+	fewest, samples, _, sets := sampler.finish()
+	t.Logf("3 nodes, dswap up %s: %s; Traefik sampled %d times, fewest servers %d, sets %q", v2, rep.Summary(), samples, fewest, sets)
+	require.Zero(t, run.code, run.stderr)
+	assert.Zero(t, rep.Failed, "failed: %s", describe(rep.Failures()))
+	assert.Zero(t, rep.Hung, "hung: %s", describe(rep.HungResults()))
+	assert.GreaterOrEqual(t, fewest, 3)
+	tasks := awaitTasks(t, s, app.name, 3, time.Minute)
+	nodes := map[string]bool{}
+	victim := -1
+	var victimAddr string
+	for _, task := range tasks {
+		nodes[task.NodeID] = true
+		if i := s.NodeIndex(task.NodeID); i > 0 && victim < 0 {
+			victim, victimAddr = i, task.Addr
+		}
+	}
+	t.Logf("the service's new tasks run on %d nodes: %+v", len(nodes), tasks)
+	assert.GreaterOrEqual(t, len(nodes), 2, "tasks spread over the nodes")
+	require.Positive(t, victim, "no task on a worker to take down")
+
+	// A worker goes down under load.
+	stop = load(t, s, app, 3*time.Minute)
+	time.Sleep(2 * time.Second)
+	downAt := time.Now()
+	require.NoError(t, s.StopNode(victim))
+	var followedAt time.Time
+	require.Eventually(t, func() bool {
+		got := routedServers(t, s, app.name)
+		if len(got) == 0 || strings.Contains(strings.Join(got, ","), "http://"+victimAddr+":") {
+			return false
+		}
+		followedAt = time.Now()
+		return true
+	}, 3*time.Minute, 100*time.Millisecond, "the route never left the stopped node's task %s", victimAddr)
+	rep = stop()
+	t.Logf("worker %d stopped: the route left its task after %s (Swarm declared the node down and rescheduled; the keeper polls every second); load meanwhile: %s; failed by status: %s; servers now %v",
+		victim, followedAt.Sub(downAt).Round(time.Millisecond), rep.Summary(), statusCounts(rep), routedServers(t, s, app.name))
+	// Once the route followed, nothing fails.
+	stop = load(t, s, app, 10*time.Second)
+	time.Sleep(8 * time.Second)
+	rep = stop()
+	t.Logf("after the route followed: %s", rep.Summary())
+	assert.Zero(t, rep.Failed, "requests failed after the route followed: %s", describe(rep.Failures()))
+	assert.Greater(t, rep.Total, 100)
+}
+
+func statusCounts(rep *loadgen.Report) string {
+	var parts []string
+	for code, n := range rep.ByStatus {
+		parts = append(parts, fmt.Sprintf("status %d: %d", code, n))
+	}
+	sort.Strings(parts)
+	return strings.Join(parts, " ")
+}

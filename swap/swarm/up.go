@@ -1,0 +1,190 @@
+package swarm
+
+import (
+	"context"
+	"fmt"
+	"time"
+
+	"github.com/dswap-dev/dswap/engine"
+	"github.com/dswap-dev/dswap/history"
+	"github.com/dswap-dev/dswap/swap"
+)
+
+// Up swaps the Swarm service req.Service to req.Image through a bridge
+// service (see the package comment).
+func (s *Swapper) Up(ctx context.Context, req swap.Request) (*swap.Result, error) {
+	started := s.Now()
+	s.enter(swap.PhasePlan, "planning", "image", req.Image, "service", req.Service)
+	svc, release, err := s.prepare(ctx, req.Service, req.Overrides)
+	if err != nil {
+		return nil, err
+	}
+	defer release()
+	image := s.resolve(ctx, req.Image)
+	res := &swap.Result{Service: svc.Name, FromImage: svc.Image, ToImage: image}
+	tasks, err := s.Cluster.SwarmTasks(ctx, svc.ID)
+	if err != nil {
+		return nil, err
+	}
+	res.Old = taskNames(svc.Name, running(tasks, svc.Image))
+	if svc.Image == image && !req.Force {
+		return s.noop(ctx, svc, res, started)
+	}
+	p, err := s.makePlan(ctx, svc, image)
+	if err != nil {
+		return nil, err
+	}
+	err = s.rollout(ctx, p, res, started)
+	res.Total = s.Now().Sub(started)
+	res.Steps = s.steps
+	s.record(p, res, started, err)
+	return res, err
+}
+
+// resolveTimeout bounds the registry's answer for an image's digest.
+const resolveTimeout = 15 * time.Second
+
+// resolve pins image to its registry's digest as `docker stack deploy`
+// writes it, so that the service's spec after the swap is what a later
+// stack deploy of a file naming image writes too (see docs/swarm.md). No
+// registry answering is not an error: image is used as given, as the
+// docker CLI does.
+func (s *Swapper) resolve(ctx context.Context, image string) string {
+	rctx, cancel := context.WithTimeout(ctx, resolveTimeout)
+	defer cancel()
+	pinned, err := s.Cluster.ResolveImage(rctx, image)
+	if err != nil {
+		s.log.Warn("the image's digest is not known (no registry answered), so the service names it by tag, as docker stack deploy would; each node uses the image it has under that tag", "phase", swap.PhasePlan.String(), "image", image, "reason", err)
+		return image
+	}
+	if pinned != image {
+		s.log.Info("image pinned to its registry's digest, as docker stack deploy pins it", "phase", swap.PhasePlan.String(), "image", pinned)
+	}
+	return pinned
+}
+
+// prepare takes the service's lock, layers its settings and puts right
+// what an interrupted swap left. It returns the service as it is then.
+func (s *Swapper) prepare(ctx context.Context, name string, over swap.Overrides) (*engine.SwarmService, func(), error) {
+	svc, release, err := s.lock(ctx, name)
+	if err != nil {
+		return nil, nil, err
+	}
+	fail := func(err error) (*engine.SwarmService, func(), error) {
+		release()
+		return nil, nil, err
+	}
+	st, err := serviceSettings(svc)
+	if err != nil {
+		return fail(err)
+	}
+	if s.cfg, err = swap.Layer(over, st); err != nil {
+		return fail(err)
+	}
+	if err := refuseUnsupported(over, st); err != nil {
+		return fail(err)
+	}
+	repaired, err := s.repair(ctx, svc)
+	if err != nil {
+		return fail(err)
+	}
+	if repaired {
+		if svc, err = s.Cluster.SwarmService(ctx, name); err != nil {
+			return fail(err)
+		}
+	}
+	return svc, release, nil
+}
+
+// rollout runs steps 2 to 6 of a swap.
+func (s *Swapper) rollout(ctx context.Context, p *plan, res *swap.Result, started time.Time) error {
+	bridge, bridgeTasks, err := s.startBridge(ctx, p)
+	if err != nil {
+		return err
+	}
+	res.HealthyAfter = s.Now().Sub(started)
+	res.Readiness = readiness(p, s.cfg)
+	healthyAt := s.Now()
+
+	s.enter(swap.PhaseFlip, "moving the route to the bridge's tasks", "tasks", len(bridgeTasks))
+	if res.Flip, err = s.route(ctx, p, bridgeTasks); err != nil {
+		// commitRoute put the previous file back: the old tasks serve.
+		fe := s.failed(ctx, p, bridge, fmt.Errorf("moving the route to the bridge: %w", err))
+		s.removeNow(ctx, bridge)
+		return fe
+	}
+	res.RoutedAfterHealthy = s.Now().Sub(healthyAt)
+
+	news, err := s.updateService(ctx, p)
+	if err != nil {
+		return s.stranded(p, bridge, fmt.Errorf("updating service %s: %w", p.name, err))
+	}
+	s.enter(swap.PhaseFlip, "moving the route to the service's new tasks", "tasks", len(news))
+	if _, err := s.route(ctx, p, news); err != nil {
+		return s.stranded(p, bridge, fmt.Errorf("moving the route back to service %s: %w", p.name, err))
+	}
+	res.New = taskNames(p.name, news)
+	if err := s.removeBridge(ctx, bridge); err != nil {
+		s.enter(swap.PhaseDone, "done, but the bridge service is left", "error", err)
+		return fmt.Errorf("service %s now runs %s and is routed, but %w; the next dswap of the service removes it, or remove it with docker service rm %s", p.name, p.image, err, bridge.Name)
+	}
+	s.enter(swap.PhaseDone, "done")
+	return nil
+}
+
+// stranded is an error after the first flip: the bridge serves the new
+// version and stays, so nothing is dropped; the next dswap of the service
+// finishes the swap (see repair).
+func (s *Swapper) stranded(p *plan, bridge *engine.SwarmService, cause error) error {
+	s.enter(swap.PhaseFailed, "swap stopped midway; the bridge serves the new version", "bridge", bridge.Name, "reason", cause)
+	return &swap.FailedError{Service: p.name, Phase: swap.PhaseDrain, Reason: cause,
+		Kept: fmt.Sprintf("%s serves on the bridge service %s (routed); service %s is left as Swarm has it. Run dswap sync %s (or dswap up again) to finish the swap once the cause is fixed", p.image, bridge.Name, p.name, p.name)}
+}
+
+// noop makes sure the route names the running tasks of a service that
+// already runs the image.
+func (s *Swapper) noop(ctx context.Context, svc *engine.SwarmService, res *swap.Result, started time.Time) (*swap.Result, error) {
+	res.Noop = true
+	res.New = res.Old
+	if _, err := s.sync(ctx, svc); err != nil {
+		return nil, err
+	}
+	s.enter(swap.PhaseDone, "already running this image; nothing to swap (pass --force to swap anyway)")
+	res.Total = s.Now().Sub(started)
+	res.Steps = s.steps
+	return res, nil
+}
+
+func readiness(p *plan, cfg swap.Config) string {
+	if p.healthcheck == nil {
+		return fmt.Sprintf("no health check: Swarm reported the tasks running and they stayed up for --settle %s", cfg.Settle)
+	}
+	return "Swarm reported every task running, which it does only once its container is healthy"
+}
+
+// taskNames are the tasks' names as docker service ps prints them.
+func taskNames(service string, tasks []engine.SwarmTask) []string {
+	out := make([]string, 0, len(tasks))
+	for _, t := range tasks {
+		out = append(out, fmt.Sprintf("%s.%d", service, t.Slot))
+	}
+	return out
+}
+
+// record appends the swap's outcome to the service's history.
+func (s *Swapper) record(p *plan, res *swap.Result, started time.Time, err error) {
+	if s.History == nil {
+		return
+	}
+	e := history.Entry{ID: fmt.Sprintf("swarm-%d", started.UnixNano()), Service: p.name, Started: started.UTC(), Duration: s.Now().Sub(started),
+		Result: "swapped", FromImage: p.fromImage, ToImage: p.image, ToImageID: p.imageID, Containers: res.New}
+	if err != nil {
+		e.Result, e.Reason = "failed", err.Error()
+		if fe, ok := err.(*swap.FailedError); ok && fe.Phase == swap.PhaseDrain {
+			e.Result = "stranded"
+		}
+	}
+	if herr := s.History.Append(swap.KeyOf(p.name), e); herr != nil {
+		s.log.Warn("could not record the swap in its history", "error", herr)
+	}
+}
