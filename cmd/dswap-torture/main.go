@@ -49,6 +49,7 @@ func run(ctx context.Context, args []string) error {
 	md := fs.String("md", "", "write the figures as a Markdown table to this file")
 	evidence := fs.String("evidence", ".", "directory for a violation's evidence file")
 	dswapBin := fs.String("dswap", "", "dswap binary under test (default: go build ./cmd/dswap)")
+	keepGoing := fs.Bool("keep-going", false, "go on after a violation (evidence written) instead of stopping the run")
 	fake := fs.Int("fake-violation", 0, "plant a leftover container after this swap (1-based) to see the checks catch it")
 	if err := fs.Parse(args); err != nil {
 		return err
@@ -78,7 +79,7 @@ func run(ctx context.Context, args []string) error {
 	records, runErr := torture.Run(ctx, torture.Options{
 		Swaps: *swaps, From: *from, Seed: *seed, Kinds: kinds, Clients: *clients,
 		DswapBin: *dswapBin, TraefikBin: lab.TraefikBinFromEnv(), EvidenceDir: *evidence,
-		FakeViolation: *fake, Out: os.Stdout, Log: os.Stderr,
+		FakeViolation: *fake, KeepGoing: *keepGoing, Out: os.Stdout, Log: os.Stderr,
 	})
 	fmt.Printf("\nseed %d, %d swaps:\n\n", *seed, len(records))
 	if err := torture.WriteMarkdown(os.Stdout, records); err != nil {

@@ -32,7 +32,11 @@ type Options struct {
 	// (1-based, 0: never) see a container left behind: it starts one
 	// itself. It proves the checks catch what they claim to.
 	FakeViolation int
-	Out, Log      io.Writer
+	// KeepGoing goes on after a violation (its evidence written) instead
+	// of stopping the run, so that a long run counts every kind's figures;
+	// Run then returns every violation's error joined.
+	KeepGoing bool
+	Out, Log  io.Writer
 }
 
 func (o Options) withDefaults() (Options, error) {

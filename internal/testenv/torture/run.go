@@ -73,20 +73,26 @@ func Run(ctx context.Context, opts Options) ([]SwapRecord, error) {
 		return nil, err
 	}
 	var records []SwapRecord
+	var violations []error
 	for i := opts.From; i < opts.Swaps; i++ {
 		rec, err := r.swap(ctx, i)
 		if err != nil && !errors.Is(err, ErrViolation) {
 			// The harness could not finish the swap (or was stopped):
 			// it has no figures to count.
-			return records, err
+			return records, errors.Join(append(violations, err)...)
 		}
 		records = append(records, rec)
 		fmt.Fprintln(opts.Out, rec.Line())
-		if err != nil {
+		if err == nil {
+			continue
+		}
+		if !opts.KeepGoing {
 			return records, err
 		}
+		fmt.Fprintln(opts.Out, "  ", err)
+		violations = append(violations, err)
 	}
-	return records, nil
+	return records, errors.Join(violations...)
 }
 
 // routeFile is the name of the service's route file (the service name is
