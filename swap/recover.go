@@ -175,7 +175,7 @@ func (s *Swapper) lockService(ctx context.Context, name, image string) (*Service
 	if err != nil {
 		return nil, nil, nil, err
 	}
-	svc, err := FindService(all, name, image)
+	svc, err := s.findService(all, name, image)
 	if err != nil {
 		return nil, nil, nil, err
 	}
@@ -186,7 +186,7 @@ func (s *Swapper) lockService(ctx context.Context, name, image string) (*Service
 		}
 		// Whoever held the lock may have changed the service.
 		if all, err = s.Docker.List(ctx, engine.ListFilter{All: true}); err == nil {
-			svc, err = FindService(all, name, image)
+			svc, err = s.findService(all, name, image)
 		}
 		if err != nil {
 			release()
@@ -221,7 +221,7 @@ func (s *Swapper) lockService(ctx context.Context, name, image string) (*Service
 	repaired, err := s.repair(ctx, svc)
 	if err == nil && repaired {
 		if all, err = s.Docker.List(ctx, engine.ListFilter{All: true}); err == nil {
-			if svc, err = FindService(all, name, image); err == nil {
+			if svc, err = s.findService(all, name, image); err == nil {
 				err = s.admit(svc)
 			}
 		}
