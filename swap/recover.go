@@ -135,6 +135,9 @@ func (s *Swapper) repair(ctx context.Context, svc *Service) (bool, error) {
 	// Cleanup must finish even if the user interrupts now, or the service
 	// stays half-swapped.
 	ctx = context.WithoutCancel(ctx)
+	if err := s.awaitUnrouted(ctx, svc, d.Unrouted); err != nil {
+		return true, err
+	}
 	if _, err := s.stopAll(ctx, d.Unrouted); err != nil {
 		return true, fmt.Errorf("finishing the interrupted swap: %w", err)
 	}
@@ -147,6 +150,21 @@ func (s *Swapper) repair(ctx context.Context, svc *Service) (bool, error) {
 	s.log.Info("interrupted swap put right", "phase", PhasePlan.String(), "serving", strings.Join(containerNames(d.Routed), ","))
 	s.recordRecovered(svc, d)
 	return true, nil
+}
+
+// awaitUnrouted waits, before containers the route file does not name are
+// stopped, until Traefik shows that file: an interrupted swap may have
+// left a write Traefik has not applied yet, or one it applies late (see
+// awaitShown), and until Traefik shows the file it may still send them
+// requests.
+func (s *Swapper) awaitUnrouted(ctx context.Context, svc *Service, unrouted []*engine.Container) error {
+	if len(unrouted) == 0 {
+		return nil
+	}
+	if err := s.awaitShown(ctx, svc.Key(), nil); err != nil {
+		return fmt.Errorf("%w, so %s, which it may still route to, are left running; run the command again once Traefik answers", err, strings.Join(containerNames(unrouted), ", "))
+	}
+	return nil
 }
 
 // removeTasks removes the one-off containers of release tasks a killed

@@ -228,6 +228,9 @@ func (s *Swapper) repairSwapLeftovers(ctx context.Context, svc *Service) ([]stri
 		"service", svc.Name, "stopping", strings.Join(containerNames(stale), ","), "removing", strings.Join(containerNames(d.Leftovers), ","))
 	// Cleanup must finish even if the sidecar is stopped now.
 	ctx = context.WithoutCancel(ctx)
+	if err := s.awaitUnrouted(ctx, svc, stale); err != nil {
+		return nil, err
+	}
 	if _, err := s.stopAll(ctx, stale); err != nil {
 		return nil, fmt.Errorf("finishing the interrupted swap of %s: %w", svc.Name, err)
 	}

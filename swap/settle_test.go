@@ -1,0 +1,97 @@
+package swap
+
+import (
+	"context"
+	"errors"
+	"testing"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/dswap-dev/dswap/traefik"
+)
+
+// pausedTraefik answers the first n confirmations with a timeout, as a
+// paused Traefik does, and confirms the rest.
+func pausedTraefik(w *world, n int) {
+	calls := 0
+	w.applied = func(traefik.Expectation) error {
+		calls++
+		if calls <= n {
+			return errors.New("Traefik did not apply the route within 3s")
+		}
+		return nil
+	}
+}
+
+// The torture run's pause-traefik at the flip (seed 1, swap 10): Traefik,
+// paused just after it read the flip's write, confirms neither the write
+// nor the file put back in its place; on resuming it applies the flip's
+// write first (it waited in the reload throttle) and the file put back
+// 2 s later. dswap removed the new container as soon as the put back went
+// unconfirmed, so Traefik's requests to it were answered 502 until its
+// next reload. The new container must live until Traefik shows the route
+// without it, and then get its drain window.
+func TestARollbackStopsTheNewContainerOnlyOnceTraefikShowsTheRouteWithoutIt(t *testing.T) {
+	w := newWorld()
+	pausedTraefik(w, 2) // the flip and its put back
+	_, err := w.swapper().Up(context.Background(), Request{Image: "myapp:v2", Service: "web"})
+	var failed *FailedError
+	require.ErrorAs(t, err, &failed)
+	assert.Equal(t, PhaseFlip, failed.Phase)
+	assert.NoError(t, failed.RollbackErr)
+	assert.Equal(t, []string{
+		"create web-2 myapp:v2",
+		"start id-web-2",
+		"route web http://web-2:8080",
+		"confirm [http://web-2:8080] err=Traefik did not apply the route within 3s",
+		"route web http://web:8080",
+		"confirm [http://web:8080] err=Traefik did not apply the route within 3s",
+		"confirm [http://web:8080] err=<nil>",
+		"stop id-web-2 5s",
+		"remove id-web-2",
+	}, w.log, "web-2 is stopped, with its drain window, only once Traefik shows the route without it")
+	assert.Equal(t, settleTimeout, w.waits[len(w.waits)-1], "the wait for the route put back has its own deadline")
+}
+
+func TestARollbackLeavesTheNewContainerRunningWhileTraefikDoesNotShowTheRouteWithoutIt(t *testing.T) {
+	w := newWorld()
+	pausedTraefik(w, 3) // still paused when dswap gives up
+	_, err := w.swapper().Up(context.Background(), Request{Image: "myapp:v2", Service: "web"})
+	var failed *FailedError
+	require.ErrorAs(t, err, &failed)
+	require.Error(t, failed.RollbackErr)
+	assert.Contains(t, failed.Error(), "web-2 are left running")
+	assert.Contains(t, failed.Error(), "`dswap sync web` removes them")
+	require.Contains(t, w.containers, "id-web-2")
+	assert.True(t, w.containers["id-web-2"].State.Running, "not stopped while Traefik may route to it")
+	for _, line := range w.log {
+		assert.NotContains(t, line, "stop id-web-2")
+		assert.NotContains(t, line, "remove id-web-2")
+	}
+	assertSameRoute(t, routeFor(w.containers["id-web"]), w.routes["web"], "the previous route file is back")
+
+	// The next command, once Traefik answers, finishes the rollback.
+	w.log = nil
+	synced, err := w.swapper().Sync(context.Background(), "web", Overrides{})
+	require.NoError(t, err)
+	assert.Equal(t, []string{"web"}, synced[0].Containers)
+	assert.NotContains(t, w.containers, "id-web-2")
+	assert.Equal(t, "confirm [http://web:8080] err=<nil>", w.log[0], "the repair first sees Traefik show the route without web-2")
+	assert.Equal(t, "stop id-web-2 5s", w.log[1])
+}
+
+func TestTheRepairLeavesUnroutedContainersRunningWhileTraefikDoesNotShowTheRoute(t *testing.T) {
+	w := newWorld()
+	pausedTraefik(w, 3)
+	_, err := w.swapper().Up(context.Background(), Request{Image: "myapp:v2", Service: "web"})
+	require.Error(t, err)
+	w.log = nil
+	pausedTraefik(w, 1) // the repair's look
+	_, err = w.swapper().Sync(context.Background(), "web", Overrides{})
+	require.Error(t, err)
+	assert.Contains(t, err.Error(), "web-2")
+	assert.Contains(t, err.Error(), "left running")
+	require.Contains(t, w.containers, "id-web-2")
+	assert.True(t, w.containers["id-web-2"].State.Running)
+}
