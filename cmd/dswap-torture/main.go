@@ -22,6 +22,7 @@ import (
 	"os/exec"
 	"os/signal"
 	"path/filepath"
+	"slices"
 	"strings"
 	"syscall"
 
@@ -45,6 +46,8 @@ func run(ctx context.Context, args []string) error {
 	from := fs.Int("from", 0, "index of the first swap (to replay from a violation)")
 	seed := fs.Uint64("seed", 0, "seed of the fault draw (0: a random one, printed)")
 	faults := fs.String("faults", "all", "comma-separated fault kinds, or all")
+	phase := fs.String("phase", "", "strike every fault at this dswap phase (start, create, health, flip, drain, remove) instead of a drawn one")
+	uid := fs.Int("uid", 0, "run dswap as this user (with the docker group), as a non-root deployment; routes-readonly needs it")
 	clients := fs.Int("clients", 8, "closed-loop clients through Traefik")
 	md := fs.String("md", "", "write the figures as a Markdown table to this file")
 	evidence := fs.String("evidence", ".", "directory for a violation's evidence file")
@@ -60,6 +63,11 @@ func run(ctx context.Context, args []string) error {
 	kinds, err := torture.ParseKinds(*faults)
 	if err != nil {
 		return err
+	}
+	if *faults == "all" && *uid == 0 {
+		// Root writes into a read-only directory anyway.
+		kinds = slices.DeleteFunc(kinds, func(k torture.FaultKind) bool { return k == torture.FaultRoutesReadOnly })
+		*faults = "all but routes-readonly (it needs -uid)"
 	}
 	if *seed == 0 {
 		*seed = rand.Uint64N(1 << 31)
@@ -77,7 +85,7 @@ func run(ctx context.Context, args []string) error {
 	}
 	fmt.Printf("dswap-torture: seed %d, swaps %d to %d, faults %s\n", *seed, *from, *swaps-1, *faults)
 	records, runErr := torture.Run(ctx, torture.Options{
-		Swaps: *swaps, From: *from, Seed: *seed, Kinds: kinds, Clients: *clients,
+		Swaps: *swaps, From: *from, Seed: *seed, Kinds: kinds, Phase: *phase, UID: *uid, Clients: *clients,
 		DswapBin: *dswapBin, TraefikBin: lab.TraefikBinFromEnv(), EvidenceDir: *evidence,
 		FakeViolation: *fake, KeepGoing: *keepGoing, Out: os.Stdout, Log: os.Stderr,
 	})

@@ -61,6 +61,10 @@ type Options struct {
 	// off by default because dswap owns its routes through the file
 	// provider; the benchmark uses it to measure the label-based baseline.
 	DockerProvider bool
+	// RoutesTmpfs, when set (a size such as "1m"), makes the routes
+	// directory a tmpfs of that size, so that a test can fill it; it
+	// needs root (mount), and Close unmounts it.
+	RoutesTmpfs string
 	// Log receives progress lines; nil discards them.
 	Log io.Writer
 }
@@ -76,7 +80,8 @@ type Lab struct {
 	WebURL      string // http://127.0.0.1:<port> of Traefik's "web" entrypoint
 	APIURL      string // http://127.0.0.1:<port> of Traefik's API and ping
 
-	log io.Writer
+	log   io.Writer
+	tmpfs bool // RoutesDir is a tmpfs the lab mounted
 
 	mu         sync.Mutex
 	networkID  string
@@ -135,6 +140,12 @@ func (l *Lab) setUp(ctx context.Context, opts Options) error {
 	l.RoutesDir = dir
 	// Traefik may run as any user inside its container; it must be able to
 	// read the directory.
+	if opts.RoutesTmpfs != "" {
+		if err := mountTmpfs(ctx, dir, opts.RoutesTmpfs); err != nil {
+			return fmt.Errorf("starting lab: %w", err)
+		}
+		l.tmpfs = true
+	}
 	if err := os.Chmod(dir, 0o755); err != nil {
 		return fmt.Errorf("starting lab: making routes directory %s readable: %w", dir, err)
 	}
@@ -217,6 +228,12 @@ func (l *Lab) Close(ctx context.Context) error {
 	if networkID != "" {
 		if err := l.Docker.NetworkRemove(ctx, networkID); err != nil && !isNotFound(err) {
 			errs = append(errs, fmt.Errorf("closing lab: removing network %s: %w", l.Network, err))
+		}
+	}
+	if l.tmpfs {
+		// After Traefik's container is gone, nothing holds the mount.
+		if err := unmountTmpfs(ctx, l.RoutesDir); err != nil {
+			errs = append(errs, fmt.Errorf("closing lab: %w", err))
 		}
 	}
 	if l.RoutesDir != "" {

@@ -197,7 +197,7 @@ func (r *runner) answeredBy(ctx context.Context, version string) error {
 
 // checkStatus compares `dswap status` with what runs.
 func (r *runner) checkStatus(ctx context.Context, st state) []string {
-	p, err := runDswap(ctx, r.opts.DswapBin, r.env, "status", r.service)
+	p, err := r.dswap.run(ctx, "status", r.service)
 	if err != nil {
 		return []string{fmt.Sprintf("dswap status: %v", err)}
 	}
@@ -225,7 +225,7 @@ func (r *runner) checkStatus(ctx context.Context, st state) []string {
 // that ended on the new version names it as to_image, a failed or rolled
 // back one names the serving version as from_image.
 func (r *runner) checkHistory(ctx context.Context, st state) []string {
-	p, err := runDswap(ctx, r.opts.DswapBin, r.env, "history", r.service)
+	p, err := r.dswap.run(ctx, "history", r.service)
 	if err != nil {
 		return []string{fmt.Sprintf("dswap history: %v", err)}
 	}

@@ -27,6 +27,8 @@ const (
 	FaultRestartTraefik FaultKind = "restart-traefik" // docker restart of Traefik
 	FaultPauseTraefik   FaultKind = "pause-traefik"   // docker pause of Traefik past the flip timeout, then unpause
 	FaultConcurrentUp   FaultKind = "concurrent-up"   // a second dswap up of the service with another image
+	FaultRoutesReadOnly FaultKind = "routes-readonly" // the routes directory made read-only under a non-root dswap
+	FaultRoutesFull     FaultKind = "routes-full"     // the routes directory's filesystem (a small tmpfs) filled up
 )
 
 // faultSpec is a row of the table: where in a swap the fault may strike
@@ -47,6 +49,9 @@ type faultSpec struct {
 	// A paused Traefik has its routes in memory when it resumes, so a
 	// request failing after the unpause is dswap's doing.
 	Grace time.Duration
+	// Says is what the error of a swap the fault struck must say: the
+	// swap fails (the old version serves on), and tells what to do.
+	Says string
 }
 
 // Table is every fault the harness knows, in a fixed order so that a seed
@@ -60,6 +65,12 @@ var Table = []faultSpec{
 	{Kind: FaultRestartTraefik, Phases: []string{"start", "health", "flip", "drain"}, MaxDelay: time.Second, Unavoidable: true, Grace: 2 * time.Second},
 	{Kind: FaultPauseTraefik, Phases: []string{"health", "flip"}, MaxDelay: 300 * time.Millisecond, Unavoidable: true},
 	{Kind: FaultConcurrentUp, Phases: []string{"start", "create", "health", "flip", "drain"}, MaxDelay: time.Second},
+	// Before the flip's write, which must fail: read-only from the strike
+	// until dswap exits, full likewise; then put right for the recovery.
+	{Kind: FaultRoutesReadOnly, Phases: []string{"start", "create", "health"}, MaxDelay: 800 * time.Millisecond,
+		Says: "is not writable by the user dswap runs as"},
+	{Kind: FaultRoutesFull, Phases: []string{"start", "create", "health"}, MaxDelay: 800 * time.Millisecond,
+		Says: "is full: free space on it"},
 }
 
 // spec returns the table row of kind.

@@ -2,8 +2,11 @@ package torture
 
 import (
 	"context"
+	"errors"
 	"fmt"
+	"os"
 	"os/exec"
+	"path/filepath"
 	"strings"
 	"syscall"
 	"time"
@@ -22,6 +25,9 @@ type injected struct {
 	Note  string
 	// Second is the concurrent dswap up, for FaultConcurrentUp.
 	Second *dswapProc
+	// undo puts right what the fault changed (the routes directory's
+	// mode, a filler file) once dswap has exited, before the recovery.
+	undo func() error
 }
 
 // pauseExtra is how long a paused Traefik stays paused beyond dswap's
@@ -108,8 +114,22 @@ func (r *runner) inject(ctx context.Context, f Fault, p *dswapProc, old string) 
 		inj.Until = time.Now()
 		inj.Note = fmt.Sprintf("paused %s", inj.Until.Sub(inj.At).Round(time.Millisecond))
 		return inj, nil
+	case FaultRoutesReadOnly:
+		dir := r.lab.RoutesDir
+		if err := os.Chmod(dir, 0o555); err != nil {
+			return inj, fmt.Errorf("making the routes directory read-only: %w", err)
+		}
+		inj.Note = "routes directory read-only"
+		inj.undo = func() error { return os.Chmod(dir, 0o755) }
+		return inj, nil
+	case FaultRoutesFull:
+		filler := filepath.Join(r.lab.RoutesDir, ".dswap", "torture-filler")
+		inj.undo = func() error { return os.Remove(filler) }
+		n, err := fill(filler)
+		inj.Note = fmt.Sprintf("routes filesystem filled (%d KiB)", n>>10)
+		return inj, err
 	case FaultConcurrentUp:
-		second, err := startDswap(ctx, r.opts.DswapBin, r.env, r.upArgs(r.third)...)
+		second, err := r.dswap.start(ctx, r.upArgs(r.third)...)
 		inj.Second = second
 		inj.Note = "second dswap up " + r.third.Tag
 		return inj, err
@@ -131,4 +151,33 @@ func (r *runner) dockerKill(ctx context.Context, name string) error {
 		return fmt.Errorf("docker kill %s: %w: %s", name, err, strings.TrimSpace(msg))
 	}
 	return nil
+}
+
+// routesTmpfsSize is the size of the tmpfs that stands for the routes
+// directory when routes-full may be drawn: room for the route file, the
+// history and the locks of a run.
+const routesTmpfsSize = "4m"
+
+// fill writes zeros to path until its filesystem is full, and returns
+// how much it wrote. The file is not Traefik's to read (it sits in
+// dswap's staging directory and is no *.yml).
+func fill(path string) (int64, error) {
+	f, err := os.OpenFile(path, os.O_CREATE|os.O_WRONLY|os.O_TRUNC, 0o644)
+	if err != nil {
+		return 0, fmt.Errorf("filling the routes filesystem: %w", err)
+	}
+	defer f.Close()
+	buf := make([]byte, 64<<10)
+	var n int64
+	for n < 1<<30 { // a tmpfs of routesTmpfsSize fills long before
+		w, err := f.Write(buf)
+		n += int64(w)
+		if errors.Is(err, syscall.ENOSPC) {
+			return n, nil
+		}
+		if err != nil {
+			return n, fmt.Errorf("filling the routes filesystem: %w", err)
+		}
+	}
+	return n, fmt.Errorf("filling the routes filesystem: wrote %d bytes and it is not full: is the routes directory a tmpfs?", n)
 }

@@ -36,7 +36,7 @@ type runner struct {
 	// runs at once must not share a name. host is its router's host name.
 	service, host string
 	lab           *lab.Lab
-	env           []string
+	dswap         launcher
 	images        []image // v1, v2: the swaps alternate between them
 	third         image   // v3: the concurrent dswap up's image
 }
@@ -55,7 +55,7 @@ func Run(ctx context.Context, opts Options) ([]SwapRecord, error) {
 	if opts.Prefix == "" {
 		opts.Prefix = "dswap-torture-" + randomHex(3)
 	}
-	l, err := lab.New(ctx, lab.Options{Prefix: opts.Prefix, TraefikBin: opts.TraefikBin, Log: opts.Log})
+	l, err := lab.New(ctx, lab.Options{Prefix: opts.Prefix, TraefikBin: opts.TraefikBin, RoutesTmpfs: opts.routesTmpfs(), Log: opts.Log})
 	if err != nil {
 		return nil, err
 	}
@@ -65,10 +65,18 @@ func Run(ctx context.Context, opts Options) ([]SwapRecord, error) {
 		}
 	}()
 	svc := opts.Prefix + "-svc"
-	r := &runner{opts: opts, service: svc, host: svc + ".localhost", lab: l, env: append(os.Environ(),
+	r := &runner{opts: opts, service: svc, host: svc + ".localhost", lab: l}
+	r.dswap = launcher{bin: opts.DswapBin, env: append(os.Environ(),
 		"DSWAP_ROUTES_DIR="+l.RoutesDir, "DSWAP_TRAEFIK_API="+l.APIURL, "DSWAP_TRAEFIK_CONTAINER="+l.TraefikName,
 		// The harness's own environment must not hand swaps to a sidecar.
 		"DSWAP_HOST=")}
+	if opts.UID != 0 {
+		home, err := asUser(&r.dswap, opts.UID, l.RoutesDir)
+		if err != nil {
+			return nil, err
+		}
+		defer os.RemoveAll(home)
+	}
 	if err := r.setUp(ctx); err != nil {
 		return nil, err
 	}
@@ -142,7 +150,7 @@ func (r *runner) setUp(ctx context.Context) error {
 	if err := r.lab.WaitHealthy(ctx, id, time.Minute); err != nil {
 		return err
 	}
-	p, err := runDswap(ctx, r.opts.DswapBin, r.env, "sync", r.service)
+	p, err := r.dswap.run(ctx, "sync", r.service)
 	if err != nil {
 		return err
 	}
@@ -172,6 +180,9 @@ func (r *runner) versionOf(tag string) string {
 // would, and checks the invariants.
 func (r *runner) swap(ctx context.Context, index int) (SwapRecord, error) {
 	f := Draw(r.opts.Seed, index, r.opts.Kinds)
+	if r.opts.Phase != "" && f.Kind != FaultNone {
+		f.Phase = r.opts.Phase
+	}
 	rec := SwapRecord{Index: index, Fault: f}
 	before, err := r.lab.ContainersOf(ctx, "dswap.service="+r.service)
 	if err != nil {
@@ -202,12 +213,19 @@ func (r *runner) swap(ctx context.Context, index int) (SwapRecord, error) {
 
 	swapCtx, cancel := context.WithTimeout(ctx, dswapTimeout)
 	defer cancel()
-	p, err := startDswap(swapCtx, r.opts.DswapBin, r.env, r.upArgs(to)...)
+	p, err := r.dswap.start(swapCtx, r.upArgs(to)...)
 	if err != nil {
 		return rec, err
 	}
 	inj, injErr := r.inject(swapCtx, f, p, old)
-	if err := p.wait(swapCtx); err != nil {
+	err = p.wait(swapCtx)
+	if inj.undo != nil {
+		// Before anything else: a fault must not outlive its swap.
+		if uerr := inj.undo(); uerr != nil {
+			return rec, fmt.Errorf("swap %d (%s): putting right what the fault changed: %w", index, f, uerr)
+		}
+	}
+	if err != nil {
 		return rec, fmt.Errorf("swap %d (%s): %w", index, f, err)
 	}
 	rec.Injected, rec.Note = !inj.At.IsZero(), inj.Note
@@ -225,7 +243,7 @@ func (r *runner) swap(ctx context.Context, index int) (SwapRecord, error) {
 	}
 
 	// The recovery a user does as the README says: the next command.
-	sync, err := runDswap(ctx, r.opts.DswapBin, r.env, "sync", r.service)
+	sync, err := r.dswap.run(ctx, "sync", r.service)
 	if err != nil {
 		return rec, err
 	}
@@ -249,6 +267,13 @@ func (r *runner) swap(ctx context.Context, index int) (SwapRecord, error) {
 	}
 	if f.Kind == FaultNone && (p.code != 0 || p.result.Result != "swapped" || st.Version != to.Version) {
 		violations = append(violations, fmt.Sprintf("a swap with no fault ended with exit %d, result %q, %s serving", p.code, p.result.Result, st.Version))
+	}
+	if s, _ := spec(f.Kind); s.Says != "" && rec.Injected {
+		if p.code == 0 {
+			violations = append(violations, fmt.Sprintf("dswap up exited 0 though %s before its flip", inj.Note))
+		} else if !strings.Contains(p.result.Error, s.Says) {
+			violations = append(violations, fmt.Sprintf("dswap up failed (%s) without saying what to do (%q): %s", inj.Note, s.Says, p.result.Error))
+		}
 	}
 	rec.Served = st.Version
 	from := inj.At
