@@ -124,6 +124,11 @@ func (r *runner) check(ctx context.Context) (state, []string) {
 // traefikServers returns the hosts of the service's servers in Traefik's
 // running configuration (/api/rawdata), sorted.
 func (r *runner) traefikServers(ctx context.Context) ([]string, error) {
+	return r.traefikServersOf(ctx, r.service)
+}
+
+// traefikServersOf is traefikServers of any service of the lab.
+func (r *runner) traefikServersOf(ctx context.Context, service string) ([]string, error) {
 	var raw struct {
 		Services map[string]struct {
 			LoadBalancer *struct {
@@ -136,12 +141,12 @@ func (r *runner) traefikServers(ctx context.Context) ([]string, error) {
 	if err := getJSON(ctx, r.lab.APIURL+"/api/rawdata", &raw); err != nil {
 		return nil, err
 	}
-	svc, ok := raw.Services[r.service+"@file"]
+	svc, ok := raw.Services[service+"@file"]
 	if !ok {
-		return nil, fmt.Errorf("no service %s@file in /api/rawdata", r.service)
+		return nil, fmt.Errorf("no service %s@file in /api/rawdata", service)
 	}
 	if svc.LoadBalancer == nil {
-		return nil, fmt.Errorf("service %s@file has no loadBalancer", r.service)
+		return nil, fmt.Errorf("service %s@file has no loadBalancer", service)
 	}
 	var hosts []string
 	for _, s := range svc.LoadBalancer.Servers {
@@ -234,7 +239,10 @@ func (r *runner) checkHistory(ctx context.Context, st state) []string {
 		return []string{fmt.Sprintf("dswap history: reading its JSON (exit %d): %v", p.code, err)}
 	}
 	if len(entries) == 0 {
-		return []string{"dswap history is empty after a swap"}
+		if st.Image == r.images[0].Tag {
+			return nil // every swap so far failed before it changed anything
+		}
+		return []string{fmt.Sprintf("dswap history is empty, yet %s serves, not the first image", st.Image)}
 	}
 	last := entries[len(entries)-1]
 	names := last.ToImage
@@ -259,7 +267,7 @@ func (r *runner) checkRoutesDir() []string {
 		switch {
 		case rel == "." || rel == ".dswap" && d.IsDir():
 			return nil
-		case rel == r.routeFile():
+		case rel == r.routeFile() || r.otherRouteFile(rel):
 			return nil
 		case filepath.Dir(rel) == ".dswap" && strings.HasPrefix(d.Name(), "history-") && strings.HasSuffix(d.Name(), ".jsonl"):
 			return nil

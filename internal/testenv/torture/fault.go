@@ -29,6 +29,9 @@ const (
 	FaultConcurrentUp   FaultKind = "concurrent-up"   // a second dswap up of the service with another image
 	FaultRoutesReadOnly FaultKind = "routes-readonly" // the routes directory made read-only under a non-root dswap
 	FaultRoutesFull     FaultKind = "routes-full"     // the routes directory's filesystem (a small tmpfs) filled up
+	// FaultSeveralServices swaps other services at once with the one under
+	// load, so that their flips fall within one reload throttle window.
+	FaultSeveralServices FaultKind = "several-services"
 )
 
 // faultSpec is a row of the table: where in a swap the fault may strike
@@ -71,6 +74,9 @@ var Table = []faultSpec{
 		Says: "is not writable by the user dswap runs as"},
 	{Kind: FaultRoutesFull, Phases: []string{"start", "create", "health"}, MaxDelay: 800 * time.Millisecond,
 		Says: "is full: free space on it"},
+	// The others' swaps start 0 to 0.5 s after this one's create, so all
+	// flip about 1 s (the new containers' start) later, within one window.
+	{Kind: FaultSeveralServices, Phases: []string{"create"}, MaxDelay: 500 * time.Millisecond},
 }
 
 // spec returns the table row of kind.

@@ -25,6 +25,8 @@ type injected struct {
 	Note  string
 	// Second is the concurrent dswap up, for FaultConcurrentUp.
 	Second *dswapProc
+	// Others are the swaps of other services, for FaultSeveralServices.
+	Others []*dswapProc
 	// undo puts right what the fault changed (the routes directory's
 	// mode, a filler file) once dswap has exited, before the recovery.
 	undo func() error
@@ -127,6 +129,11 @@ func (r *runner) inject(ctx context.Context, f Fault, p *dswapProc, old string) 
 		inj.undo = func() error { return os.Remove(filler) }
 		n, err := fill(filler)
 		inj.Note = fmt.Sprintf("routes filesystem filled (%d KiB)", n>>10)
+		return inj, err
+	case FaultSeveralServices:
+		others, err := r.swapOthers(ctx)
+		inj.Others = others
+		inj.Note = fmt.Sprintf("swapped %s at once", strings.Join(r.others(), ", "))
 		return inj, err
 	case FaultConcurrentUp:
 		second, err := r.dswap.start(ctx, r.upArgs(r.third)...)

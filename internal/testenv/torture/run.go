@@ -150,6 +150,11 @@ func (r *runner) setUp(ctx context.Context) error {
 	if err := r.lab.WaitHealthy(ctx, id, time.Minute); err != nil {
 		return err
 	}
+	for _, name := range r.others() {
+		if err := r.startService(ctx, name); err != nil {
+			return err
+		}
+	}
 	p, err := r.dswap.run(ctx, "sync", r.service)
 	if err != nil {
 		return err
@@ -238,6 +243,14 @@ func (r *runner) swap(ctx context.Context, index int) (SwapRecord, error) {
 		ev.second = inj.Second
 		rec.Note += fmt.Sprintf(" (exit %d, %s)", inj.Second.code, inj.Second.result.Result)
 	}
+	for _, o := range inj.Others {
+		if err := o.wait(swapCtx); err != nil {
+			return rec, fmt.Errorf("swap %d (%s): another service's dswap: %w", index, f, err)
+		}
+	}
+	if len(inj.Others) > 0 {
+		rec.Note += " (" + procsSummary(inj.Others) + ")"
+	}
 	if injErr != nil {
 		return rec, fmt.Errorf("swap %d: injecting %s: %w", index, f, injErr)
 	}
@@ -254,6 +267,9 @@ func (r *runner) swap(ctx context.Context, index int) (SwapRecord, error) {
 		}
 	}
 	st, violations := r.check(ctx)
+	if len(inj.Others) > 0 {
+		violations = append(violations, r.checkOthers(ctx, inj.Others)...)
+	}
 	checkedAt := time.Now()
 	if sync.code != 0 {
 		violations = append(violations, fmt.Sprintf("the recovery, dswap sync, exited %d: %s", sync.code, sync.result.Error))
