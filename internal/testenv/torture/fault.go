@@ -32,6 +32,9 @@ const (
 	// FaultSeveralServices swaps other services at once with the one under
 	// load, so that their flips fall within one reload throttle window.
 	FaultSeveralServices FaultKind = "several-services"
+	// FaultKillSidecar SIGKILLs the sidecar (dswap serve) while it runs a
+	// swap requested over its API; a supervisor restarts it.
+	FaultKillSidecar FaultKind = "kill-sidecar"
 )
 
 // faultSpec is a row of the table: where in a swap the fault may strike
@@ -73,10 +76,11 @@ var Table = []faultSpec{
 	{Kind: FaultRoutesReadOnly, Phases: []string{"start", "create", "health"}, MaxDelay: 800 * time.Millisecond,
 		Says: "is not writable by the user dswap runs as"},
 	{Kind: FaultRoutesFull, Phases: []string{"start", "create", "health"}, MaxDelay: 800 * time.Millisecond,
-		Says: "is full: free space on it"},
+		Says: "free space on it"},
 	// The others' swaps start 0 to 0.5 s after this one's create, so all
 	// flip about 1 s (the new containers' start) later, within one window.
 	{Kind: FaultSeveralServices, Phases: []string{"create"}, MaxDelay: 500 * time.Millisecond},
+	{Kind: FaultKillSidecar, Phases: []string{"create", "health", "flip", "drain"}, MaxDelay: time.Second},
 }
 
 // spec returns the table row of kind.

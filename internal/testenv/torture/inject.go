@@ -130,6 +130,10 @@ func (r *runner) inject(ctx context.Context, f Fault, p *dswapProc, old string) 
 		n, err := fill(filler)
 		inj.Note = fmt.Sprintf("routes filesystem filled (%d KiB)", n>>10)
 		return inj, err
+	case FaultKillSidecar:
+		inj.Note = "killed dswap serve"
+		inj.undo = func() error { return r.startSidecar(context.WithoutCancel(ctx)) }
+		return inj, r.killSidecar(ctx)
 	case FaultSeveralServices:
 		others, err := r.swapOthers(ctx)
 		inj.Others = others

@@ -37,8 +37,9 @@ type runner struct {
 	service, host string
 	lab           *lab.Lab
 	dswap         launcher
-	images        []image // v1, v2: the swaps alternate between them
-	third         image   // v3: the concurrent dswap up's image
+	side          *sidecar // the sidecar, when kill-sidecar may be drawn
+	images        []image  // v1, v2: the swaps alternate between them
+	third         image    // v3: the concurrent dswap up's image
 }
 
 // ErrViolation marks a run stopped by a violated invariant.
@@ -77,6 +78,7 @@ func Run(ctx context.Context, opts Options) ([]SwapRecord, error) {
 		}
 		defer os.RemoveAll(home)
 	}
+	defer r.stopSidecar()
 	if err := r.setUp(ctx); err != nil {
 		return nil, err
 	}
@@ -155,6 +157,11 @@ func (r *runner) setUp(ctx context.Context) error {
 			return err
 		}
 	}
+	if contains(kindNames(r.opts.Kinds), string(FaultKillSidecar)) {
+		if err := r.startSidecar(ctx); err != nil {
+			return err
+		}
+	}
 	p, err := r.dswap.run(ctx, "sync", r.service)
 	if err != nil {
 		return err
@@ -218,7 +225,11 @@ func (r *runner) swap(ctx context.Context, index int) (SwapRecord, error) {
 
 	swapCtx, cancel := context.WithTimeout(ctx, dswapTimeout)
 	defer cancel()
-	p, err := r.dswap.start(swapCtx, r.upArgs(to)...)
+	up := r.dswap
+	if f.Kind == FaultKillSidecar {
+		up = r.viaSidecar() // the swap is the sidecar's
+	}
+	p, err := up.start(swapCtx, r.upArgs(to)...)
 	if err != nil {
 		return rec, err
 	}
