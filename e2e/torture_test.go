@@ -2,6 +2,7 @@ package e2e
 
 import (
 	"context"
+	"os"
 	"strings"
 	"testing"
 	"time"
@@ -99,5 +100,38 @@ func TestTorturePauseAtTheFlip(t *testing.T) {
 	for _, r := range records {
 		assert.True(t, r.Injected, "swap %d: the pause struck", r.Index)
 		assert.Zero(t, r.FailedAvoidable, "swap %d", r.Index)
+	}
+}
+
+// TestTortureFaultsOfTheRoutesDirectoryAndTheSidecar draws the fault kinds
+// added after the first run: the routes directory read-only under a
+// non-root dswap and its filesystem full (each swap must fail saying what
+// to do, and dswap sync put it right), two other services swapped at once
+// (their flips within one reload throttle window), and the sidecar
+// SIGKILLed while it runs a swap requested over its API.
+func TestTortureFaultsOfTheRoutesDirectoryAndTheSidecar(t *testing.T) {
+	needSuite(t)
+	if os.Geteuid() != 0 {
+		unavailable(t, "the routes-full fault mounts a tmpfs, and routes-readonly runs dswap as another user: both need root")
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 12*time.Minute)
+	defer cancel()
+	kinds := []torture.FaultKind{torture.FaultRoutesReadOnly, torture.FaultRoutesFull, torture.FaultSeveralServices, torture.FaultKillSidecar}
+	var out strings.Builder
+	records, err := torture.Run(ctx, torture.Options{
+		Swaps: 12, Seed: 1, Kinds: kinds, UID: 65534, DswapBin: suite.dswap, TraefikBin: lab.TraefikBinFromEnv(),
+		Prefix: "dswap-e2e-torture-" + randomHex(2), EvidenceDir: t.TempDir(), Out: &out, Log: testWriter{t},
+	})
+	t.Logf("torture run, seed 1:\n%s", out.String())
+	require.NoError(t, err)
+	require.Len(t, records, 12)
+	struck := map[torture.FaultKind]int{}
+	for _, r := range records {
+		if r.Injected {
+			struck[r.Fault.Kind]++
+		}
+	}
+	for _, k := range kinds {
+		assert.Positive(t, struck[k], "%s struck at least once", k)
 	}
 }

@@ -27,6 +27,8 @@ type injected struct {
 	Second *dswapProc
 	// Others are the swaps of other services, for FaultSeveralServices.
 	Others []*dswapProc
+	// BeforeFlip says the fault struck before dswap began its flip.
+	BeforeFlip bool
 	// undo puts right what the fault changed (the routes directory's
 	// mode, a filler file) once dswap has exited, before the recovery.
 	undo func() error
@@ -74,6 +76,11 @@ func (r *runner) inject(ctx context.Context, f Fault, p *dswapProc, old string) 
 	}
 	inj.At = time.Now()
 	inj.Until = inj.At
+	select {
+	case <-p.phase("flip"):
+	default:
+		inj.BeforeFlip = true
+	}
 	switch f.Kind {
 	case FaultKillDswap:
 		return inj, p.signal(syscall.SIGKILL)

@@ -295,7 +295,7 @@ func (r *runner) swap(ctx context.Context, index int) (SwapRecord, error) {
 	if f.Kind == FaultNone && (p.code != 0 || p.result.Result != "swapped" || st.Version != to.Version) {
 		violations = append(violations, fmt.Sprintf("a swap with no fault ended with exit %d, result %q, %s serving", p.code, p.result.Result, st.Version))
 	}
-	if s, _ := spec(f.Kind); s.Says != "" && rec.Injected {
+	if s, _ := spec(f.Kind); s.Says != "" && rec.Injected && inj.BeforeFlip {
 		if p.code == 0 {
 			violations = append(violations, fmt.Sprintf("dswap up exited 0 though %s before its flip", inj.Note))
 		} else if !strings.Contains(p.result.Error, s.Says) {
