@@ -185,6 +185,13 @@ func (p *dswapProc) summary(tailLines int) string {
 	return fmt.Sprintf("$ dswap %s\nexit %d\nstdout: %s\nstderr:\n%s", strings.Join(p.args, " "), p.code, strings.TrimSpace(p.stdout.String()), strings.Join(lines, "\n"))
 }
 
+// stderrText is everything dswap wrote to stderr.
+func (p *dswapProc) stderrText() string {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return strings.Join(p.stderr, "\n")
+}
+
 // run runs dswap to the end.
 func (l launcher) run(ctx context.Context, args ...string) (*dswapProc, error) {
 	ctx, cancel := context.WithTimeout(ctx, dswapTimeout)

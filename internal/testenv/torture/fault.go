@@ -56,8 +56,11 @@ type faultSpec struct {
 	// request failing after the unpause is dswap's doing.
 	Grace time.Duration
 	// Says is what the error of a swap the fault struck must say: the
-	// swap fails (the old version serves on), and tells what to do.
-	Says string
+	// swap fails, and tells what to do. With SaysBeforeFlip, only when the
+	// fault struck before the flip (a routes directory broken later does
+	// not fail a swap that no longer writes its route).
+	Says           string
+	SaysBeforeFlip bool
 }
 
 // Table is every fault the harness knows, in a fixed order so that a seed
@@ -74,13 +77,14 @@ var Table = []faultSpec{
 	// Before the flip's write, which must fail: read-only from the strike
 	// until dswap exits, full likewise; then put right for the recovery.
 	{Kind: FaultRoutesReadOnly, Phases: []string{"start", "create", "health"}, MaxDelay: 800 * time.Millisecond,
-		Says: "is not writable by the user dswap runs as"},
+		Says: "is not writable by the user dswap runs as", SaysBeforeFlip: true},
 	{Kind: FaultRoutesFull, Phases: []string{"start", "create", "health"}, MaxDelay: 800 * time.Millisecond,
-		Says: "free space on it"},
+		Says: "free space on it", SaysBeforeFlip: true},
 	// The others' swaps start 0 to 0.5 s after this one's create, so all
 	// flip about 1 s (the new containers' start) later, within one window.
 	{Kind: FaultSeveralServices, Phases: []string{"create"}, MaxDelay: 500 * time.Millisecond},
-	{Kind: FaultKillSidecar, Phases: []string{"create", "health", "flip", "drain"}, MaxDelay: time.Second},
+	{Kind: FaultKillSidecar, Phases: []string{"create", "health", "flip", "drain"}, MaxDelay: time.Second,
+		Says: "the sidecar stopped or restarted in the middle of the swap"},
 }
 
 // spec returns the table row of kind.

@@ -295,11 +295,11 @@ func (r *runner) swap(ctx context.Context, index int) (SwapRecord, error) {
 	if f.Kind == FaultNone && (p.code != 0 || p.result.Result != "swapped" || st.Version != to.Version) {
 		violations = append(violations, fmt.Sprintf("a swap with no fault ended with exit %d, result %q, %s serving", p.code, p.result.Result, st.Version))
 	}
-	if s, _ := spec(f.Kind); s.Says != "" && rec.Injected && inj.BeforeFlip {
+	if s, _ := spec(f.Kind); s.Says != "" && rec.Injected && (inj.BeforeFlip || !s.SaysBeforeFlip) {
 		if p.code == 0 {
-			violations = append(violations, fmt.Sprintf("dswap up exited 0 though %s before its flip", inj.Note))
-		} else if !strings.Contains(p.result.Error, s.Says) {
-			violations = append(violations, fmt.Sprintf("dswap up failed (%s) without saying what to do (%q): %s", inj.Note, s.Says, p.result.Error))
+			violations = append(violations, fmt.Sprintf("dswap up exited 0 though %s", inj.Note))
+		} else if msg := p.result.Error + p.stderrText(); !strings.Contains(msg, s.Says) {
+			violations = append(violations, fmt.Sprintf("dswap up failed (%s) without saying what to do (%q): %s", inj.Note, s.Says, firstLine(p.result.Error+" "+lastLine(p.stderrText()))))
 		}
 	}
 	rec.Served = st.Version
