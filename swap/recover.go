@@ -129,6 +129,7 @@ func (s *Swapper) repair(ctx context.Context, svc *Service) (bool, error) {
 		return false, err
 	}
 	if !d.Interrupted() {
+		s.recordUnrecorded(svc, d.Routed)
 		return false, nil
 	}
 	s.log.Warn("a previous swap of this service was interrupted; putting it right first", "phase", PhasePlan.String(), "state", d.String(), "routed", strings.Join(containerNames(d.Routed), ","))

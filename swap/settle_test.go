@@ -5,9 +5,12 @@ import (
 	"errors"
 	"testing"
 
+	"github.com/docker/docker/api/types/container"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/dswap-dev/dswap/history"
+	"github.com/dswap-dev/dswap/labels"
 	"github.com/dswap-dev/dswap/traefik"
 )
 
@@ -94,4 +97,47 @@ func TestTheRepairLeavesUnroutedContainersRunningWhileTraefikDoesNotShowTheRoute
 	assert.Contains(t, err.Error(), "left running")
 	require.Contains(t, w.containers, "id-web-2")
 	assert.True(t, w.containers["id-web-2"].State.Running)
+}
+
+// The torture run, seed 13, swap 159: dswap SIGKILLed 427 ms into removing
+// the old container. Nothing was left to repair (the old one was gone),
+// so the swap was never recorded and the last entry named v1 while v2
+// served. The next command records it from the routed container's labels.
+func TestTheNextCommandRecordsASwapKilledAfterItRemovedTheOldContainer(t *testing.T) {
+	w := newWorld()
+	delete(w.containers, "id-web")
+	fresh := inspected("web-2", "myapp:v2", func(r *container.InspectResponse) {
+		r.Config.Labels["dswap.service"] = "web"
+		r.Config.Labels[labels.CreatedByLabel] = labels.CreatedByValue
+		r.Config.Labels[labels.PreviousContainerLabel] = "web"
+		r.Config.Labels[labels.SwapIDLabel] = "swap-2"
+		r.Config.Labels[labels.PreviousImageLabel] = "myapp:v1"
+		r.Config.Labels[labels.PreviousImageIDLabel] = "sha256:myapp:v1"
+	})
+	w.containers[fresh.ID] = fresh
+	w.routes["web"] = routeFor(fresh)
+	h := memHistory{"web": {{ID: "swap-1", Result: "swapped", FromImage: "myapp:v2", ToImage: "myapp:v1", ToImageID: "sha256:myapp:v1"}}}
+	sw := w.swapper()
+	sw.History = h
+	_, err := sw.Sync(context.Background(), "web", Overrides{})
+	require.NoError(t, err)
+	require.Len(t, h["web"], 2)
+	e := h["web"][1]
+	assert.Equal(t, "recovered", e.Result)
+	assert.Equal(t, "swap-2", e.ID)
+	assert.Equal(t, "myapp:v1", e.FromImage)
+	assert.Equal(t, "myapp:v2", e.ToImage)
+
+	// Once recorded, never again; and a history that agrees is left alone.
+	sw = w.swapper()
+	sw.History = h
+	_, err = sw.Sync(context.Background(), "web", Overrides{})
+	require.NoError(t, err)
+	assert.Len(t, h["web"], 2)
+	h["web"] = []history.Entry{{ID: "older", Result: "failed", FromImage: "myapp:v2", ToImage: "myapp:v3"}}
+	sw = w.swapper()
+	sw.History = h
+	_, err = sw.Sync(context.Background(), "web", Overrides{})
+	require.NoError(t, err)
+	assert.Len(t, h["web"], 1, "the last entry names v2 as serving: its swap's entry was trimmed, nothing is missing")
 }
