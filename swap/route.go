@@ -119,7 +119,11 @@ func (s *Swapper) rollback(ctx context.Context, p *plan, news []*engine.Containe
 	}
 	if change.reached && len(news) > 0 {
 		if err := s.awaitRouteWithout(rctx, p.svc, p.routing.ServiceNames(), news, shown); err != nil {
-			fe.RollbackErr = errors.Join(append(rbErrs, fmt.Errorf("%w, so the new container(s) %s are left running to answer the requests it may still send them; once Traefik answers, `dswap sync %s` removes them", err, strings.Join(containerNames(news), ", "), p.svc.Ref()))...)
+			next := fmt.Errorf("%w, so the new container(s) %s are left running to answer the requests it may still send them; once Traefik answers, `dswap sync %s` removes them", err, strings.Join(containerNames(news), ", "), p.svc.Ref())
+			if errors.Is(err, errStillRouted) {
+				next = fmt.Errorf("%w: the swap's route stays, so the new container(s) %s are left running and serve; `dswap sync %s` finishes the swap from there, and `dswap rollback %s` goes back", err, strings.Join(containerNames(news), ", "), p.svc.Ref(), p.svc.Ref())
+			}
+			fe.RollbackErr = errors.Join(append(rbErrs, next)...)
 			s.enter(PhaseFailed, "swap failed; the new container(s) are left running until Traefik shows the route without them", "kept", fe.Kept)
 			return fe
 		}
@@ -147,6 +151,10 @@ func (s *Swapper) rollback(ctx context.Context, p *plan, news []*engine.Containe
 // a Traefik that was paused or starved meanwhile.
 const settleTimeout = 30 * time.Second
 
+// errStillRouted is a route file that still names a new container after
+// putting the old one back failed.
+var errStillRouted = errors.New("still routes")
+
 // awaitRouteWithout checks that the service's route file routes none of
 // cs and, unless Traefik already showed it (shown), waits until Traefik
 // shows it (see awaitShown): until then, Traefik may still send them
@@ -164,7 +172,7 @@ func (s *Swapper) awaitRouteWithout(ctx context.Context, svc *Service, services 
 		}
 		for _, c := range cs {
 			if host, routed := s.Addressing.Routes(c, rf.Hosts()); routed {
-				return fmt.Errorf("route file %s still routes %s (%s)", s.Routes.FileFor(key), c.Name, host)
+				return fmt.Errorf("route file %s %w %s (%s)", s.Routes.FileFor(key), errStillRouted, c.Name, host)
 			}
 		}
 	}

@@ -3,12 +3,15 @@ package swap
 import (
 	"context"
 	"errors"
+	"fmt"
 	"testing"
+	"time"
 
 	"github.com/docker/docker/api/types/container"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/dswap-dev/dswap/engine"
 	"github.com/dswap-dev/dswap/history"
 	"github.com/dswap-dev/dswap/labels"
 	"github.com/dswap-dev/dswap/traefik"
@@ -140,4 +143,31 @@ func TestTheNextCommandRecordsASwapKilledAfterItRemovedTheOldContainer(t *testin
 	_, err = sw.Sync(context.Background(), "web", Overrides{})
 	require.NoError(t, err)
 	assert.Len(t, h["web"], 1, "the last entry names v2 as serving: its swap's entry was trimmed, nothing is missing")
+}
+
+// When even putting the old route back fails, the swap's file stays: the
+// new container serves, and the error says the next command finishes the
+// swap rather than removing it.
+func TestARollbackWhoseRestoreFailedLeavesTheServingNewContainerAndSaysSo(t *testing.T) {
+	w := newWorld()
+	w.applied = func(exp traefik.Expectation) error {
+		switch fmt.Sprint(exp.Servers) {
+		case "map[web:[http://web-2:8080]]":
+			// The new version crashes soon after taking traffic.
+			w.events <- engine.Event{ContainerID: "id-web-2", Action: "die", Attributes: map[string]string{"exitCode": "4"}, Time: time.Now()}
+			return nil
+		case "map[web:[http://web:8080]]":
+			return errors.New("Traefik did not apply the route within 3s") // nor the put back
+		}
+		return nil
+	}
+	window := time.Minute
+	_, err := w.swapper().Up(context.Background(), Request{Image: "myapp:v2", Service: "web", Overrides: Overrides{Monitor: &window}})
+	var failed *FailedError
+	require.ErrorAs(t, err, &failed)
+	require.Error(t, failed.RollbackErr)
+	assert.Contains(t, failed.Error(), "the swap's route stays")
+	assert.Contains(t, failed.Error(), "`dswap sync web` finishes the swap")
+	require.Contains(t, w.containers, "id-web-2", "not removed while the route names it")
+	assert.Contains(t, w.routes["web"], "web-2")
 }
