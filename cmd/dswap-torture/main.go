@@ -64,10 +64,16 @@ func run(ctx context.Context, args []string) error {
 	if err != nil {
 		return err
 	}
-	if *faults == "all" && *uid == 0 {
-		// Root writes into a read-only directory anyway.
-		kinds = slices.DeleteFunc(kinds, func(k torture.FaultKind) bool { return k == torture.FaultRoutesReadOnly })
-		*faults = "all but routes-readonly (it needs -uid)"
+	if *faults == "all" {
+		// restart-docker moves the whole run onto an Engine of its own:
+		// only when named. Root writes into a read-only directory anyway.
+		kinds = slices.DeleteFunc(kinds, func(k torture.FaultKind) bool {
+			return k == torture.FaultRestartDocker || k == torture.FaultRoutesReadOnly && *uid == 0
+		})
+		*faults = "all but restart-docker (name it: it runs on an Engine of its own)"
+		if *uid == 0 {
+			*faults += " and routes-readonly (it needs -uid)"
+		}
 	}
 	if *seed == 0 {
 		*seed = rand.Uint64N(1 << 31)

@@ -65,6 +65,16 @@ type Options struct {
 	// directory a tmpfs of that size, so that a test can fill it; it
 	// needs root (mount), and Close unmounts it.
 	RoutesTmpfs string
+	// DockerHost, when set, is the Engine the lab runs on (an Engine of
+	// the test's own, unix:///...), instead of DOCKER_HOST's.
+	DockerHost string
+	// PublishIP is the address Traefik's ports are published on (default
+	// 127.0.0.1); an Engine in a network namespace of its own publishes on
+	// its end of the veth, which this namespace reaches.
+	PublishIP string
+	// Restart gives Traefik and the apps the restart policy
+	// unless-stopped, so that they come back after a daemon restart.
+	Restart bool
 	// Log receives progress lines; nil discards them.
 	Log io.Writer
 }
@@ -80,8 +90,10 @@ type Lab struct {
 	WebURL      string // http://127.0.0.1:<port> of Traefik's "web" entrypoint
 	APIURL      string // http://127.0.0.1:<port> of Traefik's API and ping
 
-	log   io.Writer
-	tmpfs bool // RoutesDir is a tmpfs the lab mounted
+	log       io.Writer
+	tmpfs     bool   // RoutesDir is a tmpfs the lab mounted
+	publishIP string // where Traefik's ports are published
+	restart   bool   // containers get restart policy unless-stopped
 
 	mu         sync.Mutex
 	networkID  string
@@ -107,7 +119,11 @@ func New(ctx context.Context, opts Options) (*Lab, error) {
 	if logw == nil {
 		logw = io.Discard
 	}
-	docker, err := client.NewClientWithOpts(client.FromEnv, client.WithAPIVersionNegotiation())
+	clientOpts := []client.Opt{client.FromEnv, client.WithAPIVersionNegotiation()}
+	if opts.DockerHost != "" {
+		clientOpts = append(clientOpts, client.WithHost(opts.DockerHost))
+	}
+	docker, err := client.NewClientWithOpts(clientOpts...)
 	if err != nil {
 		return nil, fmt.Errorf("starting lab: creating Docker client: %w", err)
 	}
@@ -121,6 +137,11 @@ func New(ctx context.Context, opts Options) (*Lab, error) {
 		Network:     opts.Prefix + "-net",
 		TraefikName: opts.Prefix + "-traefik",
 		log:         logw,
+		publishIP:   opts.PublishIP,
+		restart:     opts.Restart,
+	}
+	if l.publishIP == "" {
+		l.publishIP = "127.0.0.1"
 	}
 	if err := l.setUp(ctx, opts); err != nil {
 		if cerr := l.Close(ctx); cerr != nil {

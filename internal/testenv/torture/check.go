@@ -179,7 +179,7 @@ func (r *runner) answeredBy(ctx context.Context, version string) error {
 	good := 0
 	last := ""
 	for good < probes {
-		got, err := lab.ProbeVersion(ctx, r.lab.WebURL+"/", r.host)
+		got, err := lab.ProbeVersion(ctx, r.webURL()+"/", r.host)
 		switch {
 		case err == nil && got == version:
 			good++

@@ -35,6 +35,9 @@ const (
 	// FaultKillSidecar SIGKILLs the sidecar (dswap serve) while it runs a
 	// swap requested over its API; a supervisor restarts it.
 	FaultKillSidecar FaultKind = "kill-sidecar"
+	// FaultRestartDocker restarts the Docker daemon (an Engine of the
+	// run's own) with Traefik and the service on it.
+	FaultRestartDocker FaultKind = "restart-docker"
 )
 
 // faultSpec is a row of the table: where in a swap the fault may strike
@@ -85,6 +88,10 @@ var Table = []faultSpec{
 	{Kind: FaultSeveralServices, Phases: []string{"create"}, MaxDelay: 500 * time.Millisecond},
 	{Kind: FaultKillSidecar, Phases: []string{"create", "health", "flip", "drain"}, MaxDelay: time.Second,
 		Says: "the sidecar stopped or restarted in the middle of the swap"},
+	// Every container stops with the daemon: requests fail until Traefik
+	// and the service run again (the strike to then is the window), and
+	// a little after, while Traefik loads its routes.
+	{Kind: FaultRestartDocker, Phases: []string{"start", "health", "flip", "drain"}, MaxDelay: time.Second, Unavoidable: true, Grace: 2 * time.Second},
 }
 
 // spec returns the table row of kind.

@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strings"
 	"syscall"
@@ -137,6 +136,11 @@ func (r *runner) inject(ctx context.Context, f Fault, p *dswapProc, old string) 
 		n, err := fill(filler)
 		inj.Note = fmt.Sprintf("routes filesystem filled (%d KiB)", n>>10)
 		return inj, err
+	case FaultRestartDocker:
+		err := r.restartDocker(ctx)
+		inj.Until = time.Now()
+		inj.Note = fmt.Sprintf("dockerd down and back in %s", inj.Until.Sub(inj.At).Round(time.Millisecond))
+		return inj, err
 	case FaultKillSidecar:
 		inj.Note = "killed dswap serve"
 		inj.undo = func() error { return r.startSidecar(context.WithoutCancel(ctx)) }
@@ -160,7 +164,7 @@ func (r *runner) inject(ctx context.Context, f Fault, p *dswapProc, old string) 
 func (r *runner) dockerKill(ctx context.Context, name string) error {
 	ctx, cancel := context.WithTimeout(ctx, 30*time.Second)
 	defer cancel()
-	out, err := exec.CommandContext(ctx, "docker", "kill", "--signal", "KILL", name).CombinedOutput()
+	out, err := r.dockerCLI(ctx, "kill", "--signal", "KILL", name).CombinedOutput()
 	if err != nil {
 		msg := string(out)
 		if strings.Contains(msg, "No such container") || strings.Contains(msg, "is not running") {

@@ -141,7 +141,7 @@ func (r *runner) checkOthers(ctx context.Context, procs []*dswapProc) []string {
 			v = append(v, fmt.Sprintf("Traefik routes %s to %v (%v), not %s", name, servers, err, running[0].Name))
 		}
 		want := r.versionOf(running[0].Image)
-		if got, err := lab.ProbeVersion(ctx, r.lab.WebURL+"/", name+".localhost"); err != nil || got != want {
+		if got, err := lab.ProbeVersion(ctx, r.webURL()+"/", name+".localhost"); err != nil || got != want {
 			v = append(v, fmt.Sprintf("%s answers %q (%v) through Traefik, want %s", name, got, err, want))
 		}
 	}

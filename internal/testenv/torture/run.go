@@ -7,7 +7,6 @@ import (
 	"errors"
 	"fmt"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strings"
 	"time"
@@ -37,9 +36,11 @@ type runner struct {
 	service, host string
 	lab           *lab.Lab
 	dswap         launcher
-	side          *sidecar // the sidecar, when kill-sidecar may be drawn
-	images        []image  // v1, v2: the swaps alternate between them
-	third         image    // v3: the concurrent dswap up's image
+	side          *sidecar       // the sidecar, when kill-sidecar may be drawn
+	engine        *lab.OwnEngine // the lab's own Engine, when restart-docker may be drawn
+	forward       string         // 127.0.0.1 URL forwarded to Traefik on that Engine
+	images        []image        // v1, v2: the swaps alternate between them
+	third         image          // v3: the concurrent dswap up's image
 }
 
 // ErrViolation marks a run stopped by a violated invariant.
@@ -56,7 +57,18 @@ func Run(ctx context.Context, opts Options) ([]SwapRecord, error) {
 	if opts.Prefix == "" {
 		opts.Prefix = "dswap-torture-" + randomHex(3)
 	}
-	l, err := lab.New(ctx, lab.Options{Prefix: opts.Prefix, TraefikBin: opts.TraefikBin, RoutesTmpfs: opts.routesTmpfs(), Log: opts.Log})
+	labOpts := lab.Options{Prefix: opts.Prefix, TraefikBin: opts.TraefikBin, RoutesTmpfs: opts.routesTmpfs(), Log: opts.Log}
+	var engine *lab.OwnEngine
+	if contains(kindNames(opts.Kinds), string(FaultRestartDocker)) {
+		eng, closeEngine, err := ownEngine(ctx)
+		if err != nil {
+			return nil, err
+		}
+		defer closeEngine()
+		engine = eng
+		labOpts.DockerHost, labOpts.PublishIP, labOpts.Restart = eng.Socket, eng.NSIP, true
+	}
+	l, err := lab.New(ctx, labOpts)
 	if err != nil {
 		return nil, err
 	}
@@ -66,11 +78,19 @@ func Run(ctx context.Context, opts Options) ([]SwapRecord, error) {
 		}
 	}()
 	svc := opts.Prefix + "-svc"
-	r := &runner{opts: opts, service: svc, host: svc + ".localhost", lab: l}
+	r := &runner{opts: opts, service: svc, host: svc + ".localhost", lab: l, engine: engine}
 	r.dswap = launcher{bin: opts.DswapBin, env: append(os.Environ(),
 		"DSWAP_ROUTES_DIR="+l.RoutesDir, "DSWAP_TRAEFIK_API="+l.APIURL, "DSWAP_TRAEFIK_CONTAINER="+l.TraefikName,
 		// The harness's own environment must not hand swaps to a sidecar.
 		"DSWAP_HOST=")}
+	if engine != nil {
+		r.dswap.env = append(r.dswap.env, "DOCKER_HOST="+engine.Socket)
+		fctx, stop := context.WithCancel(ctx)
+		defer stop()
+		if err := r.forwardWeb(fctx); err != nil {
+			return nil, err
+		}
+	}
 	if opts.UID != 0 {
 		home, err := asUser(&r.dswap, opts.UID, l.RoutesDir)
 		if err != nil {
@@ -209,7 +229,7 @@ func (r *runner) swap(ctx context.Context, index int) (SwapRecord, error) {
 	to := r.target(rec.From)
 	rec.To = to.Version
 	ld, err := loadgen.Start(ctx, loadgen.Options{
-		URL: r.lab.WebURL + "/", Host: r.host, Clients: r.opts.Clients,
+		URL: r.webURL() + "/", Host: r.host, Clients: r.opts.Clients,
 		MaxDuration: 10 * time.Minute, Timeout: 30 * time.Second, Query: loadQuery,
 	})
 	if err != nil {
@@ -362,7 +382,7 @@ func (r *runner) leaveFakeContainer(ctx context.Context) error {
 	ctx, cancel := context.WithTimeout(ctx, 30*time.Second)
 	defer cancel()
 	name := r.opts.Prefix + "-fake-leftover"
-	out, err := exec.CommandContext(ctx, "docker", "create", "--name", name,
+	out, err := r.dockerCLI(ctx, "create", "--name", name,
 		"--label", lab.LabelKey+"="+r.opts.Prefix, "--label", "dswap.service="+r.service,
 		"--network", r.lab.Network, r.images[0].Tag).CombinedOutput()
 	if err != nil {
@@ -388,7 +408,7 @@ func (r *runner) writeEvidence(ctx context.Context, rec SwapRecord, inj injected
 		route = []byte(err.Error())
 	}
 	fmt.Fprintf(&b, "\nroute file %s:\n%s\n", r.routeFile(), route)
-	out, _ := exec.CommandContext(ctx, "docker", "ps", "-a", "--filter", "label=dswap.service="+r.service,
+	out, _ := r.dockerCLI(ctx, "ps", "-a", "--filter", "label=dswap.service="+r.service,
 		"--format", "{{.Names}}\t{{.Image}}\t{{.State}}\t{{.Status}}\t{{.Labels}}").CombinedOutput()
 	fmt.Fprintf(&b, "\ncontainers:\n%s\n", out)
 	fmt.Fprintf(&b, "\nTraefik's view (/api/rawdata):\n%s\n", r.traefikView(ctx))
