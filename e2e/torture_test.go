@@ -135,3 +135,33 @@ func TestTortureFaultsOfTheRoutesDirectoryAndTheSidecar(t *testing.T) {
 		assert.Positive(t, struck[k], "%s struck at least once", k)
 	}
 }
+
+// TestTortureDaemonRestart restarts the Docker daemon under swaps: the
+// run moves onto an Engine of its own (live-restore off; Traefik and the
+// service with restart policy unless-stopped), dswap addresses containers
+// by IP, which the restart changes. With `dswap keep` running the keeper
+// alone must make the route follow; without it, the next `dswap sync`.
+func TestTortureDaemonRestart(t *testing.T) {
+	needSuite(t)
+	if os.Geteuid() != 0 {
+		unavailable(t, "an Engine of the run's own needs root (network namespaces, dockerd)")
+	}
+	for _, keeper := range []bool{true, false} {
+		t.Run(map[bool]string{true: "with the keeper", false: "with dswap sync"}[keeper], func(t *testing.T) {
+			ctx, cancel := context.WithTimeout(context.Background(), 10*time.Minute)
+			defer cancel()
+			var out strings.Builder
+			records, err := torture.Run(ctx, torture.Options{
+				Swaps: 3, Seed: 1, Kinds: []torture.FaultKind{torture.FaultRestartDocker}, Keeper: keeper, Address: "ip",
+				DswapBin: suite.dswap, TraefikBin: lab.TraefikBinFromEnv(),
+				Prefix: "dswap-e2e-torture-" + randomHex(2), EvidenceDir: t.TempDir(), Out: &out, Log: testWriter{t},
+			})
+			t.Logf("torture run, restart-docker:\n%s", out.String())
+			require.NoError(t, err)
+			require.Len(t, records, 3)
+			for _, r := range records {
+				assert.True(t, r.Injected, "swap %d: the daemon restarted", r.Index)
+			}
+		})
+	}
+}

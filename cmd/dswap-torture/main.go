@@ -48,6 +48,8 @@ func run(ctx context.Context, args []string) error {
 	faults := fs.String("faults", "all", "comma-separated fault kinds, or all")
 	phase := fs.String("phase", "", "strike every fault at this dswap phase (start, create, health, flip, drain, remove) instead of a drawn one")
 	uid := fs.Int("uid", 0, "run dswap as this user (with the docker group), as a non-root deployment; routes-readonly needs it")
+	keeper := fs.Bool("keeper", false, "run dswap keep for the whole run: after restart-docker it, not dswap sync, must put the route right")
+	address := fs.String("address", "", "dswap's --address for the run (ip: routes name IPs, which a daemon restart changes)")
 	clients := fs.Int("clients", 8, "closed-loop clients through Traefik")
 	md := fs.String("md", "", "write the figures as a Markdown table to this file")
 	evidence := fs.String("evidence", ".", "directory for a violation's evidence file")
@@ -91,7 +93,7 @@ func run(ctx context.Context, args []string) error {
 	}
 	fmt.Printf("dswap-torture: seed %d, swaps %d to %d, faults %s\n", *seed, *from, *swaps-1, *faults)
 	records, runErr := torture.Run(ctx, torture.Options{
-		Swaps: *swaps, From: *from, Seed: *seed, Kinds: kinds, Phase: *phase, UID: *uid, Clients: *clients,
+		Swaps: *swaps, From: *from, Seed: *seed, Kinds: kinds, Phase: *phase, UID: *uid, Keeper: *keeper, Address: *address, Clients: *clients,
 		DswapBin: *dswapBin, TraefikBin: lab.TraefikBinFromEnv(), EvidenceDir: *evidence,
 		FakeViolation: *fake, KeepGoing: *keepGoing, Out: os.Stdout, Log: os.Stderr,
 	})

@@ -271,6 +271,8 @@ func (r *runner) checkRoutesDir() []string {
 			return nil
 		case filepath.Dir(rel) == ".dswap" && strings.HasPrefix(d.Name(), "history-") && strings.HasSuffix(d.Name(), ".jsonl"):
 			return nil
+		case rel == filepath.Join(".dswap", "route-keeper.flock") && r.keeper != nil:
+			return nil // the keeper's, held while it runs
 		case filepath.Dir(rel) == ".dswap" && strings.HasSuffix(d.Name(), ".lock"):
 			if held, err := lockHeld(path); err != nil || held {
 				v = append(v, fmt.Sprintf("lock %s is still held after every dswap exited (%v)", rel, err))

@@ -17,6 +17,13 @@ type Options struct {
 	// must allow it) instead of one drawn from its row of the table.
 	Phase   string
 	Clients int // closed-loop clients through Traefik (default 8)
+	// Keeper runs `dswap keep` for the whole run; after a daemon restart
+	// (restart-docker) the recovery is then nothing: the keeper must put
+	// the route right.
+	Keeper bool
+	// Address is dswap's --address (DSWAP_ADDRESS): "ip" makes routes
+	// name containers' IPs, which a daemon restart changes.
+	Address string
 	// UID, when not 0, runs every dswap command as that user (with the
 	// docker group, and the routes directory made its own), as a
 	// non-root deployment does: root writes into a read-only directory

@@ -39,6 +39,7 @@ type runner struct {
 	side          *sidecar       // the sidecar, when kill-sidecar may be drawn
 	engine        *lab.OwnEngine // the lab's own Engine, when restart-docker may be drawn
 	forward       string         // 127.0.0.1 URL forwarded to Traefik on that Engine
+	keeper        *background    // dswap keep, with Options.Keeper
 	images        []image        // v1, v2: the swaps alternate between them
 	third         image          // v3: the concurrent dswap up's image
 }
@@ -99,8 +100,19 @@ func Run(ctx context.Context, opts Options) ([]SwapRecord, error) {
 		defer os.RemoveAll(home)
 	}
 	defer r.stopSidecar()
+	if opts.Address != "" {
+		r.dswap.env = append(r.dswap.env, "DSWAP_ADDRESS="+opts.Address)
+	}
 	if err := r.setUp(ctx); err != nil {
 		return nil, err
+	}
+	if opts.Keeper {
+		k, err := r.startKeeper(ctx)
+		if err != nil {
+			return nil, err
+		}
+		r.keeper = k
+		defer k.stop()
 	}
 	var records []SwapRecord
 	var violations []error
@@ -286,25 +298,35 @@ func (r *runner) swap(ctx context.Context, index int) (SwapRecord, error) {
 		return rec, fmt.Errorf("swap %d: injecting %s: %w", index, f, injErr)
 	}
 
-	// The recovery a user does as the README says: the next command.
-	sync, err := r.dswap.run(ctx, "sync", r.service)
-	if err != nil {
-		return rec, err
+	// The recovery a user does as the README says: the next command; or,
+	// with the keeper running, nothing after a daemon restart: the keeper
+	// must put the route right itself.
+	var violations []string
+	if r.keeper != nil && f.Kind == FaultRestartDocker && rec.Injected {
+		if err := r.awaitKeeper(ctx); err != nil {
+			violations = append(violations, err.Error())
+		}
+	} else {
+		sync, err := r.dswap.run(ctx, "sync", r.service)
+		if err != nil {
+			return rec, err
+		}
+		ev.sync = sync
+		if sync.code != 0 {
+			violations = append(violations, fmt.Sprintf("the recovery, dswap sync, exited %d: %s", sync.code, sync.result.Error))
+		}
 	}
-	ev.sync = sync
 	if r.opts.FakeViolation == index+1 {
 		if err := r.leaveFakeContainer(ctx); err != nil {
 			return rec, err
 		}
 	}
-	st, violations := r.check(ctx)
+	st, checked := r.check(ctx)
+	violations = append(violations, checked...)
 	if len(inj.Others) > 0 {
 		violations = append(violations, r.checkOthers(ctx, inj.Others)...)
 	}
 	checkedAt := time.Now()
-	if sync.code != 0 {
-		violations = append(violations, fmt.Sprintf("the recovery, dswap sync, exited %d: %s", sync.code, sync.result.Error))
-	}
 	allowed := []string{rec.From, rec.To}
 	if f.Kind == FaultConcurrentUp {
 		allowed = append(allowed, r.third.Version)
