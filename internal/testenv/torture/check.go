@@ -34,6 +34,9 @@ type state struct {
 	Container string // the one running container, routed
 	Image     string
 	Version   string
+	// Addrs are the names a route may give it: its name and its IPs (with
+	// --address ip, or where its name is taken, the route names an IP).
+	Addrs []string
 }
 
 // check verifies the invariants after a swap and its recovery, against
@@ -66,7 +69,12 @@ func (r *runner) check(ctx context.Context) (state, []string) {
 		v = append(v, fmt.Sprintf("%d containers of the service run, want exactly 1: %s", len(running), strings.Join(sortedKeys(running), ", ")))
 	}
 	for name, c := range running {
-		st = state{Container: name, Image: c.Image, Version: r.versionOf(c.Image)}
+		st = state{Container: name, Image: c.Image, Version: r.versionOf(c.Image), Addrs: []string{name}}
+		for ip, owner := range ips {
+			if owner == name {
+				st.Addrs = append(st.Addrs, ip)
+			}
+		}
 	}
 
 	// The route file names only running containers.
@@ -215,7 +223,7 @@ func (r *runner) checkStatus(ctx context.Context, st state) []string {
 			continue
 		}
 		var v []string
-		if len(s.Routed) != 1 || s.Routed[0] != st.Container {
+		if len(s.Routed) != 1 || !contains(st.Addrs, s.Routed[0]) {
 			v = append(v, fmt.Sprintf("dswap status says %v is routed; Docker and Traefik say %s", s.Routed, st.Container))
 		}
 		if s.Interrupted != "" {
