@@ -439,6 +439,10 @@ func (r *runner) writeEvidence(ctx context.Context, rec SwapRecord, inj injected
 			fmt.Fprintf(&b, "\n%s\n", p.summary(60))
 		}
 	}
+	if r.keeper != nil {
+		out, _ := os.ReadFile(r.keeper.path)
+		fmt.Fprintf(&b, "\ndswap keep's last log lines:\n%s\n", lastLines(string(out), 40))
+	}
 	fmt.Fprintf(&b, "\nTraefik's last log lines:\n%s\n", r.lab.TraefikLogs(ctx, 30))
 	path := filepath.Join(r.opts.EvidenceDir, fmt.Sprintf("torture-violation-seed%d-swap%d.txt", r.opts.Seed, rec.Index))
 	if err := os.WriteFile(path, []byte(b.String()), 0o644); err != nil {
