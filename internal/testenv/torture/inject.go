@@ -100,6 +100,9 @@ func (r *runner) inject(ctx context.Context, f Fault, p *dswapProc, old string) 
 		return inj, err
 	case FaultRestartTraefik:
 		err := r.lab.RestartTraefik(ctx)
+		if err == nil {
+			err = r.awaitRoutesLoaded(ctx)
+		}
 		inj.Until = time.Now()
 		return inj, err
 	case FaultPauseTraefik:
@@ -138,6 +141,9 @@ func (r *runner) inject(ctx context.Context, f Fault, p *dswapProc, old string) 
 		return inj, err
 	case FaultRestartDocker:
 		err := r.restartDocker(ctx)
+		if err == nil {
+			err = r.awaitRoutesLoaded(ctx)
+		}
 		inj.Until = time.Now()
 		inj.Note = fmt.Sprintf("dockerd down and back in %s", inj.Until.Sub(inj.At).Round(time.Millisecond))
 		return inj, err
@@ -202,4 +208,22 @@ func fill(path string) (int64, error) {
 		}
 	}
 	return n, fmt.Errorf("filling the routes filesystem: wrote %d bytes and it is not full: is the routes directory a tmpfs?", n)
+}
+
+// awaitRoutesLoaded waits until a restarted Traefik shows the service's
+// router and service from the routes directory: it answers its API before
+// its file provider has loaded the directory (seconds on a busy machine,
+// when every request is answered 404), and that is its start, not dswap's
+// doing. A route file that never loads ends the wait at its deadline and
+// the checks report it.
+func (r *runner) awaitRoutesLoaded(ctx context.Context) error {
+	deadline := time.Now().Add(30 * time.Second)
+	for {
+		if _, err := r.traefikServers(ctx); err == nil || time.Now().After(deadline) {
+			return nil
+		}
+		if err := pause(ctx, 50*time.Millisecond); err != nil {
+			return err
+		}
+	}
 }
