@@ -321,6 +321,13 @@ func (r *runner) swap(ctx context.Context, index int) (SwapRecord, error) {
 			return rec, err
 		}
 	}
+	if f.Kind == FaultRestartDocker && rec.Injected && r.opts.Address == "ip" {
+		// A route by IP names, after the restart, whatever container got
+		// that IP (Traefik itself, seen answering 404) until the keeper or
+		// the sync rewrites it: that is routing by IP, which dswap's
+		// default (by name) avoids; the window lasts until then.
+		inj.Until = time.Now()
+	}
 	st, checked := r.check(ctx)
 	violations = append(violations, checked...)
 	if len(inj.Others) > 0 {
