@@ -47,7 +47,7 @@ func (d Dir) Lock(ctx context.Context, key string, w Wait) (func(), error) {
 	}
 	l, err := Acquire(ctx, path, Self(d.Command), wait, onWait)
 	if err != nil {
-		return nil, err
+		return nil, hint(err, d.Path)
 	}
 	return l.Release, nil
 }

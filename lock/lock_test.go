@@ -3,9 +3,11 @@ package lock
 import (
 	"context"
 	"errors"
+	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"syscall"
 	"testing"
 	"time"
 
@@ -168,4 +170,13 @@ func TestDirLockWaitsAsTheCallSays(t *testing.T) {
 	_, err = d.Lock(context.Background(), "web", Wait{Max: &zero})
 	require.ErrorIs(t, err, ErrHeld)
 	assert.Equal(t, []string{"web"}, dirReports, "with no report of its own, the Dir's")
+}
+
+func TestALockThatCannotBeWrittenSaysWhatToDo(t *testing.T) {
+	err := hint(fmt.Errorf("writing lock holder: %w", &os.PathError{Op: "write", Path: "/routes/.dswap/web.lock", Err: syscall.ENOSPC}), "/routes/.dswap")
+	assert.ErrorIs(t, err, syscall.ENOSPC)
+	assert.Contains(t, err.Error(), "the filesystem of the routes directory is full")
+	assert.Contains(t, err.Error(), "free space on it")
+	err = hint(&os.PathError{Op: "open", Path: "/routes/.dswap/web.lock", Err: syscall.EACCES}, "/routes/.dswap")
+	assert.Contains(t, err.Error(), "not writable by the user dswap runs as")
 }

@@ -4,7 +4,8 @@
 # recovered as a user would and checked against Docker and Traefik's API.
 # A violation stops the run, names the seed and swap and writes an evidence
 # file; `scripts/torture.sh N SEED -from I` replays from swap I. Further
-# arguments go to dswap-torture (-faults, -md, -clients, -fake-violation).
+# arguments go to dswap-torture (-faults, -md, -clients, -keep-going,
+# -fake-violation).
 #
 #   scripts/torture.sh            200 swaps, random seed
 #   scripts/torture.sh 20 1       the short CI run

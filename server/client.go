@@ -203,6 +203,10 @@ func (c *Client) follow(ctx context.Context, id string, next *int, onRecord func
 		resp, err := c.do(ctx, http.MethodGet, path, nil)
 		if err != nil {
 			var ae *APIError
+			if errors.As(err, &ae) && ae.Status == http.StatusNotFound && attempt > 0 {
+				// It knew the swap a moment ago: it restarted meanwhile.
+				return Outcome{}, fmt.Errorf("following swap %s: %w; %s", id, err, lostSwapHint)
+			}
 			if errors.As(err, &ae) || ctx.Err() != nil {
 				return Outcome{}, err
 			}
@@ -219,8 +223,13 @@ func (c *Client) follow(ctx context.Context, id string, next *int, onRecord func
 		}
 		lastErr = err
 	}
-	return Outcome{}, fmt.Errorf("following swap %s on the dswap sidecar: %w", id, lastErr)
+	return Outcome{}, fmt.Errorf("following swap %s on the dswap sidecar: %w; %s", id, lastErr, lostSwapHint)
 }
+
+// lostSwapHint says what to do about a swap whose sidecar went away in the
+// middle of it: its state is in Docker and the routes directory, as a
+// killed dswap's, and the next command puts it right.
+const lostSwapHint = "the sidecar stopped or restarted in the middle of the swap, which is left as a killed dswap leaves it: once the sidecar runs, `dswap status SERVICE` shows it and the next `dswap up` or `dswap sync SERVICE` (or the sidecar's keeper) finishes or undoes it"
 
 // readStream reads NDJSON until the outcome; next counts records read.
 func readStream(body io.Reader, next *int, onRecord func(slog.Record)) (Outcome, bool, error) {

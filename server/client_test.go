@@ -138,3 +138,29 @@ func TestClientOverAUnixSocket(t *testing.T) {
 		t.Fatal("Serve did not return after its context ended")
 	}
 }
+
+// A sidecar killed while the client follows its swap, and restarted: the
+// stream breaks, and the new sidecar does not know the swap. The error
+// says where the swap was left and what to do (found by the torture run's
+// kill-sidecar fault).
+func TestFollowingASwapWhoseSidecarRestartedSaysWhatToDo(t *testing.T) {
+	calls := 0
+	hs := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		calls++
+		if calls == 1 {
+			// The first sidecar: one record, then it dies.
+			_, _ = w.Write([]byte(`{"time":"2026-01-01T00:00:00Z","level":"INFO","msg":"planning","phase":"plan"}` + "\n"))
+			return
+		}
+		writeError(w, http.StatusNotFound, "no swap abc")
+	}))
+	defer hs.Close()
+	c, err := NewClient(hs.URL, "t")
+	require.NoError(t, err)
+	var msgs []string
+	_, err = c.Follow(context.Background(), "abc", func(r slog.Record) { msgs = append(msgs, r.Message) })
+	require.Error(t, err)
+	assert.Equal(t, []string{"planning"}, msgs)
+	assert.Contains(t, err.Error(), "the sidecar stopped or restarted in the middle of the swap")
+	assert.Contains(t, err.Error(), "`dswap sync SERVICE`")
+}

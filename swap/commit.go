@@ -27,7 +27,15 @@ type routeWrite struct {
 	previous    []byte
 	hadPrevious bool
 	written     bool
-	took        time.Duration
+	// reached says the new file was in the directory, however briefly:
+	// Traefik may have read it, and may apply it even after it was undone
+	// (a change waits in Traefik's reload throttle), so the containers it
+	// routes may get requests until Traefik shows a route without them.
+	reached bool
+	// shown says Traefik showed the file the directory holds now: this
+	// write, or the one put back in its place.
+	shown bool
+	took  time.Duration
 }
 
 // commitRoute writes content as the route file of the service with this
@@ -49,10 +57,11 @@ func (s *Swapper) commitRoute(ctx context.Context, key string, content []byte, e
 	if err := s.Routes.Write(key, stamped); err != nil {
 		return w, asBadInput(err)
 	}
-	w.written = true
+	w.written, w.reached = true, true
 	exp.Marker, exp.Generation = labels.GenerationMarker(key), int64(gen)
 	w.took, err = s.Traefik.WaitApplied(ctx, exp, s.cfg.FlipTimeout)
 	if err == nil {
+		w.shown = true
 		return w, nil
 	}
 	cause := fmt.Errorf("route file %s (generation %d): %w", s.Routes.FileFor(key), gen, err)
@@ -61,6 +70,7 @@ func (s *Swapper) commitRoute(ctx context.Context, key string, content []byte, e
 	// Once the replaced file is back in the directory, confirmed or not,
 	// there is nothing left for a rollback to restore.
 	w.written = !restored
+	w.shown = restored && putErr == nil
 	if putErr != nil {
 		return w, fmt.Errorf("%w; %w", cause, putErr)
 	}

@@ -74,7 +74,7 @@ func (s *Swapper) lockPaused(ctx context.Context, service string) (*plan, *pause
 	if err != nil {
 		return nil, nil, err
 	}
-	svc, err := FindService(all, service, "")
+	svc, err := s.findService(all, service, "")
 	if err != nil {
 		return nil, nil, err
 	}
@@ -84,7 +84,7 @@ func (s *Swapper) lockPaused(ctx context.Context, service string) (*plan, *pause
 			return nil, nil, err
 		}
 		if all, err = s.Docker.List(ctx, engine.ListFilter{All: true}); err == nil {
-			svc, err = FindService(all, service, "")
+			svc, err = s.findService(all, service, "")
 		}
 		if err != nil {
 			st.release()

@@ -129,6 +129,7 @@ func (s *Swapper) repair(ctx context.Context, svc *Service) (bool, error) {
 		return false, err
 	}
 	if !d.Interrupted() {
+		s.recordUnrecorded(svc, d.Routed)
 		return false, nil
 	}
 	s.log.Warn("a previous swap of this service was interrupted; putting it right first", "phase", PhasePlan.String(), "state", d.String(), "routed", strings.Join(containerNames(d.Routed), ","))
@@ -136,6 +137,9 @@ func (s *Swapper) repair(ctx context.Context, svc *Service) (bool, error) {
 	// stays half-swapped.
 	ctx = context.WithoutCancel(ctx)
 	if err := s.unsplit(ctx, svc, d); err != nil {
+		return true, err
+	}
+	if err := s.awaitUnrouted(ctx, svc, d.Unrouted); err != nil {
 		return true, err
 	}
 	if _, err := s.stopAll(ctx, d.Unrouted); err != nil {
@@ -150,6 +154,21 @@ func (s *Swapper) repair(ctx context.Context, svc *Service) (bool, error) {
 	s.log.Info("interrupted swap put right", "phase", PhasePlan.String(), "serving", strings.Join(containerNames(d.Routed), ","))
 	s.recordRecovered(svc, d)
 	return true, nil
+}
+
+// awaitUnrouted waits, before containers the route file does not name are
+// stopped, until Traefik shows that file: an interrupted swap may have
+// left a write Traefik has not applied yet, or one it applies late (see
+// awaitShown), and until Traefik shows the file it may still send them
+// requests.
+func (s *Swapper) awaitUnrouted(ctx context.Context, svc *Service, unrouted []*engine.Container) error {
+	if len(unrouted) == 0 {
+		return nil
+	}
+	if err := s.awaitShown(ctx, svc.Key(), nil); err != nil {
+		return fmt.Errorf("%w, so %s, which it may still route to, are left running; run the command again once Traefik answers", err, strings.Join(containerNames(unrouted), ", "))
+	}
+	return nil
 }
 
 // removeTasks removes the one-off containers of release tasks a killed
@@ -178,7 +197,7 @@ func (s *Swapper) lockService(ctx context.Context, name, image string) (*Service
 	if err != nil {
 		return nil, nil, nil, err
 	}
-	svc, err := FindService(all, name, image)
+	svc, err := s.findService(all, name, image)
 	if err != nil {
 		return nil, nil, nil, err
 	}
@@ -189,7 +208,7 @@ func (s *Swapper) lockService(ctx context.Context, name, image string) (*Service
 		}
 		// Whoever held the lock may have changed the service.
 		if all, err = s.Docker.List(ctx, engine.ListFilter{All: true}); err == nil {
-			svc, err = FindService(all, name, image)
+			svc, err = s.findService(all, name, image)
 		}
 		if err != nil {
 			release()
@@ -224,7 +243,7 @@ func (s *Swapper) lockService(ctx context.Context, name, image string) (*Service
 	repaired, err := s.repair(ctx, svc)
 	if err == nil && repaired {
 		if all, err = s.Docker.List(ctx, engine.ListFilter{All: true}); err == nil {
-			if svc, err = FindService(all, name, image); err == nil {
+			if svc, err = s.findService(all, name, image); err == nil {
 				err = s.admit(svc)
 			}
 		}

@@ -19,7 +19,7 @@ func (s *Swapper) Rollback(ctx context.Context, service string, over Overrides) 
 	if err != nil {
 		return nil, err
 	}
-	svc, err := FindService(all, service, "")
+	svc, err := s.findService(all, service, "")
 	if err != nil {
 		return nil, err
 	}
@@ -89,13 +89,17 @@ func (s *Swapper) StatusOf(ctx context.Context, service string) ([]Status, error
 	}
 	var services []*Service
 	if service != "" {
-		svc, err := FindService(all, service, "")
+		svc, err := s.findService(all, service, "")
 		if err != nil {
 			return nil, err
 		}
 		services = []*Service{svc}
 	} else {
-		services = groupManaged(all)
+		for _, svc := range groupManaged(all) {
+			// A service only another Traefik reaches is shown whole.
+			_ = s.scope(svc)
+			services = append(services, svc)
+		}
 	}
 	var out []Status
 	for _, svc := range services {

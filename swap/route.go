@@ -19,10 +19,13 @@ type routeChange struct {
 	took        time.Duration
 	confirmedBy string
 	// previous is the file it replaced; hadPrevious is false if there was
-	// none. written says whether the new file reached the directory.
+	// none. written says whether the new file is in the directory; reached
+	// whether it was, however briefly (see routeWrite).
 	previous    []byte
 	hadPrevious bool
 	written     bool
+	reached     bool
+	shown       bool // Traefik showed the file the directory holds now
 }
 
 // flip routes the service to the new containers, decoding the route from
@@ -60,7 +63,8 @@ func (s *Swapper) route(ctx context.Context, svc *Service, routing *labels.Routi
 	}
 	exp := traefik.Expectation{Servers: routing.ServerURLs(targets), Routers: routing.RouterNames(), Absent: absent}
 	w, err := s.commitRoute(ctx, svc.Key(), content, exp)
-	change.previous, change.hadPrevious, change.written, change.took = w.previous, w.hadPrevious, w.written, w.took
+	change.previous, change.hadPrevious, change.written, change.reached, change.took = w.previous, w.hadPrevious, w.written, w.reached, w.took
+	change.shown = w.shown
 	change.confirmedBy = s.Traefik.ConfirmedBy()
 	if err != nil {
 		return change, err
@@ -85,8 +89,16 @@ func sortedKeys(m map[string][]string) []string {
 // route goes back to what it was, the new containers are removed, and the
 // old ones, never touched, keep serving. It runs even if ctx was cancelled
 // (Ctrl-C), with its own deadline.
+//
+// A new container whose route reached the directory may get requests
+// until Traefik shows a route without it, even when the write was undone
+// at once: Traefik may have read the write and apply it later (a paused
+// or busy Traefik, a change waiting in its reload throttle). So it is
+// stopped only once Traefik shows the route file as it is now, and then
+// with the drain window, like an old container; if Traefik does not show
+// it, the container is left running and the error says what to do.
 func (s *Swapper) rollback(ctx context.Context, p *plan, news []*engine.Container, cause error, change routeChange) error {
-	rctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), time.Minute)
+	rctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), settleTimeout+s.cfg.Drain+time.Minute)
 	defer cancel()
 	if len(news) == 0 && !change.written {
 		return cause
@@ -94,8 +106,10 @@ func (s *Swapper) rollback(ctx context.Context, p *plan, news []*engine.Containe
 	s.enter(PhaseRollback, "undoing the swap: the old version keeps serving", "reason", cause)
 	failedPhase := s.lastWorkPhase()
 	var rbErrs []error
+	shown := change.shown && !change.written
 	if change.written {
-		if err := s.restoreRoute(rctx, p, change); err != nil {
+		var err error
+		if shown, err = s.restoreRoute(rctx, p, change); err != nil {
 			rbErrs = append(rbErrs, err)
 		}
 	}
@@ -103,11 +117,18 @@ func (s *Swapper) rollback(ctx context.Context, p *plan, news []*engine.Containe
 	if len(news) > 0 {
 		s.diagnose(rctx, news, fe)
 	}
-	if (change.written || p.canaryServed) && len(rbErrs) == 0 {
-		// The new containers served (after the flip, or as a canary):
-		// requests Traefik sent them before the route went back are still
-		// in flight, and a forced removal would answer them 502. They get
-		// their stop signal and the drain window, as an old container does.
+	// The new containers served (after the flip, or as a canary): requests
+	// Traefik sent them before the route went back are still in flight.
+	if (change.reached || p.canaryServed) && len(news) > 0 {
+		if err := s.awaitRouteWithout(rctx, p.svc, p.routing.ServiceNames(), news, shown); err != nil {
+			next := fmt.Errorf("%w, so the new container(s) %s are left running to answer the requests it may still send them; once Traefik answers, `dswap sync %s` removes them", err, strings.Join(containerNames(news), ", "), p.svc.Ref())
+			if errors.Is(err, errStillRouted) {
+				next = fmt.Errorf("%w: the swap's route stays, so the new container(s) %s are left running and serve; `dswap sync %s` finishes the swap from there, and `dswap rollback %s` goes back", err, strings.Join(containerNames(news), ", "), p.svc.Ref(), p.svc.Ref())
+			}
+			fe.RollbackErr = errors.Join(append(rbErrs, next)...)
+			s.enter(PhaseFailed, "swap failed; the new container(s) are left running until Traefik shows the route without them", "kept", fe.Kept)
+			return fe
+		}
 		if _, err := s.stopAll(rctx, news); err != nil {
 			s.log.Warn("stopping the new container(s) gracefully failed; removing them", "phase", s.phase.String(), "error", err)
 		}
@@ -125,6 +146,73 @@ func (s *Swapper) rollback(ctx context.Context, p *plan, news []*engine.Containe
 	return fe
 }
 
+// settleTimeout bounds the wait for Traefik to show a route file that was
+// put back after a write it did not confirm, before the containers only
+// that write routed are stopped. Traefik applies a change at the latest a
+// reload throttle (2 s by default) after it reads it; this leaves room for
+// a Traefik that was paused or starved meanwhile.
+const settleTimeout = 30 * time.Second
+
+// errStillRouted is a route file that still names a new container after
+// putting the old one back failed.
+var errStillRouted = errors.New("still routes")
+
+// awaitRouteWithout checks that the service's route file routes none of
+// cs and, unless Traefik already showed it (shown), waits until Traefik
+// shows it (see awaitShown): until then, Traefik may still send them
+// requests.
+func (s *Swapper) awaitRouteWithout(ctx context.Context, svc *Service, services []string, cs []*engine.Container, shown bool) error {
+	key := svc.Key()
+	content, ok, err := s.Routes.Read(key)
+	if err != nil {
+		return err
+	}
+	if ok {
+		rf, err := labels.ReadRouteFile(content)
+		if err != nil {
+			return fmt.Errorf("route file %s: %w; dswap cannot tell whether it routes %s", s.Routes.FileFor(key), err, strings.Join(containerNames(cs), ", "))
+		}
+		for _, c := range cs {
+			if host, routed := s.Addressing.Routes(c, rf.Hosts()); routed {
+				return fmt.Errorf("route file %s %w %s (%s)", s.Routes.FileFor(key), errStillRouted, c.Name, host)
+			}
+		}
+	}
+	if shown {
+		return nil
+	}
+	return s.awaitShown(ctx, key, services)
+}
+
+// awaitShown waits until Traefik shows the route file of the service with
+// this key as it is in the directory now: its generation, or, when there
+// is none, its services gone. A write Traefik has not confirmed may still
+// be applied after it was replaced (it waits in Traefik's reload
+// throttle, or Traefik was paused), so what Traefik routes is known only
+// then.
+func (s *Swapper) awaitShown(ctx context.Context, key string, services []string) error {
+	file := s.Routes.FileFor(key)
+	content, ok, err := s.Routes.Read(key)
+	if err != nil {
+		return err
+	}
+	exp := traefik.Expectation{Marker: labels.GenerationMarker(key), Absent: services}
+	if ok {
+		rf, err := labels.ReadRouteFile(content)
+		if err != nil {
+			return fmt.Errorf("route file %s: %w", file, err)
+		}
+		exp.Absent, exp.Servers = nil, rf.Servers
+		if exp.Generation = int64(labels.GenerationOf(content)); exp.Generation == 0 {
+			exp.Marker = "" // a file without dswap's marker: its servers must do
+		}
+	}
+	if _, err := s.Traefik.WaitApplied(ctx, exp, max(settleTimeout, s.cfg.FlipTimeout)); err != nil {
+		return fmt.Errorf("Traefik does not show route file %s as it is now: %w", file, err)
+	}
+	return nil
+}
+
 // lastWorkPhase is the phase the swap was in before rolling back.
 func (s *Swapper) lastWorkPhase() Phase {
 	for i := len(s.steps) - 1; i >= 0; i-- {
@@ -137,25 +225,30 @@ func (s *Swapper) lastWorkPhase() Phase {
 
 // restoreRoute puts back the route file a swap replaced, confirmed as any
 // write; if Traefik does not confirm it, the swap's file stays (see
-// commitRoute), and the error says so.
-func (s *Swapper) restoreRoute(ctx context.Context, p *plan, change routeChange) error {
+// commitRoute), and the error says so. shown says Traefik showed the file
+// the directory holds afterwards.
+func (s *Swapper) restoreRoute(ctx context.Context, p *plan, change routeChange) (shown bool, err error) {
 	key := p.svc.Key()
 	if !change.hadPrevious {
-		return s.removeRoute(ctx, key, p.routing.ServiceNames())
+		if err := s.removeRoute(ctx, key, p.routing.ServiceNames()); err != nil {
+			return false, err
+		}
+		return true, nil
 	}
 	rf, err := labels.ReadRouteFile(change.previous)
 	if err != nil {
 		// Not a file dswap can read: put it back byte for byte; it is what
 		// Traefik had, and there is nothing to compare with.
 		if err := s.Routes.Write(key, change.previous); err != nil {
-			return fmt.Errorf("restoring route file %s: %w", s.Routes.FileFor(key), err)
+			return false, fmt.Errorf("restoring route file %s: %w", s.Routes.FileFor(key), err)
 		}
-		return nil
+		return false, nil
 	}
-	if _, err := s.commitRoute(ctx, key, change.previous, traefik.Expectation{Servers: rf.Servers}); err != nil {
-		return fmt.Errorf("restoring the previous route file: %w", err)
+	w, err := s.commitRoute(ctx, key, change.previous, traefik.Expectation{Servers: rf.Servers})
+	if err != nil {
+		return w.shown, fmt.Errorf("restoring the previous route file: %w", err)
 	}
-	return nil
+	return true, nil
 }
 
 // diagnose records the state, health log and last log lines of the first

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"sort"
+	"strings"
 	"time"
 
 	"github.com/dswap-dev/dswap/engine"
@@ -48,7 +49,7 @@ func (s *Swapper) Sync(ctx context.Context, service string, over Overrides) ([]S
 	}
 	var services []*Service
 	if service != "" {
-		svc, err := FindService(running, service, "")
+		svc, err := s.findService(running, service, "")
 		if err != nil {
 			return nil, err
 		}
@@ -57,13 +58,23 @@ func (s *Swapper) Sync(ctx context.Context, service string, over Overrides) ([]S
 		}
 		services = append(services, svc)
 	} else {
+		var elsewhere []string
 		for _, svc := range groupManaged(running) {
-			if len(svc.Running) > 0 {
+			switch {
+			case len(svc.Running) == 0:
+			case !s.Addressing.reachesAny(svc):
+				// Another Traefik's, as the keeper sees it (see scope.go).
+				elsewhere = append(elsewhere, svc.Ref())
+			default:
 				services = append(services, svc)
 			}
 		}
+		if len(elsewhere) > 0 {
+			s.log.Warn("services on none of Traefik's networks left alone: another Traefik routes them, or connect them to Traefik's network and sync them by name",
+				"phase", PhasePlan.String(), "services", strings.Join(elsewhere, ","), "traefik networks", strings.Join(s.Addressing.TraefikNetworks, ","))
+		}
 		if len(services) == 0 {
-			return nil, badInput("no running container is managed by dswap; label the service with dswap.enable=true (or dswap.service=NAME), or name the service: dswap sync SERVICE")
+			return nil, badInput("no running container is managed by dswap and reachable by Traefik; label the service with dswap.enable=true (or dswap.service=NAME) and put it on Traefik's network, or name the service: dswap sync SERVICE")
 		}
 	}
 	var out []Synced

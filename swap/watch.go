@@ -92,6 +92,9 @@ func (s *Swapper) Reconcile(ctx context.Context, ref string, over Overrides) (Re
 		out.Upkeep = UpkeepElsewhere
 		return out, nil
 	}
+	if err := s.scope(svc); err != nil {
+		return out, err
+	}
 	release := func() {}
 	if s.Locks != nil {
 		if release, err = s.Locks.Lock(ctx, svc.Key(), s.LockWait); err != nil {
@@ -199,7 +202,7 @@ func (s *Swapper) findAgain(ctx context.Context, ref string) (*Service, error) {
 	if err != nil {
 		return nil, err
 	}
-	return FindService(all, ref, "")
+	return s.findService(all, ref, "")
 }
 
 // repairSwapLeftovers stops and removes what an interrupted swap left:
@@ -226,6 +229,9 @@ func (s *Swapper) repairSwapLeftovers(ctx context.Context, svc *Service) ([]stri
 	// Cleanup must finish even if the sidecar is stopped now.
 	ctx = context.WithoutCancel(ctx)
 	if err := s.unsplit(ctx, svc, d); err != nil {
+		return nil, err
+	}
+	if err := s.awaitUnrouted(ctx, svc, stale); err != nil {
 		return nil, err
 	}
 	if _, err := s.stopAll(ctx, stale); err != nil {

@@ -70,7 +70,7 @@ func TestReconcileFinishesAnInterruptedSwap(t *testing.T) {
 	require.NoError(t, err)
 	assert.Equal(t, []string{"web-2"}, got.Repaired)
 	assert.Equal(t, UpkeepUnchanged, got.Upkeep, "the old route was right all along")
-	assert.Equal(t, []string{"stop id-web-2 5s", "remove id-web-2"}, w.log)
+	assert.Equal(t, []string{"confirm [http://web:8080] err=<nil>", "stop id-web-2 5s", "remove id-web-2"}, w.log, "stopped once Traefik shows the route without it")
 }
 
 func TestReconcileLeavesAServiceWithNothingRunning(t *testing.T) {

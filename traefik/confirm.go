@@ -40,6 +40,7 @@ func (a *API) ConfirmedBy() string { return "Traefik API" }
 // router of exp is disabled, or timeout passes. It returns how long it took.
 func (a *API) WaitApplied(ctx context.Context, exp Expectation, timeout time.Duration) (time.Duration, error) {
 	start := time.Now()
+	parent := ctx
 	ctx, cancel := context.WithTimeout(ctx, timeout)
 	defer cancel()
 	ticker := time.NewTicker(pollInterval)
@@ -68,6 +69,11 @@ func (a *API) WaitApplied(ctx context.Context, exp Expectation, timeout time.Dur
 		case <-ctx.Done():
 			if lastMismatch == "" {
 				lastMismatch = ctx.Err().Error()
+			}
+			if parent.Err() != nil {
+				// Interrupted (Ctrl-C, a deadline of the caller's): the
+				// timeout did not run out, and saying so would mislead.
+				return time.Since(start), fmt.Errorf("stopped waiting for Traefik to apply the route after %s (%w): %s", time.Since(start).Round(time.Millisecond), parent.Err(), lastMismatch)
 			}
 			return time.Since(start), fmt.Errorf("Traefik did not apply the route within %s: %s. %s", timeout, lastMismatch, RejectedHint)
 		case <-ticker.C:

@@ -115,3 +115,19 @@ func TestNewAPIRejectsNonURLs(t *testing.T) {
 		assert.Error(t, err, bad)
 	}
 }
+
+func TestWaitAppliedInterruptedSaysSo(t *testing.T) {
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		_ = json.NewEncoder(w).Encode(runtimeWith(map[string][]string{"web@file": {"http://web-1:8080"}}, nil))
+	}))
+	defer srv.Close()
+	api, err := NewAPI(srv.URL)
+	require.NoError(t, err)
+	ctx, cancel := context.WithTimeout(context.Background(), 100*time.Millisecond)
+	defer cancel()
+	_, err = api.WaitApplied(ctx, Expectation{Servers: map[string][]string{"web": {"http://web-2:8080"}}}, time.Minute)
+	require.Error(t, err)
+	assert.Contains(t, err.Error(), "stopped waiting for Traefik to apply the route after")
+	assert.NotContains(t, err.Error(), "within 1m0s", "the minute did not run out")
+	assert.Contains(t, err.Error(), "service web@file has servers [http://web-1:8080]", "what it saw")
+}

@@ -86,6 +86,10 @@ func (d *Dir) Read(service string) (content []byte, ok bool, err error) {
 // keys are one to one, so this only happens when a file was copied or edited
 // by hand, and overwriting it would silently take that service's routes away.
 func (d *Dir) Write(service string, content []byte) error {
+	return d.hint(d.write(service, content))
+}
+
+func (d *Dir) write(service string, content []byte) error {
 	target := d.FileFor(service)
 	if current, err := os.ReadFile(target); err == nil {
 		was, wasOwned := labels.FileOwner(current)
@@ -128,6 +132,10 @@ func (d *Dir) Write(service string, content []byte) error {
 
 // Remove deletes a service's route file; a missing file is not an error.
 func (d *Dir) Remove(service string) error {
+	return d.hint(d.remove(service))
+}
+
+func (d *Dir) remove(service string) error {
 	err := os.Remove(d.FileFor(service))
 	if err != nil && !errors.Is(err, fs.ErrNotExist) {
 		return fmt.Errorf("removing route file for %s: %w", service, err)
@@ -154,6 +162,23 @@ func (d *Dir) Services() ([]string, error) {
 	}
 	sort.Strings(out)
 	return out, nil
+}
+
+// hint adds to a failed write or removal what the user can do about it:
+// the error alone ("permission denied", "no space left on device") does
+// not say which user or which filesystem.
+func (d *Dir) hint(err error) error {
+	switch {
+	case err == nil:
+		return nil
+	case errors.Is(err, fs.ErrPermission):
+		return fmt.Errorf("%w; the routes directory %s is not writable by the user dswap runs as (uid %d): make it writable by that user (e.g. chown -R %d %s), or run dswap as a user that can write there", err, d.Path, os.Getuid(), os.Getuid(), d.Path)
+	case errors.Is(err, syscall.EROFS):
+		return fmt.Errorf("%w; the routes directory %s is on a read-only filesystem: mount it read-write for dswap (Traefik itself may mount it read-only)", err, d.Path)
+	case errors.Is(err, syscall.ENOSPC), errors.Is(err, syscall.EDQUOT):
+		return fmt.Errorf("%w; the filesystem of the routes directory %s is full: free space on it (df %s), then run the command again", err, d.Path, d.Path)
+	}
+	return err
 }
 
 // syncDir makes a rename or removal durable. A filesystem that cannot

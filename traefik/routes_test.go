@@ -1,8 +1,10 @@
 package traefik
 
 import (
+	"fmt"
 	"os"
 	"path/filepath"
+	"syscall"
 	"testing"
 	"time"
 
@@ -111,4 +113,28 @@ func TestWriteRefusesAnotherServicesFile(t *testing.T) {
 	// A file from before owners were recorded is taken over.
 	require.NoError(t, os.WriteFile(d.FileFor("old"), []byte("# Written by dswap for service \"old\". Do not edit by hand:\nhttp: {}\n"), 0o644))
 	require.NoError(t, d.Write("old", mine))
+}
+
+func TestWriteSaysWhatToDoWhenTheDirectoryIsReadOnly(t *testing.T) {
+	if os.Getuid() == 0 {
+		t.Skip("root writes into a read-only directory anyway; the torture run's routes-readonly fault runs dswap as another user")
+	}
+	d, err := OpenDir(t.TempDir())
+	require.NoError(t, err)
+	require.NoError(t, os.Chmod(d.Path, 0o555))
+	t.Cleanup(func() { _ = os.Chmod(d.Path, 0o755) })
+	err = d.Write("web", []byte("http: {}\n"))
+	require.Error(t, err)
+	assert.Contains(t, err.Error(), "is not writable by the user dswap runs as")
+	entries, _ := os.ReadDir(filepath.Join(d.Path, stagingDir))
+	assert.Empty(t, entries, "no temporary file is left")
+}
+
+func TestHintNamesTheFullFilesystem(t *testing.T) {
+	d := &Dir{Path: "/routes"}
+	err := d.hint(fmt.Errorf("writing route file for web: %w", &os.PathError{Op: "write", Path: "/routes/.dswap/x.tmp", Err: syscall.ENOSPC}))
+	assert.ErrorIs(t, err, syscall.ENOSPC)
+	assert.Contains(t, err.Error(), "the filesystem of the routes directory /routes is full: free space on it")
+	err = d.hint(&os.PathError{Op: "rename", Path: "/routes/x", Err: syscall.EROFS})
+	assert.Contains(t, err.Error(), "read-only filesystem")
 }

@@ -22,6 +22,7 @@ import (
 	"os/exec"
 	"os/signal"
 	"path/filepath"
+	"slices"
 	"strings"
 	"syscall"
 
@@ -45,10 +46,15 @@ func run(ctx context.Context, args []string) error {
 	from := fs.Int("from", 0, "index of the first swap (to replay from a violation)")
 	seed := fs.Uint64("seed", 0, "seed of the fault draw (0: a random one, printed)")
 	faults := fs.String("faults", "all", "comma-separated fault kinds, or all")
+	phase := fs.String("phase", "", "strike every fault at this dswap phase (start, create, health, flip, drain, remove) instead of a drawn one")
+	uid := fs.Int("uid", 0, "run dswap as this user (with the docker group), as a non-root deployment; routes-readonly needs it")
+	keeper := fs.Bool("keeper", false, "run dswap keep for the whole run: after restart-docker it, not dswap sync, must put the route right")
+	address := fs.String("address", "", "dswap's --address for the run (ip: routes name IPs, which a daemon restart changes)")
 	clients := fs.Int("clients", 8, "closed-loop clients through Traefik")
 	md := fs.String("md", "", "write the figures as a Markdown table to this file")
 	evidence := fs.String("evidence", ".", "directory for a violation's evidence file")
 	dswapBin := fs.String("dswap", "", "dswap binary under test (default: go build ./cmd/dswap)")
+	keepGoing := fs.Bool("keep-going", false, "go on after a violation (evidence written) instead of stopping the run")
 	fake := fs.Int("fake-violation", 0, "plant a leftover container after this swap (1-based) to see the checks catch it")
 	if err := fs.Parse(args); err != nil {
 		return err
@@ -59,6 +65,17 @@ func run(ctx context.Context, args []string) error {
 	kinds, err := torture.ParseKinds(*faults)
 	if err != nil {
 		return err
+	}
+	if *faults == "all" {
+		// restart-docker moves the whole run onto an Engine of its own:
+		// only when named. Root writes into a read-only directory anyway.
+		kinds = slices.DeleteFunc(kinds, func(k torture.FaultKind) bool {
+			return k == torture.FaultRestartDocker || k == torture.FaultRoutesReadOnly && *uid == 0
+		})
+		*faults = "all but restart-docker (name it: it runs on an Engine of its own)"
+		if *uid == 0 {
+			*faults += " and routes-readonly (it needs -uid)"
+		}
 	}
 	if *seed == 0 {
 		*seed = rand.Uint64N(1 << 31)
@@ -76,9 +93,9 @@ func run(ctx context.Context, args []string) error {
 	}
 	fmt.Printf("dswap-torture: seed %d, swaps %d to %d, faults %s\n", *seed, *from, *swaps-1, *faults)
 	records, runErr := torture.Run(ctx, torture.Options{
-		Swaps: *swaps, From: *from, Seed: *seed, Kinds: kinds, Clients: *clients,
+		Swaps: *swaps, From: *from, Seed: *seed, Kinds: kinds, Phase: *phase, UID: *uid, Keeper: *keeper, Address: *address, Clients: *clients,
 		DswapBin: *dswapBin, TraefikBin: lab.TraefikBinFromEnv(), EvidenceDir: *evidence,
-		FakeViolation: *fake, Out: os.Stdout, Log: os.Stderr,
+		FakeViolation: *fake, KeepGoing: *keepGoing, Out: os.Stdout, Log: os.Stderr,
 	})
 	fmt.Printf("\nseed %d, %d swaps:\n\n", *seed, len(records))
 	if err := torture.WriteMarkdown(os.Stdout, records); err != nil {

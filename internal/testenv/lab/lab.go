@@ -61,6 +61,20 @@ type Options struct {
 	// off by default because dswap owns its routes through the file
 	// provider; the benchmark uses it to measure the label-based baseline.
 	DockerProvider bool
+	// RoutesTmpfs, when set (a size such as "1m"), makes the routes
+	// directory a tmpfs of that size, so that a test can fill it; it
+	// needs root (mount), and Close unmounts it.
+	RoutesTmpfs string
+	// DockerHost, when set, is the Engine the lab runs on (an Engine of
+	// the test's own, unix:///...), instead of DOCKER_HOST's.
+	DockerHost string
+	// PublishIP is the address Traefik's ports are published on (default
+	// 127.0.0.1); an Engine in a network namespace of its own publishes on
+	// its end of the veth, which this namespace reaches.
+	PublishIP string
+	// Restart gives Traefik and the apps the restart policy
+	// unless-stopped, so that they come back after a daemon restart.
+	Restart bool
 	// Log receives progress lines; nil discards them.
 	Log io.Writer
 }
@@ -76,7 +90,10 @@ type Lab struct {
 	WebURL      string // http://127.0.0.1:<port> of Traefik's "web" entrypoint
 	APIURL      string // http://127.0.0.1:<port> of Traefik's API and ping
 
-	log io.Writer
+	log       io.Writer
+	tmpfs     bool   // RoutesDir is a tmpfs the lab mounted
+	publishIP string // where Traefik's ports are published
+	restart   bool   // containers get restart policy unless-stopped
 
 	mu         sync.Mutex
 	networkID  string
@@ -102,7 +119,11 @@ func New(ctx context.Context, opts Options) (*Lab, error) {
 	if logw == nil {
 		logw = io.Discard
 	}
-	docker, err := client.NewClientWithOpts(client.FromEnv, client.WithAPIVersionNegotiation())
+	clientOpts := []client.Opt{client.FromEnv, client.WithAPIVersionNegotiation()}
+	if opts.DockerHost != "" {
+		clientOpts = append(clientOpts, client.WithHost(opts.DockerHost))
+	}
+	docker, err := client.NewClientWithOpts(clientOpts...)
 	if err != nil {
 		return nil, fmt.Errorf("starting lab: creating Docker client: %w", err)
 	}
@@ -116,6 +137,11 @@ func New(ctx context.Context, opts Options) (*Lab, error) {
 		Network:     opts.Prefix + "-net",
 		TraefikName: opts.Prefix + "-traefik",
 		log:         logw,
+		publishIP:   opts.PublishIP,
+		restart:     opts.Restart,
+	}
+	if l.publishIP == "" {
+		l.publishIP = "127.0.0.1"
 	}
 	if err := l.setUp(ctx, opts); err != nil {
 		if cerr := l.Close(ctx); cerr != nil {
@@ -135,6 +161,12 @@ func (l *Lab) setUp(ctx context.Context, opts Options) error {
 	l.RoutesDir = dir
 	// Traefik may run as any user inside its container; it must be able to
 	// read the directory.
+	if opts.RoutesTmpfs != "" {
+		if err := mountTmpfs(ctx, dir, opts.RoutesTmpfs); err != nil {
+			return fmt.Errorf("starting lab: %w", err)
+		}
+		l.tmpfs = true
+	}
 	if err := os.Chmod(dir, 0o755); err != nil {
 		return fmt.Errorf("starting lab: making routes directory %s readable: %w", dir, err)
 	}
@@ -217,6 +249,12 @@ func (l *Lab) Close(ctx context.Context) error {
 	if networkID != "" {
 		if err := l.Docker.NetworkRemove(ctx, networkID); err != nil && !isNotFound(err) {
 			errs = append(errs, fmt.Errorf("closing lab: removing network %s: %w", l.Network, err))
+		}
+	}
+	if l.tmpfs {
+		// After Traefik's container is gone, nothing holds the mount.
+		if err := unmountTmpfs(ctx, l.RoutesDir); err != nil {
+			errs = append(errs, fmt.Errorf("closing lab: %w", err))
 		}
 	}
 	if l.RoutesDir != "" {

@@ -242,7 +242,7 @@ func publishedURL(t *testing.T, ctx context.Context, l *Lab, id string) string {
 	t.Helper()
 	inspect, err := l.Docker.ContainerInspect(ctx, id)
 	require.NoError(t, err)
-	port, err := hostPort(inspect.NetworkSettings.Ports, appPort)
+	port, err := hostPort(inspect.NetworkSettings.Ports, appPort, "127.0.0.1")
 	require.NoError(t, err)
 	return "http://127.0.0.1:" + port
 }

@@ -140,7 +140,7 @@ func (r *Registry) start(ctx context.Context, bin string) error {
 	if inspect.NetworkSettings == nil {
 		return fmt.Errorf("starting registry: container %s has no network settings", name)
 	}
-	port, err := hostPort(inspect.NetworkSettings.Ports, registryPort)
+	port, err := hostPort(inspect.NetworkSettings.Ports, registryPort, "127.0.0.1")
 	if err != nil {
 		return fmt.Errorf("starting registry: %w", err)
 	}

@@ -23,15 +23,15 @@ func (l *Lab) RestartTraefik(ctx context.Context) error {
 	if inspect.NetworkSettings == nil {
 		return fmt.Errorf("traefik %s has no network settings after restart", l.TraefikName)
 	}
-	web, err := hostPort(inspect.NetworkSettings.Ports, webPort)
+	web, err := hostPort(inspect.NetworkSettings.Ports, webPort, l.publishIP)
 	if err != nil {
 		return err
 	}
-	api, err := hostPort(inspect.NetworkSettings.Ports, apiPort)
+	api, err := hostPort(inspect.NetworkSettings.Ports, apiPort, l.publishIP)
 	if err != nil {
 		return err
 	}
-	l.WebURL, l.APIURL = "http://127.0.0.1:"+web, "http://127.0.0.1:"+api
+	l.WebURL, l.APIURL = "http://"+l.publishIP+":"+web, "http://"+l.publishIP+":"+api
 	waitCtx, cancel := context.WithTimeout(ctx, traefikReadyTimeout)
 	defer cancel()
 	if err := l.waitTraefikReady(waitCtx); err != nil {

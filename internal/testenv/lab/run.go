@@ -42,7 +42,7 @@ func (l *Lab) RunApp(ctx context.Context, app App) (string, error) {
 		Labels: appLabels(app.Labels, l.Prefix),
 		Env:    app.Env,
 	}
-	hostCfg := &container.HostConfig{NetworkMode: container.NetworkMode(l.Network), Binds: app.Binds}
+	hostCfg := &container.HostConfig{NetworkMode: container.NetworkMode(l.Network), Binds: app.Binds, RestartPolicy: l.restartPolicy()}
 	if app.PublishPort {
 		cfg.ExposedPorts = nat.PortSet{appPort: {}}
 		hostCfg.PortBindings = nat.PortMap{appPort: {{HostIP: "127.0.0.1", HostPort: ""}}}

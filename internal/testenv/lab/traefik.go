@@ -184,10 +184,11 @@ func (l *Lab) startTraefik(ctx context.Context, imageRef string, opts Options) e
 		&container.HostConfig{
 			NetworkMode: container.NetworkMode(l.Network),
 			PortBindings: nat.PortMap{
-				webPort: {{HostIP: "127.0.0.1", HostPort: webHost}},
-				apiPort: {{HostIP: "127.0.0.1", HostPort: apiHost}},
+				webPort: {{HostIP: l.publishIP, HostPort: webHost}},
+				apiPort: {{HostIP: l.publishIP, HostPort: apiHost}},
 			},
-			Mounts: mounts,
+			Mounts:        mounts,
+			RestartPolicy: l.restartPolicy(),
 		},
 		&network.NetworkingConfig{EndpointsConfig: map[string]*network.EndpointSettings{l.Network: {}}},
 		nil, l.TraefikName)
@@ -206,16 +207,16 @@ func (l *Lab) startTraefik(ctx context.Context, imageRef string, opts Options) e
 	if inspect.NetworkSettings == nil {
 		return fmt.Errorf("starting lab: traefik container %s has no network settings", l.TraefikName)
 	}
-	webHostPort, err := hostPort(inspect.NetworkSettings.Ports, webPort)
+	webHostPort, err := hostPort(inspect.NetworkSettings.Ports, webPort, l.publishIP)
 	if err != nil {
 		return fmt.Errorf("starting lab: traefik container %s: %w", l.TraefikName, err)
 	}
-	apiHostPort, err := hostPort(inspect.NetworkSettings.Ports, apiPort)
+	apiHostPort, err := hostPort(inspect.NetworkSettings.Ports, apiPort, l.publishIP)
 	if err != nil {
 		return fmt.Errorf("starting lab: traefik container %s: %w", l.TraefikName, err)
 	}
-	l.WebURL = "http://127.0.0.1:" + webHostPort
-	l.APIURL = "http://127.0.0.1:" + apiHostPort
+	l.WebURL = "http://" + l.publishIP + ":" + webHostPort
+	l.APIURL = "http://" + l.publishIP + ":" + apiHostPort
 	l.logf("traefik %s started: web %s, api %s, routes %s", l.TraefikName, l.WebURL, l.APIURL, l.RoutesDir)
 
 	waitCtx, cancel := context.WithTimeout(ctx, traefikReadyTimeout)
@@ -240,14 +241,32 @@ func hostDockerSocket() (string, error) {
 	return "", fmt.Errorf("the docker provider needs the Engine's Unix socket to mount into Traefik, but DOCKER_HOST is %q", host)
 }
 
-// hostPort returns the 127.0.0.1 host port the Engine assigned to port.
-func hostPort(ports nat.PortMap, port nat.Port) (string, error) {
+// hostPort returns the host port on ip the Engine assigned to port.
+func hostPort(ports nat.PortMap, port nat.Port, ip string) (string, error) {
 	for _, b := range ports[port] {
-		if b.HostIP == "127.0.0.1" && b.HostPort != "" {
+		if b.HostIP == ip && b.HostPort != "" {
 			return b.HostPort, nil
 		}
 	}
-	return "", fmt.Errorf("no 127.0.0.1 host port published for %s (bindings: %v)", port, ports[port])
+	return "", fmt.Errorf("no %s host port published for %s (bindings: %v)", ip, port, ports[port])
+}
+
+// restartPolicy is the restart policy of the lab's containers.
+func (l *Lab) restartPolicy() container.RestartPolicy {
+	if l.restart {
+		return container.RestartPolicy{Name: container.RestartPolicyUnlessStopped}
+	}
+	return container.RestartPolicy{}
+}
+
+// WaitTraefik waits until Traefik's API answers (after a daemon restart).
+func (l *Lab) WaitTraefik(ctx context.Context) error {
+	waitCtx, cancel := context.WithTimeout(ctx, traefikReadyTimeout)
+	defer cancel()
+	if err := l.waitTraefikReady(waitCtx); err != nil {
+		return fmt.Errorf("waiting for traefik %s: %w\n%s", l.TraefikName, err, l.TraefikLogs(ctx, traefikLogTail))
+	}
+	return nil
 }
 
 // waitTraefikReady polls /ping and /api/http/routers until both answer 200,

@@ -93,13 +93,13 @@ func TestHostPort(t *testing.T) {
 		"80/tcp":   {{HostIP: "127.0.0.1", HostPort: "32768"}},
 		"8080/tcp": {{HostIP: "0.0.0.0", HostPort: "32769"}},
 	}
-	got, err := hostPort(ports, "80/tcp")
+	got, err := hostPort(ports, "80/tcp", "127.0.0.1")
 	require.NoError(t, err)
 	assert.Equal(t, "32768", got)
 
-	_, err = hostPort(ports, "8080/tcp")
+	_, err = hostPort(ports, "8080/tcp", "127.0.0.1")
 	require.ErrorContains(t, err, "no 127.0.0.1 host port", "a binding on all interfaces is not what the lab asked for")
-	_, err = hostPort(ports, "443/tcp")
+	_, err = hostPort(ports, "443/tcp", "127.0.0.1")
 	require.Error(t, err)
 }
 

@@ -34,6 +34,9 @@ type state struct {
 	Container string // the one running container, routed
 	Image     string
 	Version   string
+	// Addrs are the names a route may give it: its name and its IPs (with
+	// --address ip, or where its name is taken, the route names an IP).
+	Addrs []string
 }
 
 // check verifies the invariants after a swap and its recovery, against
@@ -66,7 +69,12 @@ func (r *runner) check(ctx context.Context) (state, []string) {
 		v = append(v, fmt.Sprintf("%d containers of the service run, want exactly 1: %s", len(running), strings.Join(sortedKeys(running), ", ")))
 	}
 	for name, c := range running {
-		st = state{Container: name, Image: c.Image, Version: r.versionOf(c.Image)}
+		st = state{Container: name, Image: c.Image, Version: r.versionOf(c.Image), Addrs: []string{name}}
+		for ip, owner := range ips {
+			if owner == name {
+				st.Addrs = append(st.Addrs, ip)
+			}
+		}
 	}
 
 	// The route file names only running containers.
@@ -124,6 +132,11 @@ func (r *runner) check(ctx context.Context) (state, []string) {
 // traefikServers returns the hosts of the service's servers in Traefik's
 // running configuration (/api/rawdata), sorted.
 func (r *runner) traefikServers(ctx context.Context) ([]string, error) {
+	return r.traefikServersOf(ctx, r.service)
+}
+
+// traefikServersOf is traefikServers of any service of the lab.
+func (r *runner) traefikServersOf(ctx context.Context, service string) ([]string, error) {
 	var raw struct {
 		Services map[string]struct {
 			LoadBalancer *struct {
@@ -136,12 +149,12 @@ func (r *runner) traefikServers(ctx context.Context) ([]string, error) {
 	if err := getJSON(ctx, r.lab.APIURL+"/api/rawdata", &raw); err != nil {
 		return nil, err
 	}
-	svc, ok := raw.Services[r.service+"@file"]
+	svc, ok := raw.Services[service+"@file"]
 	if !ok {
-		return nil, fmt.Errorf("no service %s@file in /api/rawdata", r.service)
+		return nil, fmt.Errorf("no service %s@file in /api/rawdata", service)
 	}
 	if svc.LoadBalancer == nil {
-		return nil, fmt.Errorf("service %s@file has no loadBalancer", r.service)
+		return nil, fmt.Errorf("service %s@file has no loadBalancer", service)
 	}
 	var hosts []string
 	for _, s := range svc.LoadBalancer.Servers {
@@ -174,7 +187,7 @@ func (r *runner) answeredBy(ctx context.Context, version string) error {
 	good := 0
 	last := ""
 	for good < probes {
-		got, err := lab.ProbeVersion(ctx, r.lab.WebURL+"/", r.host)
+		got, err := lab.ProbeVersion(ctx, r.webURL()+"/", r.host)
 		switch {
 		case err == nil && got == version:
 			good++
@@ -197,7 +210,7 @@ func (r *runner) answeredBy(ctx context.Context, version string) error {
 
 // checkStatus compares `dswap status` with what runs.
 func (r *runner) checkStatus(ctx context.Context, st state) []string {
-	p, err := runDswap(ctx, r.opts.DswapBin, r.env, "status", r.service)
+	p, err := r.dswap.run(ctx, "status", r.service)
 	if err != nil {
 		return []string{fmt.Sprintf("dswap status: %v", err)}
 	}
@@ -210,7 +223,7 @@ func (r *runner) checkStatus(ctx context.Context, st state) []string {
 			continue
 		}
 		var v []string
-		if len(s.Routed) != 1 || s.Routed[0] != st.Container {
+		if len(s.Routed) != 1 || !contains(st.Addrs, s.Routed[0]) {
 			v = append(v, fmt.Sprintf("dswap status says %v is routed; Docker and Traefik say %s", s.Routed, st.Container))
 		}
 		if s.Interrupted != "" {
@@ -225,7 +238,7 @@ func (r *runner) checkStatus(ctx context.Context, st state) []string {
 // that ended on the new version names it as to_image, a failed or rolled
 // back one names the serving version as from_image.
 func (r *runner) checkHistory(ctx context.Context, st state) []string {
-	p, err := runDswap(ctx, r.opts.DswapBin, r.env, "history", r.service)
+	p, err := r.dswap.run(ctx, "history", r.service)
 	if err != nil {
 		return []string{fmt.Sprintf("dswap history: %v", err)}
 	}
@@ -234,7 +247,10 @@ func (r *runner) checkHistory(ctx context.Context, st state) []string {
 		return []string{fmt.Sprintf("dswap history: reading its JSON (exit %d): %v", p.code, err)}
 	}
 	if len(entries) == 0 {
-		return []string{"dswap history is empty after a swap"}
+		if st.Image == r.images[0].Tag {
+			return nil // every swap so far failed before it changed anything
+		}
+		return []string{fmt.Sprintf("dswap history is empty, yet %s serves, not the first image", st.Image)}
 	}
 	last := entries[len(entries)-1]
 	names := last.ToImage
@@ -259,10 +275,12 @@ func (r *runner) checkRoutesDir() []string {
 		switch {
 		case rel == "." || rel == ".dswap" && d.IsDir():
 			return nil
-		case rel == r.routeFile():
+		case rel == r.routeFile() || r.otherRouteFile(rel):
 			return nil
 		case filepath.Dir(rel) == ".dswap" && strings.HasPrefix(d.Name(), "history-") && strings.HasSuffix(d.Name(), ".jsonl"):
 			return nil
+		case rel == filepath.Join(".dswap", "route-keeper.flock") && r.keeper != nil:
+			return nil // the keeper's, held while it runs
 		case filepath.Dir(rel) == ".dswap" && strings.HasSuffix(d.Name(), ".lock"):
 			if held, err := lockHeld(path); err != nil || held {
 				v = append(v, fmt.Sprintf("lock %s is still held after every dswap exited (%v)", rel, err))

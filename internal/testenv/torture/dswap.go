@@ -48,11 +48,22 @@ type dswapProc struct {
 	err    error // the harness could not run or read it
 }
 
+// launcher runs the dswap under test: its binary, environment and, when
+// cred is set, the user it runs as.
+type launcher struct {
+	bin  string
+	env  []string
+	cred *syscall.Credential
+}
+
 // startDswap starts dswap with args and --output json.
-func startDswap(ctx context.Context, bin string, env []string, args ...string) (*dswapProc, error) {
+func (l launcher) start(ctx context.Context, args ...string) (*dswapProc, error) {
 	args = append(args, "--output", "json")
-	cmd := exec.CommandContext(ctx, bin, args...)
-	cmd.Env = env
+	cmd := exec.CommandContext(ctx, l.bin, args...)
+	cmd.Env = l.env
+	if l.cred != nil {
+		cmd.SysProcAttr = &syscall.SysProcAttr{Credential: l.cred}
+	}
 	// A SIGKILL of dswap must not leave the harness waiting on pipes that
 	// a child of it still holds.
 	cmd.WaitDelay = 5 * time.Second
@@ -174,11 +185,18 @@ func (p *dswapProc) summary(tailLines int) string {
 	return fmt.Sprintf("$ dswap %s\nexit %d\nstdout: %s\nstderr:\n%s", strings.Join(p.args, " "), p.code, strings.TrimSpace(p.stdout.String()), strings.Join(lines, "\n"))
 }
 
-// runDswap runs dswap to the end.
-func runDswap(ctx context.Context, bin string, env []string, args ...string) (*dswapProc, error) {
+// stderrText is everything dswap wrote to stderr.
+func (p *dswapProc) stderrText() string {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return strings.Join(p.stderr, "\n")
+}
+
+// run runs dswap to the end.
+func (l launcher) run(ctx context.Context, args ...string) (*dswapProc, error) {
 	ctx, cancel := context.WithTimeout(ctx, dswapTimeout)
 	defer cancel()
-	p, err := startDswap(ctx, bin, env, args...)
+	p, err := l.start(ctx, args...)
 	if err != nil {
 		return nil, err
 	}

@@ -27,6 +27,17 @@ const (
 	FaultRestartTraefik FaultKind = "restart-traefik" // docker restart of Traefik
 	FaultPauseTraefik   FaultKind = "pause-traefik"   // docker pause of Traefik past the flip timeout, then unpause
 	FaultConcurrentUp   FaultKind = "concurrent-up"   // a second dswap up of the service with another image
+	FaultRoutesReadOnly FaultKind = "routes-readonly" // the routes directory made read-only under a non-root dswap
+	FaultRoutesFull     FaultKind = "routes-full"     // the routes directory's filesystem (a small tmpfs) filled up
+	// FaultSeveralServices swaps other services at once with the one under
+	// load, so that their flips fall within one reload throttle window.
+	FaultSeveralServices FaultKind = "several-services"
+	// FaultKillSidecar SIGKILLs the sidecar (dswap serve) while it runs a
+	// swap requested over its API; a supervisor restarts it.
+	FaultKillSidecar FaultKind = "kill-sidecar"
+	// FaultRestartDocker restarts the Docker daemon (an Engine of the
+	// run's own) with Traefik and the service on it.
+	FaultRestartDocker FaultKind = "restart-docker"
 )
 
 // faultSpec is a row of the table: where in a swap the fault may strike
@@ -47,6 +58,12 @@ type faultSpec struct {
 	// A paused Traefik has its routes in memory when it resumes, so a
 	// request failing after the unpause is dswap's doing.
 	Grace time.Duration
+	// Says is what the error of a swap the fault struck must say: the
+	// swap fails, and tells what to do. With SaysBeforeFlip, only when the
+	// fault struck before the flip (a routes directory broken later does
+	// not fail a swap that no longer writes its route).
+	Says           string
+	SaysBeforeFlip bool
 }
 
 // Table is every fault the harness knows, in a fixed order so that a seed
@@ -60,6 +77,21 @@ var Table = []faultSpec{
 	{Kind: FaultRestartTraefik, Phases: []string{"start", "health", "flip", "drain"}, MaxDelay: time.Second, Unavoidable: true, Grace: 2 * time.Second},
 	{Kind: FaultPauseTraefik, Phases: []string{"health", "flip"}, MaxDelay: 300 * time.Millisecond, Unavoidable: true},
 	{Kind: FaultConcurrentUp, Phases: []string{"start", "create", "health", "flip", "drain"}, MaxDelay: time.Second},
+	// Before the flip's write, which must fail: read-only from the strike
+	// until dswap exits, full likewise; then put right for the recovery.
+	{Kind: FaultRoutesReadOnly, Phases: []string{"start", "create", "health"}, MaxDelay: 800 * time.Millisecond,
+		Says: "is not writable by the user dswap runs as", SaysBeforeFlip: true},
+	{Kind: FaultRoutesFull, Phases: []string{"start", "create", "health"}, MaxDelay: 800 * time.Millisecond,
+		Says: "free space on it", SaysBeforeFlip: true},
+	// The others' swaps start 0 to 0.5 s after this one's create, so all
+	// flip about 1 s (the new containers' start) later, within one window.
+	{Kind: FaultSeveralServices, Phases: []string{"create"}, MaxDelay: 500 * time.Millisecond},
+	{Kind: FaultKillSidecar, Phases: []string{"create", "health", "flip", "drain"}, MaxDelay: time.Second,
+		Says: "the sidecar stopped or restarted in the middle of the swap"},
+	// Every container stops with the daemon: requests fail until Traefik
+	// and the service run again (the strike to then is the window), and
+	// a little after, while Traefik loads its routes.
+	{Kind: FaultRestartDocker, Phases: []string{"start", "health", "flip", "drain"}, MaxDelay: time.Second, Unavoidable: true, Grace: 2 * time.Second},
 }
 
 // spec returns the table row of kind.

@@ -2,8 +2,10 @@ package torture
 
 import (
 	"context"
+	"errors"
 	"fmt"
-	"os/exec"
+	"os"
+	"path/filepath"
 	"strings"
 	"syscall"
 	"time"
@@ -22,6 +24,13 @@ type injected struct {
 	Note  string
 	// Second is the concurrent dswap up, for FaultConcurrentUp.
 	Second *dswapProc
+	// Others are the swaps of other services, for FaultSeveralServices.
+	Others []*dswapProc
+	// BeforeFlip says the fault struck before dswap began its flip.
+	BeforeFlip bool
+	// undo puts right what the fault changed (the routes directory's
+	// mode, a filler file) once dswap has exited, before the recovery.
+	undo func() error
 }
 
 // pauseExtra is how long a paused Traefik stays paused beyond dswap's
@@ -66,6 +75,11 @@ func (r *runner) inject(ctx context.Context, f Fault, p *dswapProc, old string) 
 	}
 	inj.At = time.Now()
 	inj.Until = inj.At
+	select {
+	case <-p.phase("flip"):
+	default:
+		inj.BeforeFlip = true
+	}
 	switch f.Kind {
 	case FaultKillDswap:
 		return inj, p.signal(syscall.SIGKILL)
@@ -86,6 +100,9 @@ func (r *runner) inject(ctx context.Context, f Fault, p *dswapProc, old string) 
 		return inj, err
 	case FaultRestartTraefik:
 		err := r.lab.RestartTraefik(ctx)
+		if err == nil {
+			err = r.awaitRoutesLoaded(ctx)
+		}
 		inj.Until = time.Now()
 		return inj, err
 	case FaultPauseTraefik:
@@ -108,8 +125,39 @@ func (r *runner) inject(ctx context.Context, f Fault, p *dswapProc, old string) 
 		inj.Until = time.Now()
 		inj.Note = fmt.Sprintf("paused %s", inj.Until.Sub(inj.At).Round(time.Millisecond))
 		return inj, nil
+	case FaultRoutesReadOnly:
+		dir := r.lab.RoutesDir
+		if err := os.Chmod(dir, 0o555); err != nil {
+			return inj, fmt.Errorf("making the routes directory read-only: %w", err)
+		}
+		inj.Note = "routes directory read-only"
+		inj.undo = func() error { return os.Chmod(dir, 0o755) }
+		return inj, nil
+	case FaultRoutesFull:
+		filler := filepath.Join(r.lab.RoutesDir, ".dswap", "torture-filler")
+		inj.undo = func() error { return os.Remove(filler) }
+		n, err := fill(filler)
+		inj.Note = fmt.Sprintf("routes filesystem filled (%d KiB)", n>>10)
+		return inj, err
+	case FaultRestartDocker:
+		err := r.restartDocker(ctx)
+		if err == nil {
+			err = r.awaitRoutesLoaded(ctx)
+		}
+		inj.Until = time.Now()
+		inj.Note = fmt.Sprintf("dockerd down and back in %s", inj.Until.Sub(inj.At).Round(time.Millisecond))
+		return inj, err
+	case FaultKillSidecar:
+		inj.Note = "killed dswap serve"
+		inj.undo = func() error { return r.startSidecar(context.WithoutCancel(ctx)) }
+		return inj, r.killSidecar(ctx)
+	case FaultSeveralServices:
+		others, err := r.swapOthers(ctx)
+		inj.Others = others
+		inj.Note = fmt.Sprintf("swapped %s at once", strings.Join(r.others(), ", "))
+		return inj, err
 	case FaultConcurrentUp:
-		second, err := startDswap(ctx, r.opts.DswapBin, r.env, r.upArgs(r.third)...)
+		second, err := r.dswap.start(ctx, r.upArgs(r.third)...)
 		inj.Second = second
 		inj.Note = "second dswap up " + r.third.Tag
 		return inj, err
@@ -122,7 +170,7 @@ func (r *runner) inject(ctx context.Context, f Fault, p *dswapProc, old string) 
 func (r *runner) dockerKill(ctx context.Context, name string) error {
 	ctx, cancel := context.WithTimeout(ctx, 30*time.Second)
 	defer cancel()
-	out, err := exec.CommandContext(ctx, "docker", "kill", "--signal", "KILL", name).CombinedOutput()
+	out, err := r.dockerCLI(ctx, "kill", "--signal", "KILL", name).CombinedOutput()
 	if err != nil {
 		msg := string(out)
 		if strings.Contains(msg, "No such container") || strings.Contains(msg, "is not running") {
@@ -131,4 +179,51 @@ func (r *runner) dockerKill(ctx context.Context, name string) error {
 		return fmt.Errorf("docker kill %s: %w: %s", name, err, strings.TrimSpace(msg))
 	}
 	return nil
+}
+
+// routesTmpfsSize is the size of the tmpfs that stands for the routes
+// directory when routes-full may be drawn: room for the route file, the
+// history and the locks of a run.
+const routesTmpfsSize = "4m"
+
+// fill writes zeros to path until its filesystem is full, and returns
+// how much it wrote. The file is not Traefik's to read (it sits in
+// dswap's staging directory and is no *.yml).
+func fill(path string) (int64, error) {
+	f, err := os.OpenFile(path, os.O_CREATE|os.O_WRONLY|os.O_TRUNC, 0o644)
+	if err != nil {
+		return 0, fmt.Errorf("filling the routes filesystem: %w", err)
+	}
+	defer f.Close()
+	buf := make([]byte, 64<<10)
+	var n int64
+	for n < 1<<30 { // a tmpfs of routesTmpfsSize fills long before
+		w, err := f.Write(buf)
+		n += int64(w)
+		if errors.Is(err, syscall.ENOSPC) {
+			return n, nil
+		}
+		if err != nil {
+			return n, fmt.Errorf("filling the routes filesystem: %w", err)
+		}
+	}
+	return n, fmt.Errorf("filling the routes filesystem: wrote %d bytes and it is not full: is the routes directory a tmpfs?", n)
+}
+
+// awaitRoutesLoaded waits until a restarted Traefik shows the service's
+// router and service from the routes directory: it answers its API before
+// its file provider has loaded the directory (seconds on a busy machine,
+// when every request is answered 404), and that is its start, not dswap's
+// doing. A route file that never loads ends the wait at its deadline and
+// the checks report it.
+func (r *runner) awaitRoutesLoaded(ctx context.Context) error {
+	deadline := time.Now().Add(30 * time.Second)
+	for {
+		if _, err := r.traefikServers(ctx); err == nil || time.Now().After(deadline) {
+			return nil
+		}
+		if err := pause(ctx, 50*time.Millisecond); err != nil {
+			return err
+		}
+	}
 }

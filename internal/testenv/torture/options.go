@@ -9,11 +9,26 @@ import (
 
 // Options configures Run.
 type Options struct {
-	Swaps   int    // swaps in the run (default 200)
-	From    int    // index of the first swap, to replay a run from a violation
-	Seed    uint64 // the random draw's seed; the same seed draws the same faults and moments
-	Kinds   []FaultKind
+	Swaps int    // swaps in the run (default 200)
+	From  int    // index of the first swap, to replay a run from a violation
+	Seed  uint64 // the random draw's seed; the same seed draws the same faults and moments
+	Kinds []FaultKind
+	// Phase, when set, makes every fault strike at this phase (each kind
+	// must allow it) instead of one drawn from its row of the table.
+	Phase   string
 	Clients int // closed-loop clients through Traefik (default 8)
+	// Keeper runs `dswap keep` for the whole run; after a daemon restart
+	// (restart-docker) the recovery is then nothing: the keeper must put
+	// the route right.
+	Keeper bool
+	// Address is dswap's --address (DSWAP_ADDRESS): "ip" makes routes
+	// name containers' IPs, which a daemon restart changes.
+	Address string
+	// UID, when not 0, runs every dswap command as that user (with the
+	// docker group, and the routes directory made its own), as a
+	// non-root deployment does: root writes into a read-only directory
+	// anyway. The routes-readonly fault needs it.
+	UID int
 	// FlipTimeout is dswap's --flip-timeout; a paused Traefik stays paused
 	// longer than it (default 3s).
 	FlipTimeout time.Duration
@@ -32,7 +47,11 @@ type Options struct {
 	// (1-based, 0: never) see a container left behind: it starts one
 	// itself. It proves the checks catch what they claim to.
 	FakeViolation int
-	Out, Log      io.Writer
+	// KeepGoing goes on after a violation (its evidence written) instead
+	// of stopping the run, so that a long run counts every kind's figures;
+	// Run then returns every violation's error joined.
+	KeepGoing bool
+	Out, Log  io.Writer
 }
 
 func (o Options) withDefaults() (Options, error) {
@@ -61,6 +80,18 @@ func (o Options) withDefaults() (Options, error) {
 		kinds, _ := ParseKinds("all")
 		o.Kinds = kinds
 	}
+	for _, k := range o.Kinds {
+		if k == FaultRoutesReadOnly && o.UID == 0 {
+			return o, errors.New("torture: the routes-readonly fault needs a non-root dswap: set a UID (-uid 65534), since root writes into a read-only directory anyway")
+		}
+	}
+	if o.Phase != "" {
+		for _, k := range o.Kinds {
+			if s, _ := spec(k); k != FaultNone && !contains(s.Phases, o.Phase) {
+				return o, fmt.Errorf("torture: fault %s cannot strike at phase %s (its phases: %v)", k, o.Phase, s.Phases)
+			}
+		}
+	}
 	switch {
 	case o.Swaps < 0 || o.From < 0 || o.From >= o.Swaps:
 		return o, fmt.Errorf("torture: want 0 <= from (%d) < swaps (%d)", o.From, o.Swaps)
@@ -72,4 +103,15 @@ func (o Options) withDefaults() (Options, error) {
 		return o, fmt.Errorf("torture: clients=%d: want 1 to 64", o.Clients)
 	}
 	return o, nil
+}
+
+// routesTmpfs is the size of the tmpfs the lab mounts as its routes
+// directory, when the routes-full fault may be drawn.
+func (o Options) routesTmpfs() string {
+	for _, k := range o.Kinds {
+		if k == FaultRoutesFull {
+			return routesTmpfsSize
+		}
+	}
+	return ""
 }

@@ -7,7 +7,6 @@ import (
 	"errors"
 	"fmt"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strings"
 	"time"
@@ -36,9 +35,13 @@ type runner struct {
 	// runs at once must not share a name. host is its router's host name.
 	service, host string
 	lab           *lab.Lab
-	env           []string
-	images        []image // v1, v2: the swaps alternate between them
-	third         image   // v3: the concurrent dswap up's image
+	dswap         launcher
+	side          *sidecar       // the sidecar, when kill-sidecar may be drawn
+	engine        *lab.OwnEngine // the lab's own Engine, when restart-docker may be drawn
+	forward       string         // 127.0.0.1 URL forwarded to Traefik on that Engine
+	keeper        *background    // dswap keep, with Options.Keeper
+	images        []image        // v1, v2: the swaps alternate between them
+	third         image          // v3: the concurrent dswap up's image
 }
 
 // ErrViolation marks a run stopped by a violated invariant.
@@ -55,7 +58,18 @@ func Run(ctx context.Context, opts Options) ([]SwapRecord, error) {
 	if opts.Prefix == "" {
 		opts.Prefix = "dswap-torture-" + randomHex(3)
 	}
-	l, err := lab.New(ctx, lab.Options{Prefix: opts.Prefix, TraefikBin: opts.TraefikBin, Log: opts.Log})
+	labOpts := lab.Options{Prefix: opts.Prefix, TraefikBin: opts.TraefikBin, RoutesTmpfs: opts.routesTmpfs(), Log: opts.Log}
+	var engine *lab.OwnEngine
+	if contains(kindNames(opts.Kinds), string(FaultRestartDocker)) {
+		eng, closeEngine, err := ownEngine(ctx)
+		if err != nil {
+			return nil, err
+		}
+		defer closeEngine()
+		engine = eng
+		labOpts.DockerHost, labOpts.PublishIP, labOpts.Restart = eng.Socket, eng.NSIP, true
+	}
+	l, err := lab.New(ctx, labOpts)
 	if err != nil {
 		return nil, err
 	}
@@ -65,28 +79,62 @@ func Run(ctx context.Context, opts Options) ([]SwapRecord, error) {
 		}
 	}()
 	svc := opts.Prefix + "-svc"
-	r := &runner{opts: opts, service: svc, host: svc + ".localhost", lab: l, env: append(os.Environ(),
+	r := &runner{opts: opts, service: svc, host: svc + ".localhost", lab: l, engine: engine}
+	r.dswap = launcher{bin: opts.DswapBin, env: append(os.Environ(),
 		"DSWAP_ROUTES_DIR="+l.RoutesDir, "DSWAP_TRAEFIK_API="+l.APIURL, "DSWAP_TRAEFIK_CONTAINER="+l.TraefikName,
 		// The harness's own environment must not hand swaps to a sidecar.
 		"DSWAP_HOST=")}
+	if engine != nil {
+		r.dswap.env = append(r.dswap.env, "DOCKER_HOST="+engine.Socket)
+		fctx, stop := context.WithCancel(ctx)
+		defer stop()
+		if err := r.forwardWeb(fctx); err != nil {
+			return nil, err
+		}
+	}
+	if opts.UID != 0 {
+		home, err := asUser(&r.dswap, opts.UID, l.RoutesDir)
+		if err != nil {
+			return nil, err
+		}
+		defer os.RemoveAll(home)
+	}
+	defer r.stopSidecar()
+	if opts.Address != "" {
+		r.dswap.env = append(r.dswap.env, "DSWAP_ADDRESS="+opts.Address)
+	}
 	if err := r.setUp(ctx); err != nil {
 		return nil, err
 	}
+	if opts.Keeper {
+		k, err := r.startKeeper(ctx)
+		if err != nil {
+			return nil, err
+		}
+		r.keeper = k
+		defer k.stop()
+	}
 	var records []SwapRecord
+	var violations []error
 	for i := opts.From; i < opts.Swaps; i++ {
 		rec, err := r.swap(ctx, i)
 		if err != nil && !errors.Is(err, ErrViolation) {
 			// The harness could not finish the swap (or was stopped):
 			// it has no figures to count.
-			return records, err
+			return records, errors.Join(append(violations, err)...)
 		}
 		records = append(records, rec)
 		fmt.Fprintln(opts.Out, rec.Line())
-		if err != nil {
+		if err == nil {
+			continue
+		}
+		if !opts.KeepGoing {
 			return records, err
 		}
+		fmt.Fprintln(opts.Out, "  ", err)
+		violations = append(violations, err)
 	}
-	return records, nil
+	return records, errors.Join(violations...)
 }
 
 // routeFile is the name of the service's route file (the service name is
@@ -136,7 +184,17 @@ func (r *runner) setUp(ctx context.Context) error {
 	if err := r.lab.WaitHealthy(ctx, id, time.Minute); err != nil {
 		return err
 	}
-	p, err := runDswap(ctx, r.opts.DswapBin, r.env, "sync", r.service)
+	for _, name := range r.others() {
+		if err := r.startService(ctx, name); err != nil {
+			return err
+		}
+	}
+	if contains(kindNames(r.opts.Kinds), string(FaultKillSidecar)) {
+		if err := r.startSidecar(ctx); err != nil {
+			return err
+		}
+	}
+	p, err := r.dswap.run(ctx, "sync", r.service)
 	if err != nil {
 		return err
 	}
@@ -166,6 +224,9 @@ func (r *runner) versionOf(tag string) string {
 // would, and checks the invariants.
 func (r *runner) swap(ctx context.Context, index int) (SwapRecord, error) {
 	f := Draw(r.opts.Seed, index, r.opts.Kinds)
+	if r.opts.Phase != "" && f.Kind != FaultNone {
+		f.Phase = r.opts.Phase
+	}
 	rec := SwapRecord{Index: index, Fault: f}
 	before, err := r.lab.ContainersOf(ctx, "dswap.service="+r.service)
 	if err != nil {
@@ -180,7 +241,7 @@ func (r *runner) swap(ctx context.Context, index int) (SwapRecord, error) {
 	to := r.target(rec.From)
 	rec.To = to.Version
 	ld, err := loadgen.Start(ctx, loadgen.Options{
-		URL: r.lab.WebURL + "/", Host: r.host, Clients: r.opts.Clients,
+		URL: r.webURL() + "/", Host: r.host, Clients: r.opts.Clients,
 		MaxDuration: 10 * time.Minute, Timeout: 30 * time.Second, Query: loadQuery,
 	})
 	if err != nil {
@@ -196,12 +257,23 @@ func (r *runner) swap(ctx context.Context, index int) (SwapRecord, error) {
 
 	swapCtx, cancel := context.WithTimeout(ctx, dswapTimeout)
 	defer cancel()
-	p, err := startDswap(swapCtx, r.opts.DswapBin, r.env, r.upArgs(to)...)
+	up := r.dswap
+	if f.Kind == FaultKillSidecar {
+		up = r.viaSidecar() // the swap is the sidecar's
+	}
+	p, err := up.start(swapCtx, r.upArgs(to)...)
 	if err != nil {
 		return rec, err
 	}
 	inj, injErr := r.inject(swapCtx, f, p, old)
-	if err := p.wait(swapCtx); err != nil {
+	err = p.wait(swapCtx)
+	if inj.undo != nil {
+		// Before anything else: a fault must not outlive its swap.
+		if uerr := inj.undo(); uerr != nil {
+			return rec, fmt.Errorf("swap %d (%s): putting right what the fault changed: %w", index, f, uerr)
+		}
+	}
+	if err != nil {
 		return rec, fmt.Errorf("swap %d (%s): %w", index, f, err)
 	}
 	rec.Injected, rec.Note = !inj.At.IsZero(), inj.Note
@@ -214,26 +286,54 @@ func (r *runner) swap(ctx context.Context, index int) (SwapRecord, error) {
 		ev.second = inj.Second
 		rec.Note += fmt.Sprintf(" (exit %d, %s)", inj.Second.code, inj.Second.result.Result)
 	}
+	for _, o := range inj.Others {
+		if err := o.wait(swapCtx); err != nil {
+			return rec, fmt.Errorf("swap %d (%s): another service's dswap: %w", index, f, err)
+		}
+	}
+	if len(inj.Others) > 0 {
+		rec.Note += " (" + procsSummary(inj.Others) + ")"
+	}
 	if injErr != nil {
 		return rec, fmt.Errorf("swap %d: injecting %s: %w", index, f, injErr)
 	}
 
-	// The recovery a user does as the README says: the next command.
-	sync, err := runDswap(ctx, r.opts.DswapBin, r.env, "sync", r.service)
-	if err != nil {
-		return rec, err
+	// The recovery a user does as the README says: the next command; or,
+	// with the keeper running, nothing after a daemon restart: the keeper
+	// must put the route right itself.
+	var violations []string
+	if r.keeper != nil && f.Kind == FaultRestartDocker && rec.Injected {
+		if err := r.awaitKeeper(ctx); err != nil {
+			violations = append(violations, err.Error())
+		}
+	} else {
+		sync, err := r.dswap.run(ctx, "sync", r.service)
+		if err != nil {
+			return rec, err
+		}
+		ev.sync = sync
+		if sync.code != 0 {
+			violations = append(violations, fmt.Sprintf("the recovery, dswap sync, exited %d: %s", sync.code, sync.result.Error))
+		}
 	}
-	ev.sync = sync
 	if r.opts.FakeViolation == index+1 {
 		if err := r.leaveFakeContainer(ctx); err != nil {
 			return rec, err
 		}
 	}
-	st, violations := r.check(ctx)
-	checkedAt := time.Now()
-	if sync.code != 0 {
-		violations = append(violations, fmt.Sprintf("the recovery, dswap sync, exited %d: %s", sync.code, sync.result.Error))
+	if f.Kind == FaultRestartDocker && rec.Injected && r.opts.Address == "ip" {
+		// A route by IP names, after the restart, whatever container got
+		// that IP (Traefik itself, seen answering 404) until the keeper or
+		// the sync rewrites it: that is routing by IP, which dswap's
+		// default (by name) avoids; the window lasts until then.
+		inj.Until = time.Now()
 	}
+	st, checked := r.check(ctx)
+	violations = append(violations, checked...)
+	if len(inj.Others) > 0 {
+		violations = append(violations, r.checkOthers(ctx, inj.Others)...)
+	}
+	checkedAt := time.Now()
 	allowed := []string{rec.From, rec.To}
 	if f.Kind == FaultConcurrentUp {
 		allowed = append(allowed, r.third.Version)
@@ -243,6 +343,13 @@ func (r *runner) swap(ctx context.Context, index int) (SwapRecord, error) {
 	}
 	if f.Kind == FaultNone && (p.code != 0 || p.result.Result != "swapped" || st.Version != to.Version) {
 		violations = append(violations, fmt.Sprintf("a swap with no fault ended with exit %d, result %q, %s serving", p.code, p.result.Result, st.Version))
+	}
+	if s, _ := spec(f.Kind); s.Says != "" && rec.Injected && (inj.BeforeFlip || !s.SaysBeforeFlip) {
+		if p.code == 0 {
+			violations = append(violations, fmt.Sprintf("dswap up exited 0 though %s", inj.Note))
+		} else if msg := p.result.Error + p.stderrText(); !strings.Contains(msg, s.Says) {
+			violations = append(violations, fmt.Sprintf("dswap up failed (%s) without saying what to do (%q): %s", inj.Note, s.Says, firstLine(p.result.Error+" "+lastLine(p.stderrText()))))
+		}
 	}
 	rec.Served = st.Version
 	from := inj.At
@@ -304,7 +411,7 @@ func (r *runner) leaveFakeContainer(ctx context.Context) error {
 	ctx, cancel := context.WithTimeout(ctx, 30*time.Second)
 	defer cancel()
 	name := r.opts.Prefix + "-fake-leftover"
-	out, err := exec.CommandContext(ctx, "docker", "create", "--name", name,
+	out, err := r.dockerCLI(ctx, "create", "--name", name,
 		"--label", lab.LabelKey+"="+r.opts.Prefix, "--label", "dswap.service="+r.service,
 		"--network", r.lab.Network, r.images[0].Tag).CombinedOutput()
 	if err != nil {
@@ -330,7 +437,7 @@ func (r *runner) writeEvidence(ctx context.Context, rec SwapRecord, inj injected
 		route = []byte(err.Error())
 	}
 	fmt.Fprintf(&b, "\nroute file %s:\n%s\n", r.routeFile(), route)
-	out, _ := exec.CommandContext(ctx, "docker", "ps", "-a", "--filter", "label=dswap.service="+r.service,
+	out, _ := r.dockerCLI(ctx, "ps", "-a", "--filter", "label=dswap.service="+r.service,
 		"--format", "{{.Names}}\t{{.Image}}\t{{.State}}\t{{.Status}}\t{{.Labels}}").CombinedOutput()
 	fmt.Fprintf(&b, "\ncontainers:\n%s\n", out)
 	fmt.Fprintf(&b, "\nTraefik's view (/api/rawdata):\n%s\n", r.traefikView(ctx))
@@ -338,6 +445,10 @@ func (r *runner) writeEvidence(ctx context.Context, rec SwapRecord, inj injected
 		if p != nil {
 			fmt.Fprintf(&b, "\n%s\n", p.summary(60))
 		}
+	}
+	if r.keeper != nil {
+		out, _ := os.ReadFile(r.keeper.path)
+		fmt.Fprintf(&b, "\ndswap keep's last log lines:\n%s\n", lastLines(string(out), 40))
 	}
 	fmt.Fprintf(&b, "\nTraefik's last log lines:\n%s\n", r.lab.TraefikLogs(ctx, 30))
 	path := filepath.Join(r.opts.EvidenceDir, fmt.Sprintf("torture-violation-seed%d-swap%d.txt", r.opts.Seed, rec.Index))
