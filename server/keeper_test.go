@@ -175,3 +175,55 @@ func TestKeeperDoesNotRetryBadInputButGivesUpOnFailuresAfterMaxTries(t *testing.
 	assert.Equal(t, 1, f.count("bad"), "bad labels are the user's to fix: no retry until an event")
 	assert.Equal(t, 3, f.count("flaky"), "retried, then given up until the next event")
 }
+
+// brokenUpkeeper's event stream is broken at every subscription, as when
+// the Docker daemon is down.
+type brokenUpkeeper struct {
+	fakeUpkeeper
+	subscribed chan struct{}
+}
+
+func (f *brokenUpkeeper) Events(ctx context.Context) (<-chan engine.Event, <-chan error) {
+	select {
+	case f.subscribed <- struct{}{}:
+	case <-ctx.Done():
+	}
+	errs := make(chan error, 1)
+	errs <- fmt.Errorf("Cannot connect to the Docker daemon")
+	return make(chan engine.Event), errs
+}
+
+func TestKeeperSubscribesAgainWithinSecondsWhileTheDaemonIsDown(t *testing.T) {
+	f := &brokenUpkeeper{subscribed: make(chan struct{})}
+	clk := newFakeClock()
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan struct{})
+	k := &Keeper{Upkeeper: f, clock: clk}
+	go func() { defer close(done); _ = k.Run(ctx) }()
+	defer func() { cancel(); close(clk.done); <-done }()
+
+	var waits []time.Duration
+	for range 7 {
+		select {
+		case <-f.subscribed:
+		case <-time.After(5 * time.Second):
+			require.FailNow(t, "the keeper did not subscribe again")
+		}
+		assert.Equal(t, armed{idle: true}, clk.next(t), "nothing due while the stream is broken")
+		// The keeper now sees the error and arms its backoff timer.
+		var wait time.Duration
+		require.Eventually(t, func() bool {
+			clk.mu.Lock()
+			defer clk.mu.Unlock()
+			if tm := clk.timer; tm != nil && tm.active && tm.at.After(clk.now) {
+				wait = tm.at.Sub(clk.now)
+				return true
+			}
+			return false
+		}, 5*time.Second, time.Millisecond)
+		waits = append(waits, wait)
+		clk.advance(wait)
+	}
+	assert.Equal(t, []time.Duration{time.Second, 2 * time.Second, 4 * time.Second, 4 * time.Second, 4 * time.Second, 4 * time.Second, 4 * time.Second}, waits,
+		"doubling from 1 s, never above %s", resubscribeMax)
+}
