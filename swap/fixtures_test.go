@@ -2,6 +2,7 @@ package swap
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"regexp"
 	"strings"
@@ -94,6 +95,9 @@ type world struct {
 	applied func(exp traefik.Expectation) error
 	// waits are the timeouts Traefik was given to show each write.
 	waits []time.Duration
+	// runtime, when set, is what Traefik's API answers; errHeldBack from
+	// applied makes a confirmation wait out its timeout (or ctx).
+	runtime func() (*traefik.Runtime, error)
 	// ensured are the images asked for, and how to get them.
 	ensured []ensured
 	// commands are the commands of the containers created, by ID, for
@@ -263,18 +267,32 @@ func (f fakeRoutes) Others(service string) (map[string][]byte, error) {
 
 type fakeTraefik struct{ w *world }
 
-func (f fakeTraefik) WaitApplied(_ context.Context, exp traefik.Expectation, timeout time.Duration) (time.Duration, error) {
+func (f fakeTraefik) WaitApplied(ctx context.Context, exp traefik.Expectation, timeout time.Duration) (time.Duration, error) {
 	f.w.mu.Lock()
 	f.w.waits = append(f.w.waits, timeout)
 	f.w.mu.Unlock()
 	err := f.w.applied(exp)
+	if errors.Is(err, errHeldBack) {
+		select {
+		case <-ctx.Done():
+			err = fmt.Errorf("stopped waiting: %w", ctx.Err())
+		case <-time.After(timeout):
+		}
+	}
 	f.w.record("confirm %v err=%v", flatten(exp.Servers), err)
 	return 10 * time.Millisecond, err
 }
 
+// errHeldBack is a confirmation Traefik never gives: it answers, but holds
+// back its whole directory.
+var errHeldBack = errors.New("Traefik did not apply the route")
+
 func (f fakeTraefik) ConfirmedBy() string { return "Traefik API" }
 
 func (f fakeTraefik) Runtime(context.Context) (*traefik.Runtime, error) {
+	if f.w.runtime != nil {
+		return f.w.runtime()
+	}
 	return &traefik.Runtime{}, nil
 }
 

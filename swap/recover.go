@@ -165,7 +165,7 @@ func (s *Swapper) awaitUnrouted(ctx context.Context, svc *Service, unrouted []*e
 	if len(unrouted) == 0 {
 		return nil
 	}
-	if err := s.awaitShown(ctx, svc.Key(), nil); err != nil {
+	if err := s.awaitShown(ctx, svc.Key(), nil, unrouted); err != nil {
 		return fmt.Errorf("%w, so %s, which it may still route to, are left running; run the command again once Traefik answers", err, strings.Join(containerNames(unrouted), ", "))
 	}
 	return nil

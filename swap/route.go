@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"maps"
+	"net/url"
 	"slices"
 	"strings"
 	"time"
@@ -181,7 +182,7 @@ func (s *Swapper) awaitRouteWithout(ctx context.Context, svc *Service, services 
 	if shown {
 		return nil
 	}
-	return s.awaitShown(ctx, key, services)
+	return s.awaitShown(ctx, key, services, cs)
 }
 
 // awaitShown waits until Traefik shows the route file of the service with
@@ -189,8 +190,11 @@ func (s *Swapper) awaitRouteWithout(ctx context.Context, svc *Service, services 
 // is none, its services gone. A write Traefik has not confirmed may still
 // be applied after it was replaced (it waits in Traefik's reload
 // throttle, or Traefik was paused), so what Traefik routes is known only
-// then.
-func (s *Swapper) awaitShown(ctx context.Context, key string, services []string) error {
+// then, with one exception (see heldBack): a Traefik that keeps answering
+// with an older configuration of the service that routes none of cs is
+// holding back the whole directory (a file in it it refuses), and will
+// read the directory as it is, not the replaced write, once it loads again.
+func (s *Swapper) awaitShown(ctx context.Context, key string, services []string, cs []*engine.Container) error {
 	file := s.Routes.FileFor(key)
 	content, ok, err := s.Routes.Read(key)
 	if err != nil {
@@ -206,11 +210,91 @@ func (s *Swapper) awaitShown(ctx context.Context, key string, services []string)
 		if exp.Generation = int64(labels.GenerationOf(content)); exp.Generation == 0 {
 			exp.Marker = "" // a file without dswap's marker: its servers must do
 		}
+		services = rf.Services
 	}
-	if _, err := s.Traefik.WaitApplied(ctx, exp, max(settleTimeout, s.cfg.FlipTimeout)); err != nil {
+	wctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	held := make(chan string, 1)
+	if exp.Marker != "" && exp.Generation != 0 && len(cs) > 0 {
+		go func() {
+			if why := s.heldBack(wctx, exp.Marker, exp.Generation, services, cs); why != "" {
+				held <- why
+				cancel()
+			}
+		}()
+	}
+	_, err = s.Traefik.WaitApplied(wctx, exp, max(settleTimeout, s.cfg.FlipTimeout))
+	if err != nil {
+		select {
+		case why := <-held:
+			s.log.Warn(why, "phase", s.phase.String(), "file", file)
+			return nil
+		default:
+		}
 		return fmt.Errorf("Traefik does not show route file %s as it is now: %w", file, err)
 	}
 	return nil
+}
+
+// heldBackFor is how long Traefik must keep answering with one older
+// configuration of a service, routing none of the containers in question,
+// for heldBack to conclude that it holds back its file-provider directory:
+// a change Traefik has read is applied within one reload throttle, so three
+// throttles of answers without a change mean it read none it will apply.
+var heldBackFor = 3 * traefik.Throttle
+
+// heldBack returns, once Traefik has answered for heldBackFor with the
+// same generation of the service's route, older than want, in which the
+// services route none of cs, why that is safe; "" when ctx ends first.
+// A paused Traefik does not answer and restarts the count.
+func (s *Swapper) heldBack(ctx context.Context, marker string, want int64, services []string, cs []*engine.Container) string {
+	tick := time.NewTicker(250 * time.Millisecond)
+	defer tick.Stop()
+	var since time.Time
+	last := int64(-1)
+	for {
+		select {
+		case <-ctx.Done():
+			return ""
+		case <-tick.C:
+		}
+		rctx, cancel := context.WithTimeout(ctx, time.Second)
+		rt, err := s.Traefik.Runtime(rctx)
+		cancel()
+		gen, ok := int64(0), false
+		if err == nil {
+			gen, ok = rt.Generation(marker)
+		}
+		if !ok || gen >= want || routesAny(rt, services, cs, s.Addressing) {
+			last, since = -1, time.Time{}
+			continue
+		}
+		if gen != last {
+			last, since = gen, time.Now()
+			continue
+		}
+		if time.Since(since) >= heldBackFor {
+			return fmt.Sprintf("Traefik has shown generation %d of this route, not the file's %d, for %s while answering, and routes none of %s: it holds back the routes directory (a file in it it refuses; its log says \"Error occurred during watcher callback\"), so it will read the file as it is now once it loads again", gen, want, heldBackFor, strings.Join(containerNames(cs), ", "))
+		}
+	}
+}
+
+// routesAny says whether Traefik's services route any of cs.
+func routesAny(rt *traefik.Runtime, services []string, cs []*engine.Container, a Addressing) bool {
+	var hosts []string
+	for _, name := range services {
+		for _, u := range rt.Services[name+"@file"].ServerURLs() {
+			if parsed, err := url.Parse(u); err == nil {
+				hosts = append(hosts, parsed.Hostname())
+			}
+		}
+	}
+	for _, c := range cs {
+		if _, routed := a.Routes(c, hosts); routed {
+			return true
+		}
+	}
+	return false
 }
 
 // lastWorkPhase is the phase the swap was in before rolling back.

@@ -2,8 +2,10 @@ package swap
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
+	"strings"
 	"testing"
 	"time"
 
@@ -170,4 +172,49 @@ func TestARollbackWhoseRestoreFailedLeavesTheServingNewContainerAndSaysSo(t *tes
 	assert.Contains(t, failed.Error(), "`dswap sync web` finishes the swap")
 	require.Contains(t, w.containers, "id-web-2", "not removed while the route names it")
 	assert.Contains(t, w.routes["web"], "web-2")
+}
+
+// TestRouteFileTraefikRefusesIsPutBack (e2e): a file in the directory that
+// Traefik refuses holds back every update, so neither the flip nor the file
+// put back is ever shown; Traefik goes on answering with the route before
+// the flip. It never read the flip, so the new container is stopped (it
+// used to wait out settleTimeout and be left running).
+func TestARollbackStopsTheNewContainerWhenTraefikHoldsBackTheDirectory(t *testing.T) {
+	defer func(d time.Duration) { heldBackFor = d }(heldBackFor)
+	heldBackFor = 300 * time.Millisecond
+	w := newWorld()
+	w.applied = func(traefik.Expectation) error { return errHeldBack }
+	shown := `{"services":{"web@file":{"loadBalancer":{"servers":[{"url":"http://web:8080"}]}}},
+		"middlewares":{"` + labels.GenerationMarker("web") + `@file":{"headers":{"customRequestHeaders":{"X-Dswap-Generation":"1"}}}}}`
+	w.runtime = func() (*traefik.Runtime, error) {
+		var rt traefik.Runtime
+		return &rt, json.Unmarshal([]byte(shown), &rt)
+	}
+	flip := 200 * time.Millisecond
+	start := time.Now()
+	_, err := w.swapper().Up(context.Background(), Request{Image: "myapp:v2", Service: "web", Overrides: Overrides{FlipTimeout: &flip}})
+	var failed *FailedError
+	require.ErrorAs(t, err, &failed)
+	assert.Contains(t, failed.Error(), "put back")
+	assert.Less(t, time.Since(start), settleTimeout/2, "not the settle timeout")
+	assert.NotContains(t, w.containers, "id-web-2", "the new container is removed")
+	assert.Contains(t, w.log, "stop id-web-2 5s", "with its drain window")
+
+	// Traefik showing a route to the new container, or a generation as
+	// new as the one waited for, is not holding back anything.
+	s := w.swapper()
+	web2 := inspected("web-2", "myapp:v2")
+	for name, body := range map[string]string{
+		"routes it": strings.ReplaceAll(shown, "http://web:8080", "http://web-2:8080"),
+		"newer one": strings.ReplaceAll(shown, `"X-Dswap-Generation":"1"`, `"X-Dswap-Generation":"9"`),
+	} {
+		w.runtime = func() (*traefik.Runtime, error) {
+			var rt traefik.Runtime
+			return &rt, json.Unmarshal([]byte(body), &rt)
+		}
+		ctx, cancel := context.WithTimeout(context.Background(), 4*heldBackFor)
+		why := s.heldBack(ctx, labels.GenerationMarker("web"), 9, []string{"web"}, []*engine.Container{web2})
+		cancel()
+		assert.Empty(t, why, name)
+	}
 }
