@@ -73,9 +73,7 @@ func TestSwarmOnThreeNodes(t *testing.T) {
 	bin := dswapBin(t)
 	ctx, cancel := context.WithTimeout(context.Background(), 15*time.Minute)
 	defer cancel()
-	v1, v2 := s.Prefix+"-app:v1", s.Prefix+"-app:v2"
-	require.NoError(t, s.BuildApp(ctx, lab.AppImage{Tag: v1, Version: "v1"}))
-	require.NoError(t, s.BuildApp(ctx, lab.AppImage{Tag: v2, Version: "v2"}))
+	v1, v2 := buildVersions(ctx, t, s)
 	app := createService(t, s, v1, 3)
 	require.Zero(t, runDswap(t, bin, s, "sync", app.name).code)
 	startKeeper(t, bin, s)

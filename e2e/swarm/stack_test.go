@@ -62,9 +62,7 @@ func TestSwarmStackServiceSwappedThenDeployedAgain(t *testing.T) {
 	bin := dswapBin(t)
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Minute)
 	defer cancel()
-	v1, v2 := s.Prefix+"-app:v1", s.Prefix+"-app:v2"
-	require.NoError(t, s.BuildApp(ctx, lab.AppImage{Tag: v1, Version: "v1"}))
-	require.NoError(t, s.BuildApp(ctx, lab.AppImage{Tag: v2, Version: "v2"}))
+	v1, v2 := buildVersions(ctx, t, s)
 
 	stack := "shop" + randomHex(2)
 	service := stack + "_web"

@@ -20,6 +20,15 @@ type swarmApp struct {
 	name, host string
 }
 
+// buildVersions builds the test app's v1 and v2 images on every node of s.
+func buildVersions(ctx context.Context, t *testing.T, s *lab.Swarm) (v1, v2 string) {
+	t.Helper()
+	v1, v2 = s.Prefix+"-app:v1", s.Prefix+"-app:v2"
+	require.NoError(t, s.BuildApp(ctx, lab.AppImage{Tag: v1, Version: "v1"}))
+	require.NoError(t, s.BuildApp(ctx, lab.AppImage{Tag: v2, Version: "v2"}))
+	return v1, v2
+}
+
 // createService creates a service of image with Traefik labels for a host
 // of its own, replicas tasks, and waits until they run.
 func createService(t *testing.T, s *lab.Swarm, image string, replicas int, extra ...string) swarmApp {
