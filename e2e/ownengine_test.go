@@ -4,8 +4,6 @@ import (
 	"context"
 	"crypto/rand"
 	"fmt"
-	"io"
-	"net"
 	"os"
 	"os/exec"
 	"strings"
@@ -66,28 +64,10 @@ func ownEngine(t *testing.T) *lab.OwnEngine {
 // target, until the test ends; it returns the listener's http:// URL.
 func loopbackForward(t *testing.T, target string) string {
 	t.Helper()
-	l, err := net.Listen("tcp", "127.0.0.1:0")
+	f, err := lab.Forward(target)
 	require.NoError(t, err)
-	t.Cleanup(func() { _ = l.Close() })
-	go func() {
-		for {
-			in, err := l.Accept()
-			if err != nil {
-				return
-			}
-			go func() {
-				defer in.Close()
-				out, err := net.DialTimeout("tcp", target, 5*time.Second)
-				if err != nil {
-					return
-				}
-				defer out.Close()
-				go func() { _, _ = io.Copy(out, in); _ = out.(*net.TCPConn).CloseWrite() }()
-				_, _ = io.Copy(in, out)
-			}()
-		}
-	}()
-	return "http://" + l.Addr().String()
+	t.Cleanup(func() { _ = f.Close() })
+	return f.URL
 }
 
 func tail(s string, n int) string {

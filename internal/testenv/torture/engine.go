@@ -4,8 +4,6 @@ import (
 	"context"
 	"crypto/rand"
 	"fmt"
-	"io"
-	"net"
 	"os"
 	"os/exec"
 	"strings"
@@ -95,35 +93,16 @@ func (r *runner) webURL() string {
 }
 
 // forwardWeb listens on 127.0.0.1 and forwards every connection to the
-// lab's web entrypoint until ctx ends.
+// lab's Traefik on the run's own Engine, until ctx ends.
 func (r *runner) forwardWeb(ctx context.Context) error {
-	target := strings.TrimPrefix(r.lab.WebURL, "http://")
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	f, err := lab.Forward(strings.TrimPrefix(r.lab.WebURL, "http://"))
 	if err != nil {
-		return fmt.Errorf("torture: forwarding 127.0.0.1 to Traefik on %s: %w", target, err)
+		return fmt.Errorf("torture: %w", err)
 	}
 	go func() {
 		<-ctx.Done()
-		ln.Close()
+		_ = f.Close()
 	}()
-	go func() {
-		for {
-			in, err := ln.Accept()
-			if err != nil {
-				return
-			}
-			go func() {
-				defer in.Close()
-				out, err := net.DialTimeout("tcp", target, 5*time.Second)
-				if err != nil {
-					return
-				}
-				defer out.Close()
-				go func() { _, _ = io.Copy(out, in); _ = out.(*net.TCPConn).CloseWrite() }()
-				_, _ = io.Copy(in, out)
-			}()
-		}
-	}()
-	r.forward = "http://" + ln.Addr().String()
+	r.forward = f.URL
 	return nil
 }
