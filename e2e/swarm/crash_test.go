@@ -3,7 +3,6 @@ package swarm
 import (
 	"bufio"
 	"context"
-	"os"
 	"os/exec"
 	"strings"
 	"testing"
@@ -22,12 +21,7 @@ func killDswapAt(t *testing.T, bin string, s *lab.Swarm, msg string, args ...str
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
 	defer cancel()
 	cmd := exec.CommandContext(ctx, bin, args...)
-	cmd.Env = append(os.Environ(),
-		"DOCKER_HOST="+s.Manager.Socket,
-		"DSWAP_ROUTES_DIR="+s.RoutesDir,
-		"DSWAP_TRAEFIK_API="+s.TraefikAPI,
-		"DSWAP_TRAEFIK_CONTAINER="+s.TraefikName,
-	)
+	cmd.Env = dswapEnv(s)
 	stderr, err := cmd.StderrPipe()
 	require.NoError(t, err)
 	require.NoError(t, cmd.Start())

@@ -38,6 +38,17 @@ type dswapRun struct {
 	took           time.Duration
 }
 
+// dswapEnv is the environment that points dswap at the Swarm's manager
+// (DOCKER_HOST) and its Traefik.
+func dswapEnv(s *lab.Swarm) []string {
+	return append(os.Environ(),
+		"DOCKER_HOST="+s.Manager.Socket,
+		"DSWAP_ROUTES_DIR="+s.RoutesDir,
+		"DSWAP_TRAEFIK_API="+s.TraefikAPI,
+		"DSWAP_TRAEFIK_CONTAINER="+s.TraefikName,
+	)
+}
+
 // runDswap runs dswap against the Swarm's manager (DOCKER_HOST) and its
 // Traefik, within 5 minutes.
 func runDswap(t *testing.T, bin string, s *lab.Swarm, args ...string) dswapRun {
@@ -45,12 +56,7 @@ func runDswap(t *testing.T, bin string, s *lab.Swarm, args ...string) dswapRun {
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
 	defer cancel()
 	cmd := exec.CommandContext(ctx, bin, args...)
-	cmd.Env = append(os.Environ(),
-		"DOCKER_HOST="+s.Manager.Socket,
-		"DSWAP_ROUTES_DIR="+s.RoutesDir,
-		"DSWAP_TRAEFIK_API="+s.TraefikAPI,
-		"DSWAP_TRAEFIK_CONTAINER="+s.TraefikName,
-	)
+	cmd.Env = dswapEnv(s)
 	var stdout, stderr bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &stdout, &stderr
 	start := time.Now()
