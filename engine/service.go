@@ -229,6 +229,14 @@ func (s *SwarmService) Drained(grace time.Duration) *SwarmService {
 	return out
 }
 
+// Scaled is the service with this replica count and nothing else changed.
+func (s *SwarmService) Scaled(replicas uint64) *SwarmService {
+	out := s.clone()
+	out.spec.Mode.Replicated = &swarm.ReplicatedService{Replicas: &replicas}
+	out.Replicas = replicas
+	return out
+}
+
 // SpecJSON is the service's spec as Swarm stores it, for comparisons in
 // tests and reports.
 func (s *SwarmService) SpecJSON() []byte {

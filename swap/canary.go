@@ -51,18 +51,29 @@ func (s *Swapper) checkCanary(ctx context.Context, p *plan) error {
 	if !pol.Judged() {
 		return nil
 	}
-	const flags = "start Traefik with --metrics.prometheus=true and --metrics.prometheus.addServicesLabels=true"
-	if s.Metrics == nil {
-		return badInput("--max-error-rate and --max-p99 judge the canary on Traefik's metrics, and dswap does not know where to read them: %s, and give dswap its API (--traefik-api) or the metrics' URL (--traefik-metrics)", flags)
-	}
-	first, err := s.Metrics.Snapshot(ctx)
+	first, err := ReadCanaryMetrics(ctx, s.Metrics)
 	if err != nil {
-		return badInput("--max-error-rate and --max-p99 judge the canary on Traefik's metrics, which cannot be read (%v): %s, or point --traefik-metrics at them; nothing was changed", err, flags)
+		return err
 	}
 	// The old version's figures from now to the flip are what a relative
 	// --max-p99 compares with during --monitor.
-	s.baseline = &first
+	s.baseline = first
 	return nil
+}
+
+// ReadCanaryMetrics reads Traefik's metrics once, before anything starts,
+// for a canary judged on them: an error (bad input) says how to make them
+// readable.
+func ReadCanaryMetrics(ctx context.Context, m Metrics) (*traefik.Snapshot, error) {
+	const flags = "start Traefik with --metrics.prometheus=true and --metrics.prometheus.addServicesLabels=true"
+	if m == nil {
+		return nil, badInput("--max-error-rate and --max-p99 judge the canary on Traefik's metrics, and dswap does not know where to read them: %s, and give dswap its API (--traefik-api) or the metrics' URL (--traefik-metrics)", flags)
+	}
+	first, err := m.Snapshot(ctx)
+	if err != nil {
+		return nil, badInput("--max-error-rate and --max-p99 judge the canary on Traefik's metrics, which cannot be read (%v): %s, or point --traefik-metrics at them; nothing was changed", err, flags)
+	}
+	return &first, nil
 }
 
 // canary moves part of the traffic to news, step by step, through a
@@ -131,22 +142,45 @@ func (s *Swapper) canary(ctx context.Context, p *plan, news, stable []*engine.Co
 	return nil
 }
 
-// runStep holds one weight for the step's length and judges it. Without
-// limits it only waits. A step short of requests is extended up to
-// maxExtension times its length, then fails.
+// runStep holds one weight for the step's length and judges it (see
+// StepJudge.Run).
 func (s *Swapper) runStep(ctx context.Context, weight int, stableNames, canaryNames []string) (*CanaryStep, error) {
-	pol := s.cfg.Canary
+	return StepJudge{Policy: s.cfg.Canary, Metrics: s.Metrics, Log: s.log}.Run(ctx, weight, stableNames, canaryNames)
+}
+
+// StepJudge holds a canary's steps and judges them on Traefik's metrics:
+// the one gate of the container swap and of the Swarm swap (swap/swarm).
+type StepJudge struct {
+	Policy  CanaryPolicy
+	Metrics Metrics
+	Log     *slog.Logger
+}
+
+// Run holds one weight for the step's length and judges it on the child
+// services' counters (stableNames, canaryNames, as in the route file).
+// Without limits it only waits. A step short of requests is extended up
+// to maxExtension times its length, then fails. A failed step's error
+// wraps ErrCanaryFailed.
+func (j StepJudge) Run(ctx context.Context, weight int, stableNames, canaryNames []string) (*CanaryStep, error) {
+	pol := j.Policy
+	if j.Log == nil {
+		j.Log = slog.New(slog.DiscardHandler)
+	}
 	start := time.Now()
 	end, limit := start.Add(pol.Step), start.Add(maxExtension*pol.Step)
 	if !pol.Judged() {
-		if err := s.pause(ctx, pol.Step); err != nil {
-			return nil, err
+		t := time.NewTimer(pol.Step)
+		defer t.Stop()
+		select {
+		case <-ctx.Done():
+			return nil, fmt.Errorf("interrupted during the %d%% canary step: %w", weight, ctx.Err())
+		case <-t.C:
 		}
 		step := &CanaryStep{Weight: weight, Took: time.Since(start), Verdict: "pass", Reason: fmt.Sprintf("held %d%% for %s (no limits to judge)", weight, pol.Step)}
-		s.logStep(ctx, step)
+		j.logStep(ctx, step)
 		return step, nil
 	}
-	before, err := s.Metrics.Snapshot(ctx)
+	before, err := j.Metrics.Snapshot(ctx)
 	if err != nil {
 		return nil, fmt.Errorf("reading Traefik's metrics at the start of the %d%% step: %w", weight, err)
 	}
@@ -159,10 +193,10 @@ func (s *Swapper) runStep(ctx context.Context, weight int, stableNames, canaryNa
 			return nil, fmt.Errorf("interrupted during the %d%% canary step: %w", weight, ctx.Err())
 		case <-ticker.C:
 		}
-		now, err := s.Metrics.Snapshot(ctx)
+		now, err := j.Metrics.Snapshot(ctx)
 		if err != nil {
 			// One unreadable scrape is not a verdict; the step's end is.
-			s.log.Warn("could not read Traefik's metrics", "phase", PhaseCanary.String(), "error", err)
+			j.Log.Warn("could not read Traefik's metrics", "phase", PhaseCanary.String(), "error", err)
 			if time.Now().Before(limit) {
 				continue
 			}
@@ -184,29 +218,29 @@ func (s *Swapper) runStep(ctx context.Context, weight int, stableNames, canaryNa
 			// taken out at once; waiting for the end of the step would
 			// only hurt more users.
 			step.Verdict = "fail"
-			s.logStep(ctx, step)
+			j.logStep(ctx, step)
 			return step, &canaryError{reason: reason}
 		case time.Now().Before(end):
 			continue
 		case verdict == VerdictPass:
 			step.Verdict = "pass"
-			s.logStep(ctx, step)
+			j.logStep(ctx, step)
 			return step, nil
 		case time.Now().Before(limit):
 			if !extended {
 				extended = true
-				s.log.Warn("extending the step: too few requests to judge", "phase", PhaseCanary.String(), "reason", reason, "up to", round(limit.Sub(start)))
+				j.Log.Warn("extending the step: too few requests to judge", "phase", PhaseCanary.String(), "reason", reason, "up to", round(limit.Sub(start)))
 			}
 		case pol.WarnTooFew:
 			step.Verdict = "pass"
 			step.Warning = fmt.Sprintf("%s after %s (the step extended %d times its length): passed unjudged, as --too-few-requests warn asks", reason, round(step.Took), maxExtension)
-			s.logStep(ctx, step)
+			j.logStep(ctx, step)
 			return step, nil
 		default:
 			step.Verdict = "fail"
 			reason = fmt.Sprintf("%s after %s (the step extended %d times its length): too little traffic to judge the new version; lower --min-requests, lengthen --step, raise the weights, or pass such a step with --too-few-requests warn", reason, round(step.Took), maxExtension)
 			step.Reason = reason
-			s.logStep(ctx, step)
+			j.logStep(ctx, step)
 			return step, &canaryError{reason: reason}
 		}
 	}
@@ -216,7 +250,7 @@ func (s *Swapper) runStep(ctx context.Context, weight int, stableNames, canaryNa
 // attributes (weight, verdict, requests, errors, error_rate, p99,
 // stable_p99, took, reason, warning): a line of the progress output, an
 // object of --output json and of the sidecar's event stream.
-func (s *Swapper) logStep(ctx context.Context, step *CanaryStep) {
+func (j StepJudge) logStep(ctx context.Context, step *CanaryStep) {
 	level, msg := slog.LevelInfo, "canary step passed"
 	switch {
 	case step.Verdict == "fail":
@@ -238,7 +272,7 @@ func (s *Swapper) logStep(ctx context.Context, step *CanaryStep) {
 	if step.Warning != "" {
 		attrs = append(attrs, "warning", step.Warning)
 	}
-	s.log.Log(context.WithoutCancel(ctx), level, msg, attrs...)
+	j.Log.Log(context.WithoutCancel(ctx), level, msg, attrs...)
 }
 
 // sumWindow adds up the named services' counters between two snapshots.

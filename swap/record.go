@@ -27,9 +27,7 @@ func (s *Swapper) record(p *plan, req Request, res *Result, err error) {
 		for _, t := range res.Tasks {
 			e.Tasks = append(e.Tasks, history.Task{Stage: t.Stage, Command: t.Command, ExitCode: t.ExitCode, Duration: t.Took, Failure: t.Failure, Output: t.Output})
 		}
-		for _, c := range res.Canary {
-			e.Canary = append(e.Canary, history.CanaryStep{Weight: c.Weight, Duration: c.Took, Requests: c.Requests, Errors: c.Errors, P99: c.P99, Verdict: c.Verdict, Reason: c.Reason, Warning: c.Warning})
-		}
+		e.Canary = CanaryHistory(res.Canary)
 	}
 	var failed *FailedError
 	switch {

@@ -4,6 +4,7 @@ import (
 	"context"
 	"time"
 
+	"github.com/dswap-dev/dswap/history"
 	"github.com/dswap-dev/dswap/traefik"
 )
 
@@ -33,3 +34,12 @@ func AsBadInput(err error) error { return asBadInput(err) }
 // KeyOf is the key (route file, history) of a service that is not a
 // compose service, by its name.
 func KeyOf(name string) string { return (&Service{Name: name}).Key() }
+
+// CanaryHistory is how a swap's canary steps are kept in its history.
+func CanaryHistory(steps []CanaryStep) []history.CanaryStep {
+	var out []history.CanaryStep
+	for _, c := range steps {
+		out = append(out, history.CanaryStep{Weight: c.Weight, Duration: c.Took, Requests: c.Requests, Errors: c.Errors, P99: c.P99, Verdict: c.Verdict, Reason: c.Reason, Warning: c.Warning})
+	}
+	return out
+}

@@ -202,7 +202,7 @@ func setup(ctx context.Context, opts connectOptions, log *slog.Logger) (*environ
 	}
 	env.deps.LiveWindow = canaryLiveWindow
 	env.swarm = &swarmAware{swapper: swap.New(env.deps), cluster: eng, log: log, deps: swarmswap.Deps{
-		Cluster: eng, Images: env.images, Routes: dir, Traefik: confirm, History: env.deps.History,
+		Cluster: eng, Images: env.images, Routes: dir, Traefik: confirm, History: env.deps.History, Metrics: env.deps.Metrics,
 		TraefikNetworks: traefikNetworkIDs(inst), TraefikVersion: traefikRelease, Log: log,
 		Holder: swarmswap.Holder(opts.holder), LockWait: lockWait,
 	}}

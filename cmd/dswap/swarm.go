@@ -93,7 +93,7 @@ func (w *swarmAware) refuseCanary(ctx context.Context, service string) error {
 		return err
 	}
 	if ok {
-		return swap.BadInput("service %s is a Swarm service, and dswap does not run canaries on Swarm services yet: there is no paused canary to promote or abort", service)
+		return swap.BadInput("service %s is a Swarm service: its canary runs to its end within dswap up (--pause is not supported on Swarm yet), so there is no paused canary to promote or abort", service)
 	}
 	return nil
 }

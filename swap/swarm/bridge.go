@@ -2,6 +2,7 @@ package swarm
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"time"
 
@@ -19,23 +20,24 @@ func bridgeSpec(svc *engine.SwarmService, image string) *engine.SwarmService {
 	})
 }
 
-// startBridge creates the bridge service and waits until all its tasks
-// run healthy with the new image. On failure it removes the bridge (it
-// never served) and returns a swap.FailedError with the failed task's
-// error and the bridge's last log lines.
-func (s *Swapper) startBridge(ctx context.Context, p *plan) (*engine.SwarmService, []engine.SwarmTask, error) {
-	spec := bridgeSpec(p.svc, p.image)
+// startBridge creates the bridge service with this many replicas (all of
+// the service's, or a canary's) and waits until all its tasks run healthy
+// with the new image. On failure it removes the bridge (it never served)
+// and returns a swap.FailedError with the failed task's error and the
+// bridge's last log lines.
+func (s *Swapper) startBridge(ctx context.Context, p *plan, replicas int) (*engine.SwarmService, []engine.SwarmTask, error) {
+	spec := bridgeSpec(p.svc, p.image).Scaled(uint64(replicas))
 	if len(p.svc.PublishedPorts) > 0 {
 		s.log.Warn("the service publishes ports; the bridge does not (two services cannot hold one port): during the swap, traffic through those ports reaches the old tasks only", "phase", s.phase.String(), "service", p.name)
 	}
-	s.enter(swap.PhaseCreate, "creating the bridge service", "bridge", spec.Name, "image", p.image, "replicas", p.replicas)
+	s.enter(swap.PhaseCreate, "creating the bridge service", "bridge", spec.Name, "image", p.image, "replicas", replicas)
 	id, err := s.Cluster.CreateSwarmService(ctx, spec)
 	if err != nil {
 		return nil, nil, fmt.Errorf("creating the bridge service %s: %w; service %s keeps serving, unchanged", spec.Name, err, p.name)
 	}
 	spec.ID = id
 	s.enter(swap.PhaseHealth, "waiting until the bridge's tasks run healthy", "timeout", s.healthTimeout(p))
-	tasks, err := s.waitReady(ctx, p, id)
+	tasks, err := s.waitReady(ctx, p, id, replicas)
 	if err != nil {
 		fe := s.failed(ctx, p, spec, err)
 		s.removeNow(ctx, spec)
@@ -44,18 +46,18 @@ func (s *Swapper) startBridge(ctx context.Context, p *plan) (*engine.SwarmServic
 	return spec, tasks, nil
 }
 
-// waitReady waits until the service runs p.replicas healthy tasks of the
-// new image; without a HEALTHCHECK (--no-healthcheck) they must then stay
-// up, the same tasks, for --settle.
-func (s *Swapper) waitReady(ctx context.Context, p *plan, id string) ([]engine.SwarmTask, error) {
-	tasks, err := s.waitRunning(ctx, id, p.image, p.replicas, s.healthTimeout(p), nil)
+// waitReady waits until the service runs want healthy tasks of the new
+// image; without a HEALTHCHECK (--no-healthcheck) they must then stay up,
+// the same tasks, for --settle.
+func (s *Swapper) waitReady(ctx context.Context, p *plan, id string, want int) ([]engine.SwarmTask, error) {
+	tasks, err := s.waitRunning(ctx, id, p.image, want, s.healthTimeout(p), nil)
 	if err != nil || p.healthcheck != nil {
 		return tasks, err
 	}
 	if err := sleep(ctx, s.cfg.Settle); err != nil {
 		return nil, err
 	}
-	now, err := s.waitRunning(ctx, id, p.image, p.replicas, s.healthTimeout(p), nil)
+	now, err := s.waitRunning(ctx, id, p.image, want, s.healthTimeout(p), nil)
 	if err != nil {
 		return nil, err
 	}
@@ -83,9 +85,18 @@ func (s *Swapper) healthTimeout(p *plan) time.Duration {
 // failed describes a swap that failed before any traffic moved.
 func (s *Swapper) failed(ctx context.Context, p *plan, bridge *engine.SwarmService, cause error) *swap.FailedError {
 	fe := &swap.FailedError{Service: p.name, Phase: s.phase, Reason: cause, Kept: fmt.Sprintf("%s (service %s) keeps serving, unchanged", p.fromImage, p.name)}
+	s.diagnose(ctx, bridge, cause, fe)
+	s.enter(swap.PhaseRollback, "removing the bridge service: the old version keeps serving", "reason", cause)
+	return fe
+}
+
+// diagnose adds to fe the bridge's failed task, when cause is one, and
+// the bridge's last log lines.
+func (s *Swapper) diagnose(ctx context.Context, bridge *engine.SwarmService, cause error, fe *swap.FailedError) {
 	lctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)
 	defer cancel()
-	if f, ok := cause.(*taskFailure); ok {
+	var f *taskFailure
+	if errors.As(cause, &f) {
 		fe.Container = fmt.Sprintf("%s.%d.%s", bridge.Name, f.task.Slot, f.task.ID)
 		fe.State = f.task.State
 		if f.task.Err != "" {
@@ -95,8 +106,6 @@ func (s *Swapper) failed(ctx context.Context, p *plan, bridge *engine.SwarmServi
 	if logs, err := s.Cluster.SwarmServiceLogs(lctx, bridge.ID, 20); err == nil {
 		fe.Logs = logs
 	}
-	s.enter(swap.PhaseRollback, "removing the bridge service: the old version keeps serving", "reason", cause)
-	return fe
 }
 
 // removeNow removes a bridge that never served.

@@ -18,6 +18,10 @@ import (
 //     (flip 1 done, flip 2 not); the swap is finished: the service is
 //     updated to the bridge's image, the route goes back to it, the bridge
 //     is drained and removed;
+//   - the route is a canary's weighted route (a stable and a canary
+//     child): the dswap was killed during a canary step; the canary is
+//     undone: all the traffic goes back to the service's tasks, confirmed,
+//     and only then is the bridge drained and removed (canaryrecover.go);
 //   - otherwise (the route names the service's tasks, or nothing dswap
 //     knows): the bridge serves nothing; the swap is undone: the bridge is
 //     drained and removed. It may have served until just before the crash
@@ -27,20 +31,27 @@ import (
 type repairAction int
 
 const (
-	repairNone   repairAction = iota // no bridge
-	repairFinish                     // the route names the bridge: finish the swap
-	repairUndo                       // the route does not: remove the bridge
+	repairNone    repairAction = iota // no bridge
+	repairFinish                      // the route names the bridge: finish the swap
+	repairUndo                        // the route does not: remove the bridge
+	repairUnsplit                     // a canary's split route: traffic back to the service, then remove the bridge
 )
 
 func (a repairAction) String() string {
-	return [...]string{"none", "finish", "undo"}[a]
+	return [...]string{"none", "finish", "undo", "unsplit"}[a]
 }
 
 // decideRepair is the pure decision: routed are the hosts the route file
-// names; bridge the addresses of the bridge's running tasks.
-func decideRepair(haveBridge bool, routed, bridge []string) repairAction {
+// names; split says whether it is a canary's weighted route; bridge are
+// the addresses of the bridge's running tasks. A split route left behind
+// is always a canary's step (flip 1 writes a plain route), and the
+// canary is undone, whichever tasks its canary child names now.
+func decideRepair(haveBridge bool, routed []string, split bool, bridge []string) repairAction {
 	if !haveBridge {
 		return repairNone
+	}
+	if split {
+		return repairUnsplit
 	}
 	for _, h := range routed {
 		if slices.Contains(bridge, h) {
@@ -81,6 +92,10 @@ func (s *Swapper) repair(ctx context.Context, svc *engine.SwarmService) (bool, e
 	if err != nil {
 		return false, err
 	}
+	split, err := s.routeSplit(svc.Name)
+	if err != nil {
+		return false, err
+	}
 	// A cleanup is never interrupted: Ctrl-C now would leave the service
 	// half-swapped again.
 	ctx = context.WithoutCancel(ctx)
@@ -88,8 +103,11 @@ func (s *Swapper) repair(ctx context.Context, svc *engine.SwarmService) (bool, e
 	if image == "" {
 		image = bridge.Image
 	}
-	action := decideRepair(true, routed, addresses(running(tasks, bridge.Image)))
+	action := decideRepair(true, routed, split, addresses(running(tasks, bridge.Image)))
 	s.log.Warn("a previous swap of this service was interrupted; putting it right first", "phase", swap.PhasePlan.String(), "bridge", bridge.Name, "image", image, "action", action.String())
+	if action == repairUnsplit {
+		return true, s.unsplit(ctx, svc, bridge)
+	}
 	if action == repairUndo {
 		if err := s.removeBridge(ctx, bridge); err != nil {
 			return true, fmt.Errorf("removing the bridge service an interrupted swap left: %w", err)

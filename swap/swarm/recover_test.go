@@ -17,16 +17,20 @@ func TestDecideRepair(t *testing.T) {
 		name       string
 		haveBridge bool
 		routed     []string
+		split      bool
 		want       repairAction
 	}{
-		{"no bridge", false, []string{"10.0.1.1"}, repairNone},
-		{"route names the bridge: flip 1 done", true, []string{"10.0.1.7", "10.0.1.8"}, repairFinish},
-		{"route names one bridge task (rescheduled meanwhile)", true, []string{"10.0.1.8", "10.0.1.9"}, repairFinish},
-		{"route names the service: before flip 1 or after flip 2", true, []string{"10.0.1.1", "10.0.1.2"}, repairUndo},
-		{"no route file", true, nil, repairUndo},
+		{"no bridge", false, []string{"10.0.1.1"}, false, repairNone},
+		{"route names the bridge: flip 1 done", true, []string{"10.0.1.7", "10.0.1.8"}, false, repairFinish},
+		{"route names one bridge task (rescheduled meanwhile)", true, []string{"10.0.1.8", "10.0.1.9"}, false, repairFinish},
+		{"route names the service: before flip 1 or after flip 2", true, []string{"10.0.1.1", "10.0.1.2"}, false, repairUndo},
+		{"no route file", true, nil, false, repairUndo},
+		{"weighted route naming the service and a bridge task: killed during a canary step", true, []string{"10.0.1.1", "10.0.1.2", "10.0.1.7"}, true, repairUnsplit},
+		{"weighted route whose canary task was replaced meanwhile", true, []string{"10.0.1.1", "10.0.1.2", "10.0.1.9"}, true, repairUnsplit},
+		{"weighted route but no bridge left", false, []string{"10.0.1.1", "10.0.1.7"}, true, repairNone},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			assert.Equal(t, tc.want, decideRepair(tc.haveBridge, tc.routed, bridge))
+			assert.Equal(t, tc.want, decideRepair(tc.haveBridge, tc.routed, tc.split, bridge))
 		})
 	}
 }

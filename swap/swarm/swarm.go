@@ -58,6 +58,9 @@ type Deps struct {
 	Routes  swap.Routes
 	Traefik swap.Traefik
 	History swap.History
+	// Metrics reads Traefik's per-service counters, which judge canary
+	// steps (canary.go); nil when dswap does not know where they are.
+	Metrics swap.Metrics
 	// TraefikNetworks maps the IDs of the Traefik container's networks to
 	// their names: the route names each task by its address on one of
 	// them.

@@ -2,6 +2,7 @@ package swarm
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"time"
 
@@ -32,6 +33,9 @@ func (s *Swapper) Up(ctx context.Context, req swap.Request) (*swap.Result, error
 	}
 	p, err := s.makePlan(ctx, svc, image)
 	if err != nil {
+		return nil, err
+	}
+	if err := s.checkCanary(ctx); err != nil {
 		return nil, err
 	}
 	err = s.rollout(ctx, p, res, started)
@@ -98,8 +102,11 @@ func (s *Swapper) prepare(ctx context.Context, name string, over swap.Overrides)
 
 // rollout runs steps 2 to 6 of a swap.
 func (s *Swapper) rollout(ctx context.Context, p *plan, res *swap.Result, started time.Time) error {
-	bridge, bridgeTasks, err := s.startBridge(ctx, p)
+	bridge, bridgeTasks, err := s.startBridge(ctx, p, s.bridgeReplicas(p))
 	if err != nil {
+		return err
+	}
+	if bridgeTasks, err = s.canary(ctx, p, bridge, bridgeTasks, res); err != nil {
 		return err
 	}
 	res.HealthyAfter = s.Now().Sub(started)
@@ -114,6 +121,7 @@ func (s *Swapper) rollout(ctx context.Context, p *plan, res *swap.Result, starte
 		return fe
 	}
 	res.RoutedAfterHealthy = s.Now().Sub(healthyAt)
+	s.canaryPromoted(res)
 
 	news, err := s.updateService(ctx, p)
 	if err != nil {
@@ -177,11 +185,15 @@ func (s *Swapper) record(p *plan, res *swap.Result, started time.Time, err error
 		return
 	}
 	e := history.Entry{ID: fmt.Sprintf("swarm-%d", started.UnixNano()), Service: p.name, Started: started.UTC(), Duration: s.Now().Sub(started),
-		Result: "swapped", FromImage: p.fromImage, ToImage: p.image, ToImageID: p.imageID, Containers: res.New}
+		Result: "swapped", FromImage: p.fromImage, ToImage: p.image, ToImageID: p.imageID, Containers: res.New, Canary: swap.CanaryHistory(res.Canary)}
 	if err != nil {
 		e.Result, e.Reason = "failed", err.Error()
 		if fe, ok := err.(*swap.FailedError); ok && fe.Phase == swap.PhaseDrain {
 			e.Result = "stranded"
+		}
+		if fe, ok := err.(*swap.FailedError); ok && errors.Is(err, swap.ErrCanaryFailed) {
+			// As on one host: the canary was judged bad and taken out.
+			e.Result, e.Reason = "rolled-back", fe.Reason.Error()
 		}
 	}
 	if herr := s.History.Append(swap.KeyOf(p.name), e); herr != nil {

@@ -175,9 +175,9 @@ func TestRollbackGoesBackToTheImageBeforeTheLastSwap(t *testing.T) {
 }
 
 func TestSettingsThatDoNotApplyToSwarmAreRefused(t *testing.T) {
-	canary, keep, par, pre := "5%", durationP("30s"), 2, []string{"migrate"}
+	canary, pause, keep, par, pre := "5%", true, durationP("30s"), 2, []string{"migrate"}
 	for name, over := range map[string]swap.Overrides{
-		"canary":           {Canary: &canary},
+		"pause":            {Canary: &canary, Pause: &pause},
 		"keep-connections": {KeepConnections: keep},
 		"batches":          {Parallelism: &par},
 		"pre":              {Pre: &pre},
