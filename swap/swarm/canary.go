@@ -126,6 +126,10 @@ func (s *Swapper) scaleBridge(ctx context.Context, p *plan, bridge *engine.Swarm
 	return tasks, nil
 }
 
+// lockRefresh is how often a canary step writes the service's lock again
+// (refreshLock): well within StaleLock.
+const lockRefresh = time.Minute
+
 // canaryPromoted records, after flip 1 of a canary swap, that the new
 // version has all the traffic.
 func (s *Swapper) canaryPromoted(res *swap.Result) {
@@ -144,7 +148,16 @@ func (s *Swapper) watchedStep(ctx context.Context, judge swap.StepJudge, p *plan
 	watched := make(chan struct{})
 	go func() {
 		defer close(watched)
+		var refreshed time.Time
 		for {
+			if s.Now().Sub(refreshed) >= lockRefresh {
+				// A canary can outlast StaleLock; its lock must not
+				// look abandoned meanwhile.
+				if err := s.refreshLock(stepCtx, p.name); err != nil && stepCtx.Err() == nil {
+					s.log.Warn("could not write the service's lock again", "phase", swap.PhaseCanary.String(), "error", err)
+				}
+				refreshed = s.Now()
+			}
 			if tasks, err := s.Cluster.SwarmTasks(stepCtx, bridge.ID); err == nil {
 				if f := failedSince(tasks, p.image, since); f != nil {
 					cancel(f)

@@ -317,3 +317,30 @@ func TestRepairUndoesASwapKilledDuringACanaryStep(t *testing.T) {
 }
 
 func ptr[T any](v T) *T { return &v }
+
+func TestALongCanaryWritesItsLockAgainSoItIsNotTakenForStale(t *testing.T) {
+	w := newWorld(t)
+	ctx := context.Background()
+	s := w.swapper()
+	start := time.Now()
+	s.Now = func() time.Time { return start }
+	_, release, err := s.lock(ctx, "web")
+	require.NoError(t, err)
+	later := start.Add(StaleLock + time.Minute)
+	s.Now = func() time.Time { return later }
+	require.NoError(t, s.refreshLock(ctx, "web"))
+	svc, err := w.cluster.SwarmService(ctx, "web")
+	require.NoError(t, err)
+	stale, held := takeover(svc.Labels[LockLabel], later, func(string) bool { return false })
+	assert.False(t, stale, "written again, the lock is fresh")
+	assert.Equal(t, later.Unix(), held.since.Unix())
+
+	release()
+	svc, err = w.cluster.SwarmService(ctx, "web")
+	require.NoError(t, err)
+	assert.NotContains(t, svc.Labels, LockLabel, "the lock written again is the one released")
+
+	other := w.swapper()
+	other.heldLock = "someone-else/1"
+	assert.Error(t, other.refreshLock(ctx, "web"), "a lock that is not this dswap's is not written")
+}

@@ -131,7 +131,8 @@ func (s *Swapper) lock(ctx context.Context, name string) (*engine.SwarmService, 
 		case err != nil:
 			return nil, nil, fmt.Errorf("locking service %s: %w", name, err)
 		}
-		release := func() { s.unlock(ctx, name, value) }
+		s.heldLock = value
+		release := func() { s.unlock(ctx, name, s.heldLock) }
 		svc, err = s.Cluster.SwarmService(ctx, name)
 		if err != nil {
 			release()
@@ -143,6 +144,31 @@ func (s *Swapper) lock(ctx context.Context, name string) (*engine.SwarmService, 
 		}
 		return svc, release, nil
 	}
+}
+
+// refreshLock writes this swap's lock again with the time now, so that a
+// swap that runs long (a canary's steps) is not taken for stale by
+// another dswap or a keeper after StaleLock.
+func (s *Swapper) refreshLock(ctx context.Context, name string) error {
+	for range 10 {
+		svc, err := s.Cluster.SwarmService(ctx, name)
+		if err != nil {
+			return err
+		}
+		if svc.Labels[LockLabel] != s.heldLock {
+			return fmt.Errorf("service %s's lock is no longer this dswap's: label %s=%q", name, LockLabel, svc.Labels[LockLabel])
+		}
+		value := lockValue{holder: s.Holder, since: s.Now()}.String()
+		err = s.Cluster.UpdateSwarmService(ctx, svc.WithLabels(map[string]*string{LockLabel: &value}))
+		if err == nil {
+			s.heldLock = value
+			return nil
+		}
+		if !errors.Is(err, engine.ErrConflict) {
+			return err
+		}
+	}
+	return fmt.Errorf("service %s kept changing while its lock was written again", name)
 }
 
 // unlock removes the lock label if it is still this swap's.

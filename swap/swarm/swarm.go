@@ -85,6 +85,8 @@ type Swapper struct {
 	cfg   swap.Config
 	steps []swap.Step
 	phase swap.Phase
+	// heldLock is the value of the service's lock label this swap wrote.
+	heldLock string
 }
 
 // New returns a Swapper for one swap.

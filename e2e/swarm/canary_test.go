@@ -1,0 +1,237 @@
+package swarm
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"net/http"
+	"sort"
+	"strconv"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/dswap-dev/dswap/internal/testenv/lab"
+	"github.com/dswap-dev/dswap/internal/testenv/loadgen"
+)
+
+// TestSwarmCanaryTakesOutABadReleaseThenPromotesAGoodOne runs canary steps
+// on a 3-replica Swarm service under load, judged on Traefik's metrics:
+// a release that answers 500 to one request in five is taken out in its
+// first step (the service stays on v1, the bridge is gone, the failures
+// are bounded by what the canary's share could fail); then a good v2
+// passes both steps and ends with all the traffic, nothing failed, and
+// Traefik's API showed the weighted route during the steps.
+func TestSwarmCanaryTakesOutABadReleaseThenPromotesAGoodOne(t *testing.T) {
+	s := startSwarm(t, lab.SwarmOptions{Nodes: 1})
+	bin := dswapBin(t)
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Minute)
+	defer cancel()
+	v1, v2 := buildVersions(ctx, t, s)
+	bad := s.Prefix + "-app:bad"
+	require.NoError(t, s.BuildApp(ctx, lab.AppImage{Tag: bad, Version: "bad", Env: map[string]string{"FAIL_RATE": "0.2"}}))
+	app := createService(t, s, v1, 3)
+	adopt := runDswap(t, bin, s, "sync", app.name)
+	require.Zero(t, adopt.code, adopt.stderr)
+	awaitRouted(t, s, app.name, urlsOf(awaitTasks(t, s, app.name, 3, time.Minute)), 30*time.Second)
+
+	canaryUnderLoad := func(args ...string) (dswapRun, *loadgen.Report, []string) {
+		t.Helper()
+		sampler := sampleWeights(t, s, app.name)
+		stop := load(t, s, app, 3*time.Minute)
+		time.Sleep(time.Second) // load before the swap starts
+		run := runDswap(t, bin, s, args...)
+		time.Sleep(time.Second) // and after it ended
+		rep := stop()
+		states := sampler.finish()
+		t.Logf("dswap %s: %s; route states Traefik's API showed, in order: %q", strings.Join(args, " "), rep.Summary(), states)
+		return run, rep, states
+	}
+	gate := []string{"--canary", "20%,50%", "--step", "5s", "--max-error-rate", "1%", "--min-requests", "20"}
+
+	// A bad release: taken out in its first step.
+	run, rep, states := canaryUnderLoad(append([]string{"up", bad, "--service", app.name}, gate...)...)
+	assert.Equal(t, 1, run.code, "a failed canary exits 1: %s", run.stderr)
+	assert.Regexp(t, `error rate [0-9.]+% \([0-9]+ of [0-9]+\) > 1% at 20%`, run.stderr)
+	assert.Contains(t, run.stderr, "canary step 1 of 2")
+	assert.NotContains(t, run.stderr, "canary step 2 of 2", "taken out in the first step")
+	assert.Contains(t, run.stderr, "keeps serving")
+	assert.Contains(t, states, "weighted 80/20 stable=3 canary=1", "Traefik showed the 20% step")
+	assert.Equal(t, "plain 3", states[len(states)-1], "the route names the service's 3 tasks alone again")
+	assert.Equal(t, v1, serviceImage(t, s, app.name))
+	assert.False(t, serviceExists(t, s, app.name+"-dswap"), "bridge removed")
+	assert.NotContains(t, docker(t, s, "service", "inspect", "--format", "{{json .Spec.Labels}}", app.name), "dswap.lock")
+	requests, failed, window := canaryWindow(rep, "bad")
+	require.Positive(t, requests, "the canary took traffic")
+	// One in five of the canary's 20%: 4% of the requests sent while it
+	// took traffic; the margin (x1.5, +5) covers the requests in flight
+	// while the weights changed and the round robin's phase.
+	bound := int(float64(requests)*0.2*0.2*1.5) + 5
+	t.Logf("bad release: canary window %s, %d requests, %d failed (bound %d); %d answered by the bad release", window.Round(time.Millisecond), requests, failed, bound, rep.ByVersion["bad"])
+	assert.Equal(t, failed, rep.Failed, "every failure falls in the canary window")
+	assert.LessOrEqual(t, failed, bound)
+	assert.Zero(t, rep.Hung, "hung: %s", describe(rep.HungResults()))
+	h := runDswap(t, bin, s, "history", app.name)
+	require.Zero(t, h.code, h.stderr)
+	assert.Contains(t, h.stdout, "rolled-back")
+
+	// A good v2: both steps pass, the bridge is scaled to 3, and the swap
+	// goes on as without a canary.
+	run, rep, states = canaryUnderLoad(append([]string{"up", v2, "--service", app.name}, gate...)...)
+	require.Zero(t, run.code, run.stderr)
+	assert.Contains(t, run.stdout, "now runs "+v2)
+	assert.Equal(t, 2, strings.Count(run.stderr, "canary step passed"), "both steps judged and passed")
+	assert.Zero(t, rep.Failed, "failed: %s", describe(rep.Failures()))
+	assert.Zero(t, rep.Hung, "hung: %s", describe(rep.HungResults()))
+	assert.Positive(t, rep.ByVersion["v1"])
+	assert.Positive(t, rep.ByVersion["v2"])
+	assert.Contains(t, states, "weighted 80/20 stable=3 canary=1", "Traefik showed the 20% step")
+	assert.Contains(t, states, "weighted 50/50 stable=3 canary=1", "Traefik showed the 50% step")
+	for _, st := range states {
+		if n, ok := strings.CutPrefix(st, "plain "); ok {
+			servers, err := strconv.Atoi(n)
+			require.NoError(t, err)
+			assert.GreaterOrEqual(t, servers, 3, "a plain route named fewer than 3 tasks: %q", states)
+		}
+	}
+	assert.Equal(t, v2, serviceImage(t, s, app.name))
+	assert.False(t, serviceExists(t, s, app.name+"-dswap"), "bridge removed")
+}
+
+// canaryWindow is the part of a load run during which the canary could
+// answer: from the first request answered by version or failed to the
+// last one. It returns the requests started in it, the failed ones, and
+// its length.
+func canaryWindow(rep *loadgen.Report, version string) (requests, failed int, length time.Duration) {
+	var from, to time.Time
+	for _, r := range rep.Results {
+		if r.Failed() || r.Version == version {
+			if from.IsZero() || r.Start.Before(from) {
+				from = r.Start
+			}
+			if r.End.After(to) {
+				to = r.End
+			}
+		}
+	}
+	for _, r := range rep.Results {
+		if !from.IsZero() && !r.Start.Before(from) && !r.Start.After(to) {
+			requests++
+			if r.Failed() {
+				failed++
+			}
+		}
+	}
+	return requests, failed, to.Sub(from)
+}
+
+// weightSampler reads Traefik's raw configuration every 20 ms and keeps
+// every distinct state of a service's route, in order: "plain N" (a load
+// balancer of N servers) or "weighted S/C stable=N canary=M".
+type weightSampler struct {
+	stop   context.CancelFunc
+	done   chan struct{}
+	mu     sync.Mutex
+	states []string
+}
+
+func sampleWeights(t *testing.T, s *lab.Swarm, service string) *weightSampler {
+	t.Helper()
+	ctx, cancel := context.WithCancel(context.Background())
+	w := &weightSampler{stop: cancel, done: make(chan struct{})}
+	go func() {
+		defer close(w.done)
+		tick := time.NewTicker(20 * time.Millisecond)
+		defer tick.Stop()
+		for {
+			if st, err := routeState(ctx, s.TraefikAPI, service); err == nil {
+				w.mu.Lock()
+				if len(w.states) == 0 || w.states[len(w.states)-1] != st {
+					w.states = append(w.states, st)
+				}
+				w.mu.Unlock()
+			}
+			select {
+			case <-ctx.Done():
+				return
+			case <-tick.C:
+			}
+		}
+	}()
+	return w
+}
+
+func (w *weightSampler) finish() []string {
+	w.stop()
+	<-w.done
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	return append([]string(nil), w.states...)
+}
+
+// rawService is a service in Traefik's /api/rawdata.
+type rawService struct {
+	LoadBalancer *struct {
+		Servers []struct {
+			URL string `json:"url"`
+		} `json:"servers"`
+	} `json:"loadBalancer"`
+	Weighted *struct {
+		Services []struct {
+			Name   string `json:"name"`
+			Weight int    `json:"weight"`
+		} `json:"services"`
+	} `json:"weighted"`
+}
+
+// routeState is the state of service@file's route as Traefik runs it.
+func routeState(ctx context.Context, api, service string) (string, error) {
+	rctx, cancel := context.WithTimeout(ctx, 2*time.Second)
+	defer cancel()
+	req, err := http.NewRequestWithContext(rctx, http.MethodGet, api+"/api/rawdata", nil)
+	if err != nil {
+		return "", err
+	}
+	resp, err := probeClient.Do(req)
+	if err != nil {
+		return "", err
+	}
+	defer resp.Body.Close()
+	var raw struct {
+		Services map[string]rawService `json:"services"`
+	}
+	if err := json.NewDecoder(resp.Body).Decode(&raw); err != nil {
+		return "", err
+	}
+	svc, ok := raw.Services[service+"@file"]
+	switch {
+	case !ok:
+		return "absent", nil
+	case svc.Weighted != nil:
+		var weights []string
+		children := map[string]int{}
+		for _, c := range svc.Weighted.Services {
+			weights = append(weights, fmt.Sprint(c.Weight))
+			if child, ok := raw.Services[c.Name+"@file"]; ok && child.LoadBalancer != nil {
+				children[strings.TrimPrefix(c.Name, service+"-")] = len(child.LoadBalancer.Servers)
+			}
+		}
+		names := make([]string, 0, len(children))
+		for n := range children {
+			names = append(names, n)
+		}
+		sort.Strings(names)
+		out := "weighted " + strings.Join(weights, "/")
+		for _, n := range names {
+			out += fmt.Sprintf(" %s=%d", n, children[n])
+		}
+		return out, nil
+	case svc.LoadBalancer != nil:
+		return fmt.Sprintf("plain %d", len(svc.LoadBalancer.Servers)), nil
+	}
+	return "other", nil
+}
