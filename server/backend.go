@@ -73,12 +73,18 @@ func (b *SwapBackend) Swap(ctx context.Context, req swap.Request, opts SwapOptio
 
 // Promote goes on with a service's paused canary.
 func (b *SwapBackend) Promote(ctx context.Context, service string, over swap.Overrides, opts SwapOptions, log *slog.Logger) (*swap.Result, error) {
+	if d, ok := b.swarmDeps(ctx, service, log); ok {
+		return swarmswap.New(d).Promote(ctx, service, over)
+	}
 	opts.Pull = engine.PullNever // the canary's image is the one its containers run
 	return b.locking(log, opts).Promote(ctx, service, over)
 }
 
 // Abort ends a service's paused canary, back to the old version.
 func (b *SwapBackend) Abort(ctx context.Context, service string, over swap.Overrides, opts SwapOptions, log *slog.Logger) (*swap.Result, error) {
+	if d, ok := b.swarmDeps(ctx, service, log); ok {
+		return swarmswap.New(d).Abort(ctx, service, over)
+	}
 	opts.Pull = engine.PullNever
 	return b.locking(log, opts).Abort(ctx, service, over)
 }

@@ -74,28 +74,23 @@ func (w *swarmAware) Sync(ctx context.Context, service string, over swap.Overrid
 }
 
 func (w *swarmAware) Promote(ctx context.Context, service string, over swap.Overrides) (*swap.Result, error) {
-	if err := w.refuseCanary(ctx, service); err != nil {
-		return nil, err
+	if ok, err := w.isSwarm(ctx, service); err != nil || !ok {
+		if err != nil {
+			return nil, err
+		}
+		return w.swapper.Promote(ctx, service, over)
 	}
-	return w.swapper.Promote(ctx, service, over)
+	return swarmswap.New(w.deps).Promote(ctx, service, over)
 }
 
 func (w *swarmAware) Abort(ctx context.Context, service string, over swap.Overrides) (*swap.Result, error) {
-	if err := w.refuseCanary(ctx, service); err != nil {
-		return nil, err
+	if ok, err := w.isSwarm(ctx, service); err != nil || !ok {
+		if err != nil {
+			return nil, err
+		}
+		return w.swapper.Abort(ctx, service, over)
 	}
-	return w.swapper.Abort(ctx, service, over)
-}
-
-func (w *swarmAware) refuseCanary(ctx context.Context, service string) error {
-	ok, err := w.isSwarm(ctx, service)
-	if err != nil {
-		return err
-	}
-	if ok {
-		return swap.BadInput("service %s is a Swarm service: its canary runs to its end within dswap up (--pause is not supported on Swarm yet), so there is no paused canary to promote or abort", service)
-	}
-	return nil
+	return swarmswap.New(w.deps).Abort(ctx, service, over)
 }
 
 // swarmStatus is the status of a Swarm service, when service names one.

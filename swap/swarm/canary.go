@@ -58,8 +58,10 @@ func (s *Swapper) bridgeReplicas(p *plan) int {
 // canary runs the canary's steps on the bridge's first tasks and, once
 // every step passed, scales the bridge to the service's replica count. It
 // returns the bridge's tasks, all of them running healthy, for flip 1;
-// without --canary it returns tasks as they are. On a failure it undoes
-// the canary (undoCanary) and returns its swap.FailedError.
+// without --canary it returns tasks as they are. With --pause it stops at
+// the last weight, unjudged, and sets res.Paused: the swap ends there, the
+// bridge and the split route stay. On a failure it undoes the canary
+// (undoCanary) and returns its swap.FailedError.
 func (s *Swapper) canary(ctx context.Context, p *plan, bridge *engine.SwarmService, tasks []engine.SwarmTask, res *swap.Result) ([]engine.SwarmTask, error) {
 	pol := s.cfg.Canary
 	if !pol.Enabled() {
@@ -86,6 +88,12 @@ func (s *Swapper) canary(ctx context.Context, p *plan, bridge *engine.SwarmServi
 		if err != nil {
 			return nil, s.undoCanary(ctx, p, bridge, err, res)
 		}
+		last := i == len(pol.Weights)-1
+		if last && pol.Pause {
+			// The paused line tells later commands and the keeper to
+			// leave the split alone (canarypause.go).
+			content = labels.MarkPaused(content, pol.Weights, pol.Sticky)
+		}
 		exp := traefik.Expectation{Servers: p.routing.WeightedServerURLs(sp), Routers: p.routing.RouterNames()}
 		took, err := s.commit(ctx, p, content, exp)
 		if err != nil {
@@ -93,6 +101,12 @@ func (s *Swapper) canary(ctx context.Context, p *plan, bridge *engine.SwarmServi
 		}
 		res.Weights = append(res.Weights, swap.WeightChange{At: s.Now(), Percent: weight})
 		s.log.Info("weights applied", "phase", swap.PhaseCanary.String(), "canary", fmt.Sprintf("%d%%", weight), "stable", fmt.Sprintf("%d%%", 100-weight), "took", took.Round(time.Millisecond))
+		if last && pol.Pause {
+			res.Canary = append(res.Canary, swap.CanaryStep{Weight: weight, Verdict: "paused", Reason: fmt.Sprintf("paused at %d%%: dswap promote %s goes on, dswap abort %s goes back", weight, p.name, p.name)})
+			res.Paused = fmt.Sprintf("canary paused: %s takes %d%% of the traffic (bridge %s), %s the rest; run dswap promote %s to go on, or dswap abort %s to go back", p.image, weight, bridge.Name, p.fromImage, p.name, p.name)
+			s.enter(swap.PhaseDone, "canary paused at its last weight", "weight", weight)
+			return tasks, nil
+		}
 		step, err := s.watchedStep(ctx, judge, p, bridge, weight, stableNames, canaryNames)
 		if step != nil {
 			res.Canary = append(res.Canary, *step)

@@ -56,9 +56,6 @@ func serviceSettings(svc *engine.SwarmService) (labels.Settings, error) {
 func refuseUnsupported(over swap.Overrides, lbl labels.Settings) error {
 	set := settings.Merge(over, lbl.Overrides)
 	var refused []string
-	if set.Pause != nil && *set.Pause {
-		refused = append(refused, "--pause (a canary on a Swarm service runs to its end in one dswap up: there is no dswap promote or abort for it yet)")
-	}
 	if set.KeepConnections != nil && *set.KeepConnections > 0 {
 		refused = append(refused, "--keep-connections")
 	}

@@ -231,6 +231,10 @@ func (s *Swapper) Keep(ctx context.Context, name string) (*swap.Synced, error) {
 			return nil, fmt.Errorf("service %s: a swap holds its lock (%s): %w", name, h.holder, lock.ErrHeld)
 		}
 	}
+	if _, paused, err := s.pausedCanary(name); err != nil || paused {
+		// A paused canary is left as it is until promote or abort.
+		return nil, err
+	}
 	// Listed, not inspected: the keeper asks every second, and the
 	// Engine logs every inspect of a missing service as an error.
 	names, err := s.Cluster.SwarmServiceNames(ctx)

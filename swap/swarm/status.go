@@ -74,6 +74,9 @@ func (s *Swapper) StatusOf(ctx context.Context, name string) (*Status, error) {
 	}
 	if bridge, err := s.Cluster.SwarmService(ctx, BridgeName(name)); err == nil && bridge.Labels[BridgeOfLabel] == name {
 		st.Interrupted = fmt.Sprintf("interrupted swap: the bridge service %s (%s) is left; the next dswap up, sync or rollback of %s puts it right", bridge.Name, bridge.Image, name)
+		if pc, paused, err := s.pausedCanary(name); err == nil && paused {
+			st.Interrupted = fmt.Sprintf("paused canary: %d%% of the traffic on the bridge service %s (%s); dswap promote %s goes on, dswap abort %s goes back", pc.Weight, bridge.Name, bridge.Image, name, name)
+		}
 		if err := add(bridge); err != nil {
 			return nil, err
 		}

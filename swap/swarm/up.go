@@ -88,6 +88,9 @@ func (s *Swapper) prepare(ctx context.Context, name string, over swap.Overrides)
 	if err := refuseUnsupported(over, st); err != nil {
 		return fail(err)
 	}
+	if err := s.refusePaused(name); err != nil {
+		return fail(err)
+	}
 	repaired, err := s.repair(ctx, svc)
 	if err != nil {
 		return fail(err)
@@ -106,13 +109,19 @@ func (s *Swapper) rollout(ctx context.Context, p *plan, res *swap.Result, starte
 	if err != nil {
 		return err
 	}
-	if bridgeTasks, err = s.canary(ctx, p, bridge, bridgeTasks, res); err != nil {
+	if bridgeTasks, err = s.canary(ctx, p, bridge, bridgeTasks, res); err != nil || res.Paused != "" {
 		return err
 	}
 	res.HealthyAfter = s.Now().Sub(started)
 	res.Readiness = readiness(p, s.cfg)
-	healthyAt := s.Now()
+	return s.throughBridge(ctx, p, bridge, bridgeTasks, res)
+}
 
+// throughBridge runs steps 3 to 6 of a swap, from a bridge whose tasks all
+// run healthy: flip 1, the service's update, flip 2, the bridge's removal.
+func (s *Swapper) throughBridge(ctx context.Context, p *plan, bridge *engine.SwarmService, bridgeTasks []engine.SwarmTask, res *swap.Result) error {
+	healthyAt := s.Now()
+	var err error
 	s.enter(swap.PhaseFlip, "moving the route to the bridge's tasks", "tasks", len(bridgeTasks))
 	if res.Flip, err = s.route(ctx, p, bridgeTasks); err != nil {
 		// commitRoute put the previous file back: the old tasks serve.
@@ -186,6 +195,9 @@ func (s *Swapper) record(p *plan, res *swap.Result, started time.Time, err error
 	}
 	e := history.Entry{ID: fmt.Sprintf("swarm-%d", started.UnixNano()), Service: p.name, Started: started.UTC(), Duration: s.Now().Sub(started),
 		Result: "swapped", FromImage: p.fromImage, ToImage: p.image, ToImageID: p.imageID, Containers: res.New, Canary: swap.CanaryHistory(res.Canary)}
+	if err == nil && res.Paused != "" {
+		e.Result, e.Reason = "paused", res.Paused
+	}
 	if err != nil {
 		e.Result, e.Reason = "failed", err.Error()
 		if fe, ok := err.(*swap.FailedError); ok && fe.Phase == swap.PhaseDrain {

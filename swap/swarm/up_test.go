@@ -175,9 +175,8 @@ func TestRollbackGoesBackToTheImageBeforeTheLastSwap(t *testing.T) {
 }
 
 func TestSettingsThatDoNotApplyToSwarmAreRefused(t *testing.T) {
-	canary, pause, keep, par, pre := "5%", true, durationP("30s"), 2, []string{"migrate"}
+	keep, par, pre := durationP("30s"), 2, []string{"migrate"}
 	for name, over := range map[string]swap.Overrides{
-		"pause":            {Canary: &canary, Pause: &pause},
 		"keep-connections": {KeepConnections: keep},
 		"batches":          {Parallelism: &par},
 		"pre":              {Pre: &pre},
