@@ -23,9 +23,11 @@ import (
 // on a 3-replica Swarm service under load, judged on Traefik's metrics:
 // a release that answers 500 to one request in five is taken out in its
 // first step (the service stays on v1, the bridge is gone, the failures
-// are bounded by what the canary's share could fail); then a good v2
-// passes both steps and ends with all the traffic, nothing failed, and
-// Traefik's API showed the weighted route during the steps.
+// are bounded by what the canary's share could fail); a canary paused with
+// --pause keeps its split after dswap exits and dswap abort takes it out
+// with nothing failed; then a good v2 passes both steps and ends with all
+// the traffic, nothing failed, and Traefik's API showed the weighted route
+// during the steps.
 func TestSwarmCanaryTakesOutABadReleaseThenPromotesAGoodOne(t *testing.T) {
 	s := startSwarm(t, lab.SwarmOptions{Nodes: 1})
 	bin := dswapBin(t)
@@ -78,6 +80,25 @@ func TestSwarmCanaryTakesOutABadReleaseThenPromotesAGoodOne(t *testing.T) {
 	h := runDswap(t, bin, s, "history", app.name)
 	require.Zero(t, h.code, h.stderr)
 	assert.Contains(t, h.stdout, "rolled-back")
+
+	// A paused canary, aborted: the split stays after dswap exits, then
+	// all the traffic goes back to the service's tasks.
+	run, rep, states = canaryUnderLoad("up", v2, "--service", app.name, "--canary", "20%", "--step", "5s", "--pause")
+	require.Zero(t, run.code, run.stderr)
+	assert.Contains(t, run.stdout, "canary paused")
+	assert.Equal(t, "weighted 80/20 canary=1 stable=3", states[len(states)-1], "the split stays after dswap exits")
+	assert.Zero(t, rep.Failed, "failed: %s", describe(rep.Failures()))
+	status := runDswap(t, bin, s, "status", app.name)
+	require.Zero(t, status.code, status.stderr)
+	assert.Contains(t, status.stdout, "paused canary: 20%")
+	refused := runDswap(t, bin, s, "up", v2, "--service", app.name)
+	assert.Equal(t, 2, refused.code, "up refuses a paused service")
+	run, rep, states = canaryUnderLoad("abort", app.name)
+	require.Zero(t, run.code, run.stderr)
+	assert.Zero(t, rep.Failed, "failed: %s", describe(rep.Failures()))
+	assert.Equal(t, "plain 3", states[len(states)-1])
+	assert.Equal(t, v1, serviceImage(t, s, app.name))
+	assert.False(t, serviceExists(t, s, app.name+"-dswap"), "bridge removed")
 
 	// A good v2: both steps pass, the bridge is scaled to 3, and the swap
 	// goes on as without a canary.
