@@ -19,6 +19,11 @@
 //  6. the bridge is scaled to zero with the drain window as its stop grace
 //     period, then removed (cleanup.go).
 //
+// With --canary, the bridge starts with the canary's tasks and the steps
+// run between 2 and 3: weighted routes between the service's tasks and the
+// bridge's, judged on Traefik's metrics, then the bridge scaled to the
+// replica count (canary.go; --pause, promote and abort: canarypause.go).
+//
 // A dswap killed midway leaves the bridge; the next dswap of the service
 // finishes or undoes the swap from what the route names (recover.go).
 package swarm
