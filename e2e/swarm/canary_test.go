@@ -25,7 +25,8 @@ import (
 // first step (the service stays on v1, the bridge is gone, the failures
 // are bounded by what the canary's share could fail); a canary paused with
 // --pause keeps its split after dswap exits and dswap abort takes it out
-// with nothing failed; then a good v2 passes both steps and ends with all
+// with nothing failed, as dswap sync does with a canary whose dswap was
+// killed during a step; then a good v2 passes both steps and ends with all
 // the traffic, nothing failed, and Traefik's API showed the weighted route
 // during the steps.
 func TestSwarmCanaryTakesOutABadReleaseThenPromotesAGoodOne(t *testing.T) {
@@ -97,6 +98,26 @@ func TestSwarmCanaryTakesOutABadReleaseThenPromotesAGoodOne(t *testing.T) {
 	require.Zero(t, run.code, run.stderr)
 	assert.Zero(t, rep.Failed, "failed: %s", describe(rep.Failures()))
 	assert.Equal(t, "plain 3", states[len(states)-1])
+	assert.Equal(t, v1, serviceImage(t, s, app.name))
+	assert.False(t, serviceExists(t, s, app.name+"-dswap"), "bridge removed")
+
+	// A dswap killed during a step leaves the split route and the bridge:
+	// the next dswap sync puts all the traffic back on the service's
+	// tasks, confirmed, then removes the bridge.
+	sampler := sampleWeights(t, s, app.name)
+	stop := load(t, s, app, 3*time.Minute)
+	require.True(t, killDswapAt(t, bin, s, "weights applied", "up", v2, "--service", app.name, "--canary", "20%", "--step", "60s"), "dswap never reached its canary step")
+	assert.True(t, serviceExists(t, s, app.name+"-dswap"), "the killed dswap left its bridge")
+	run = runDswap(t, bin, s, "sync", app.name)
+	time.Sleep(time.Second)
+	rep = stop()
+	states = sampler.finish()
+	t.Logf("dswap killed during its 20%% step, then dswap sync, under load: %s; route states %q", rep.Summary(), states)
+	require.Zero(t, run.code, run.stderr)
+	assert.Contains(t, run.stderr, "interrupted canary undone")
+	assert.Contains(t, states, "weighted 80/20 canary=1 stable=3")
+	assert.Equal(t, "plain 3", states[len(states)-1])
+	assert.Zero(t, rep.Failed, "failed: %s", describe(rep.Failures()))
 	assert.Equal(t, v1, serviceImage(t, s, app.name))
 	assert.False(t, serviceExists(t, s, app.name+"-dswap"), "bridge removed")
 
