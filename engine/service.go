@@ -229,6 +229,15 @@ func (s *SwarmService) Drained(grace time.Duration) *SwarmService {
 	return out
 }
 
+// Scaled is the service with n replicas and nothing else changed: Swarm
+// adds or removes tasks and leaves the others as they run.
+func (s *SwarmService) Scaled(n uint64) *SwarmService {
+	out := s.clone()
+	out.spec.Mode.Replicated = &swarm.ReplicatedService{Replicas: &n}
+	out.Replicas = n
+	return out
+}
+
 // SpecJSON is the service's spec as Swarm stores it, for comparisons in
 // tests and reports.
 func (s *SwarmService) SpecJSON() []byte {

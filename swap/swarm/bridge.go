@@ -19,23 +19,24 @@ func bridgeSpec(svc *engine.SwarmService, image string) *engine.SwarmService {
 	})
 }
 
-// startBridge creates the bridge service and waits until all its tasks
-// run healthy with the new image. On failure it removes the bridge (it
-// never served) and returns a swap.FailedError with the failed task's
-// error and the bridge's last log lines.
-func (s *Swapper) startBridge(ctx context.Context, p *plan) (*engine.SwarmService, []engine.SwarmTask, error) {
-	spec := bridgeSpec(p.svc, p.image)
+// startBridge creates the bridge service with replicas tasks (all of
+// them, or the first batch's) and waits until they run healthy with the
+// new image. On failure it removes the bridge (it never served) and
+// returns a swap.FailedError with the failed task's error and the bridge's
+// last log lines.
+func (s *Swapper) startBridge(ctx context.Context, p *plan, replicas int) (*engine.SwarmService, []engine.SwarmTask, error) {
+	spec := bridgeSpec(p.svc, p.image).Scaled(uint64(replicas))
 	if len(p.svc.PublishedPorts) > 0 {
 		s.log.Warn("the service publishes ports; the bridge does not (two services cannot hold one port): during the swap, traffic through those ports reaches the old tasks only", "phase", s.phase.String(), "service", p.name)
 	}
-	s.enter(swap.PhaseCreate, "creating the bridge service", "bridge", spec.Name, "image", p.image, "replicas", p.replicas)
+	s.enter(swap.PhaseCreate, "creating the bridge service", "bridge", spec.Name, "image", p.image, "replicas", replicas)
 	id, err := s.Cluster.CreateSwarmService(ctx, spec)
 	if err != nil {
 		return nil, nil, fmt.Errorf("creating the bridge service %s: %w; service %s keeps serving, unchanged", spec.Name, err, p.name)
 	}
 	spec.ID = id
 	s.enter(swap.PhaseHealth, "waiting until the bridge's tasks run healthy", "timeout", s.healthTimeout(p))
-	tasks, err := s.waitReady(ctx, p, id)
+	tasks, err := s.waitReady(ctx, p, id, replicas)
 	if err != nil {
 		fe := s.failed(ctx, p, spec, err)
 		s.removeNow(ctx, spec)
@@ -44,18 +45,18 @@ func (s *Swapper) startBridge(ctx context.Context, p *plan) (*engine.SwarmServic
 	return spec, tasks, nil
 }
 
-// waitReady waits until the service runs p.replicas healthy tasks of the
-// new image; without a HEALTHCHECK (--no-healthcheck) they must then stay
-// up, the same tasks, for --settle.
-func (s *Swapper) waitReady(ctx context.Context, p *plan, id string) ([]engine.SwarmTask, error) {
-	tasks, err := s.waitRunning(ctx, id, p.image, p.replicas, s.healthTimeout(p), nil)
+// waitReady waits until the service runs want healthy tasks of the new
+// image; without a HEALTHCHECK (--no-healthcheck) they must then stay up,
+// the same tasks, for --settle.
+func (s *Swapper) waitReady(ctx context.Context, p *plan, id string, want int) ([]engine.SwarmTask, error) {
+	tasks, err := s.waitRunning(ctx, id, p.image, want, s.healthTimeout(p), nil)
 	if err != nil || p.healthcheck != nil {
 		return tasks, err
 	}
 	if err := sleep(ctx, s.cfg.Settle); err != nil {
 		return nil, err
 	}
-	now, err := s.waitRunning(ctx, id, p.image, p.replicas, s.healthTimeout(p), nil)
+	now, err := s.waitRunning(ctx, id, p.image, want, s.healthTimeout(p), nil)
 	if err != nil {
 		return nil, err
 	}

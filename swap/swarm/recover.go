@@ -18,6 +18,10 @@ import (
 //     (flip 1 done, flip 2 not); the swap is finished: the service is
 //     updated to the bridge's image, the route goes back to it, the bridge
 //     is drained and removed;
+//   - the route names the bridge's tasks and the service's: a swap in
+//     batches was killed between two batches (both versions serve); it is
+//     undone: the route goes back to all the service's tasks, confirmed,
+//     then the bridge is drained and removed (batch.go);
 //   - otherwise (the route names the service's tasks, or nothing dswap
 //     knows): the bridge serves nothing; the swap is undone: the bridge is
 //     drained and removed. It may have served until just before the crash
@@ -30,22 +34,27 @@ const (
 	repairNone   repairAction = iota // no bridge
 	repairFinish                     // the route names the bridge: finish the swap
 	repairUndo                       // the route does not: remove the bridge
+	repairUnmix                      // the route names both: route the service, remove the bridge
 )
 
 func (a repairAction) String() string {
-	return [...]string{"none", "finish", "undo"}[a]
+	return [...]string{"none", "finish", "undo", "unmix"}[a]
 }
 
 // decideRepair is the pure decision: routed are the hosts the route file
-// names; bridge the addresses of the bridge's running tasks.
-func decideRepair(haveBridge bool, routed, bridge []string) repairAction {
+// names; bridge the addresses of the bridge's running tasks, service
+// those of the service's.
+func decideRepair(haveBridge bool, routed, bridge, service []string) repairAction {
 	if !haveBridge {
 		return repairNone
 	}
-	for _, h := range routed {
-		if slices.Contains(bridge, h) {
-			return repairFinish
-		}
+	onBridge := slices.ContainsFunc(routed, func(h string) bool { return slices.Contains(bridge, h) })
+	onService := slices.ContainsFunc(routed, func(h string) bool { return slices.Contains(service, h) })
+	switch {
+	case onBridge && onService:
+		return repairUnmix
+	case onBridge:
+		return repairFinish
 	}
 	return repairUndo
 }
@@ -77,6 +86,10 @@ func (s *Swapper) repair(ctx context.Context, svc *engine.SwarmService) (bool, e
 	if err != nil {
 		return false, err
 	}
+	svcTasks, err := s.Cluster.SwarmTasks(ctx, svc.ID)
+	if err != nil {
+		return false, err
+	}
 	routed, _, err := s.routedHosts(svc.Name)
 	if err != nil {
 		return false, err
@@ -88,7 +101,7 @@ func (s *Swapper) repair(ctx context.Context, svc *engine.SwarmService) (bool, e
 	if image == "" {
 		image = bridge.Image
 	}
-	action := decideRepair(true, routed, addresses(running(tasks, bridge.Image)))
+	action := decideRepair(true, routed, addresses(running(tasks, bridge.Image)), addresses(runningAny(svcTasks)))
 	s.log.Warn("a previous swap of this service was interrupted; putting it right first", "phase", swap.PhasePlan.String(), "bridge", bridge.Name, "image", image, "action", action.String())
 	if action == repairUndo {
 		if err := s.removeBridge(ctx, bridge); err != nil {
@@ -96,6 +109,9 @@ func (s *Swapper) repair(ctx context.Context, svc *engine.SwarmService) (bool, e
 		}
 		s.log.Info("interrupted swap undone: the bridge is removed; the service kept serving", "phase", swap.PhasePlan.String(), "service", svc.Name)
 		return true, nil
+	}
+	if action == repairUnmix {
+		return true, s.unmix(ctx, svc, bridge)
 	}
 	started := s.Now()
 	p, err := s.makePlan(ctx, svc, image)

@@ -13,6 +13,7 @@ import (
 
 func TestDecideRepair(t *testing.T) {
 	bridge := []string{"10.0.1.7", "10.0.1.8"}
+	service := []string{"10.0.1.1", "10.0.1.2"}
 	for _, tc := range []struct {
 		name       string
 		haveBridge bool
@@ -24,9 +25,11 @@ func TestDecideRepair(t *testing.T) {
 		{"route names one bridge task (rescheduled meanwhile)", true, []string{"10.0.1.8", "10.0.1.9"}, repairFinish},
 		{"route names the service: before flip 1 or after flip 2", true, []string{"10.0.1.1", "10.0.1.2"}, repairUndo},
 		{"no route file", true, nil, repairUndo},
+		{"route names bridge and service tasks: killed between batches", true, []string{"10.0.1.7", "10.0.1.1", "10.0.1.2"}, repairUnmix},
+		{"one of each, and a task gone since", true, []string{"10.0.1.8", "10.0.1.2", "10.0.1.9"}, repairUnmix},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			assert.Equal(t, tc.want, decideRepair(tc.haveBridge, tc.routed, bridge))
+			assert.Equal(t, tc.want, decideRepair(tc.haveBridge, tc.routed, bridge, service))
 		})
 	}
 }

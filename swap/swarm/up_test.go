@@ -175,11 +175,10 @@ func TestRollbackGoesBackToTheImageBeforeTheLastSwap(t *testing.T) {
 }
 
 func TestSettingsThatDoNotApplyToSwarmAreRefused(t *testing.T) {
-	canary, keep, par, pre := "5%", durationP("30s"), 2, []string{"migrate"}
+	canary, keep, pre := "5%", durationP("30s"), []string{"migrate"}
 	for name, over := range map[string]swap.Overrides{
 		"canary":           {Canary: &canary},
 		"keep-connections": {KeepConnections: keep},
-		"batches":          {Parallelism: &par},
 		"pre":              {Pre: &pre},
 	} {
 		t.Run(name, func(t *testing.T) {
