@@ -89,3 +89,45 @@ func TestSwarmUpInBatchesUnderLoadOnOneNode(t *testing.T) {
 	assert.False(t, serviceExists(t, s, app.name+"-dswap"), "bridge removed")
 	assert.Equal(t, "4", docker(t, s, "service", "inspect", "--format", "{{.Spec.Mode.Replicated.Replicas}}", app.name), "the service was never scaled")
 }
+
+// TestSwarmSwapInBatchesKilledBetweenBatchesIsUndoneByTheNextDswap: a
+// dswap killed after its first batch leaves the route on 2 old tasks and 2
+// bridge tasks; the next dswap sync puts the route back on the 4 old
+// tasks (confirmed), drains and removes the bridge, with nothing failed
+// under load and the service still on v1.
+func TestSwarmSwapInBatchesKilledBetweenBatchesIsUndoneByTheNextDswap(t *testing.T) {
+	s := startSwarm(t, lab.SwarmOptions{Nodes: 1})
+	bin := dswapBin(t)
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
+	defer cancel()
+	v1, v2 := buildVersions(ctx, t, s)
+	app := createService(t, s, v1, 4)
+	require.Zero(t, runDswap(t, bin, s, "sync", app.name).code)
+	old := urlsOf(awaitTasks(t, s, app.name, 4, time.Minute))
+	awaitRouted(t, s, app.name, old, 30*time.Second)
+
+	sampler := sampleRoute(t, s, app.name)
+	stop := load(t, s, app, 3*time.Minute)
+	require.True(t, killDswapAt(t, bin, s, "batch 2 of 2", "up", v2, "--service", app.name, "--parallelism", "2"), "dswap never reached its second batch")
+	assert.True(t, serviceExists(t, s, app.name+"-dswap"), "the killed dswap left its bridge")
+
+	run := runDswap(t, bin, s, "sync", app.name)
+	rep := stop()
+	fewest, samples, errs, sets := sampler.finish()
+	var kinds []string
+	for _, set := range sets {
+		kinds = append(kinds, routeKind(set, old, nil))
+	}
+	t.Logf("dswap killed between batches, then dswap sync, under load: %s; Traefik API sampled %d times (%d errors), fewest servers %d, server sets in order: %q",
+		rep.Summary(), samples, errs, fewest, kinds)
+	require.Zero(t, run.code, run.stderr)
+	assert.Contains(t, run.stderr, "interrupted swap undone")
+	assert.Zero(t, rep.Failed, "failed: %s", describe(rep.Failures()))
+	assert.Zero(t, rep.Hung, "hung: %s", describe(rep.HungResults()))
+	assert.GreaterOrEqual(t, fewest, 4)
+	assert.Equal(t, []string{"4 old", "2 old + 2 bridge", "4 old"}, kinds, "batch 1, then back on the old tasks")
+	assert.Equal(t, v1, serviceImage(t, s, app.name))
+	assert.False(t, serviceExists(t, s, app.name+"-dswap"), "bridge removed")
+	assert.NotContains(t, docker(t, s, "service", "inspect", "--format", "{{json .Spec.Labels}}", app.name), "dswap.lock")
+	assert.ElementsMatch(t, old, urlsOf(awaitTasks(t, s, app.name, 4, time.Minute)), "the old tasks never stopped")
+}
