@@ -105,49 +105,5 @@ phase "tools (Traefik, registry, Compose v2)" tools
 phase "unit tests" unit
 phase "fuzz (short runs)" fuzz
 phase "Debian packages for the e2e tests (Chromium, systemd, fuse-overlayfs)" scripts/packages.sh
-# engine_state lists the machine Engine's containers, networks and volumes:
-# the end-to-end tests must leave them as they found them.
-engine_state() {
-  docker ps -a --no-trunc --format '{{.ID}} {{.Names}} {{.Image}}' | sort
-  docker network ls --no-trunc --format '{{.ID}} {{.Name}}' | sort
-  docker volume ls --format '{{.Name}}' | sort
-}
-
-# e2e_side_by_side runs the standalone end-to-end tests and the Swarm ones
-# at once: the Swarm tests run on Engines of their own and both suites spend
-# most of their time waiting (health checks, drains, Swarm's heartbeats),
-# so side by side they take little more than the longer one. The Swarm
-# suite's output is kept apart and printed after the standalone one's, with
-# each suite's own time. Then the machine Engine is compared whole with what
-# it was before.
-e2e_side_by_side() {
-  local before after dir start status=0 swarm_status
-  dir=$(mktemp -d)
-  before=$(engine_state)
-  start=$(date +%s)
-  (
-    DSWAP_ENGINE_SHARED=1 swarm_e2e > "$dir/swarm.out" 2>&1 && echo 0 > "$dir/swarm.rc" || echo $? > "$dir/swarm.rc"
-    echo $(($(date +%s) - start)) > "$dir/swarm.took"
-  ) &
-  local swarm_pid=$!
-  e2e || status=$?
-  local took=$(($(date +%s) - start))
-  echo "== standalone end-to-end tests: ${took}s, exit $status"
-  timings+=("$(printf '%-44s %5ss' "  standalone end-to-end tests" "$took")")
-  wait "$swarm_pid" || true
-  echo "== swarm end-to-end tests (Swarms of own Engines), run beside them:"
-  cat "$dir/swarm.out"
-  swarm_status=$(cat "$dir/swarm.rc")
-  echo "== swarm end-to-end tests: $(cat "$dir/swarm.took")s, exit $swarm_status"
-  timings+=("$(printf '%-44s %5ss' "  swarm end-to-end tests (beside)" "$(cat "$dir/swarm.took")")")
-  rm -rf "$dir"
-  after=$(engine_state)
-  if [ "$before" != "$after" ]; then
-    echo "the end-to-end tests changed the machine Engine's containers, networks or volumes:" >&2
-    diff <(echo "$before") <(echo "$after") >&2 || true
-    status=1
-  fi
-  [ "$status" -eq 0 ] && [ "$swarm_status" -eq 0 ]
-}
-
-phase "end-to-end tests, standalone and Swarm side by side" e2e_side_by_side
+phase "end-to-end tests (real Engine, real Traefik)" e2e
+phase "swarm end-to-end tests (Swarms of own Engines)" swarm_e2e

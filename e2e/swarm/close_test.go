@@ -21,11 +21,6 @@ import (
 // kind by kind.
 type machineState map[string][]string
 
-// EngineSharedEnv, when set, says that other tests use the machine's
-// Engine while this package runs (scripts/test.sh runs it beside the
-// standalone e2e).
-const EngineSharedEnv = "DSWAP_ENGINE_SHARED"
-
 // engineKinds are the machine Engine's parts of a machineState.
 var engineKinds = []string{"docker containers", "docker networks", "docker volumes", "docker images"}
 
@@ -159,16 +154,11 @@ func machineEngine(st machineState) machineState {
 // StartSwarm cleans up itself. Everything named with the Swarm's prefix is
 // compared, and must be there while the Swarm runs (so the comparison can
 // fail), except on the machine's Engine, where nothing of it may ever be.
-// Under CI=true, when nothing else runs beside this package, the machine
+// Under CI=true, where nothing else runs beside this phase, the machine
 // Engine's containers, networks, volumes and images are compared whole too.
-// scripts/test.sh runs it beside the standalone e2e (EngineSharedEnv set),
-// and compares the machine Engine whole across both suites itself.
 func TestSwarmCloseLeavesTheMachineAsFound(t *testing.T) {
 	needSwarm(t)
-	ci := os.Getenv("CI") == "true" && os.Getenv(EngineSharedEnv) == ""
-	if os.Getenv(EngineSharedEnv) != "" {
-		t.Logf("%s is set: other tests use the machine's Engine meanwhile, so only what this Swarm names is compared here; the test script compares the Engine whole", EngineSharedEnv)
-	}
+	ci := os.Getenv("CI") == "true"
 	t.Run("after a run", func(t *testing.T) {
 		prefix := "dsw" + randomHex(3)
 		var wholeEngine machineState
