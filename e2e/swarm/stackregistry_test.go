@@ -92,9 +92,11 @@ func TestSwarmStackWithRegistryPinsDigestsThatALaterDeployKeeps(t *testing.T) {
 	require.Equal(t, v1+"@"+digest1, serviceImage(t, s, service), "docker stack deploy pins the image to the registry's digest")
 	require.NotEmpty(t, onWorker(s, tasks), "Swarm put no task on the worker: %+v", tasks)
 	assert.Contains(t, nodeImages(t, s, 1, repo), digest1, "the worker pulled v1 from the registry")
+	t.Logf("docker stack deploy pinned %s; the worker has pulled: %s", serviceImage(t, s, service), nodeImages(t, s, 1, repo))
 
 	require.Zero(t, runDswap(t, bin, s, "sync", service).code)
-	sampler := sampleRoute(t, s, service)
+	// Traefik's service is named by the stack file's labels: the stack's name.
+	sampler := sampleRoute(t, s, stack)
 	stop := load(t, s, app, 3*time.Minute)
 	run := runDswap(t, bin, s, "up", v2, "--service", service)
 	rep := stop()
