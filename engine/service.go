@@ -229,11 +229,12 @@ func (s *SwarmService) Drained(grace time.Duration) *SwarmService {
 	return out
 }
 
-// Scaled is the service with this replica count and nothing else changed.
-func (s *SwarmService) Scaled(replicas uint64) *SwarmService {
+// Scaled is the service with n replicas and nothing else changed: Swarm
+// adds or removes tasks and leaves the others as they run.
+func (s *SwarmService) Scaled(n uint64) *SwarmService {
 	out := s.clone()
-	out.spec.Mode.Replicated = &swarm.ReplicatedService{Replicas: &replicas}
-	out.Replicas = replicas
+	out.spec.Mode.Replicated = &swarm.ReplicatedService{Replicas: &n}
+	out.Replicas = n
 	return out
 }
 

@@ -158,6 +158,7 @@ func machineEngine(st machineState) machineState {
 // Engine's containers, networks, volumes and images are compared whole too.
 func TestSwarmCloseLeavesTheMachineAsFound(t *testing.T) {
 	needSwarm(t)
+	t.Parallel()
 	ci := os.Getenv("CI") == "true"
 	t.Run("after a run", func(t *testing.T) {
 		prefix := "dsw" + randomHex(3)

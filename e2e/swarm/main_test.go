@@ -73,9 +73,14 @@ func needSwarm(t *testing.T) {
 
 // startSwarm starts a Swarm of n nodes for the test and closes it when the
 // test ends, logging the manager's dockerd log tail if the test failed.
+// Each test runs on a Swarm of its own (namespaces, subnets and names drawn
+// apart), so the tests run side by side, go test's -parallel at a time:
+// most of their time is spent waiting on Swarm (task starts, health checks,
+// heartbeats).
 func startSwarm(t *testing.T, opts lab.SwarmOptions) *lab.Swarm {
 	t.Helper()
 	needSwarm(t)
+	t.Parallel()
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
 	defer cancel()
 	opts.TraefikBin = env.traefikBin

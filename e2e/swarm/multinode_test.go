@@ -90,6 +90,25 @@ func TestSwarmOnThreeNodes(t *testing.T) {
 	assert.Zero(t, rep.Failed, "failed: %s", describe(rep.Failures()))
 	assert.Zero(t, rep.Hung, "hung: %s", describe(rep.HungResults()))
 	assert.GreaterOrEqual(t, fewest, 3)
+	stopWorkerUnderLoad(t, s, app)
+}
+
+// workerDown is what stopping a worker under load cost.
+type workerDown struct {
+	// followed is how long the route took to leave the stopped node's
+	// task, from the stop.
+	followed time.Duration
+	// total, failed and hung are the load's requests from the stop until
+	// the route followed (and a moment after).
+	total, failed, hung int
+}
+
+// stopWorkerUnderLoad stops the Engine of a worker that runs one of the
+// app's 3 tasks while clients load it, waits until the keeper's route has
+// left that task, and reports the requests that failed or hung meanwhile.
+// Once the route followed, nothing may fail.
+func stopWorkerUnderLoad(t *testing.T, s *lab.Swarm, app swarmApp) workerDown {
+	t.Helper()
 	tasks := awaitTasks(t, s, app.name, 3, time.Minute)
 	nodes := map[string]bool{}
 	victim := -1
@@ -100,12 +119,11 @@ func TestSwarmOnThreeNodes(t *testing.T) {
 			victim, victimAddr = i, task.Addr
 		}
 	}
-	t.Logf("the service's new tasks run on %d nodes: %+v", len(nodes), tasks)
+	t.Logf("the service's tasks run on %d nodes: %+v", len(nodes), tasks)
 	assert.GreaterOrEqual(t, len(nodes), 2, "tasks spread over the nodes")
 	require.Positive(t, victim, "no task on a worker to take down")
 
-	// A worker goes down under load.
-	stop = load(t, s, app, 3*time.Minute)
+	stop := load(t, s, app, 3*time.Minute)
 	time.Sleep(2 * time.Second)
 	downAt := time.Now()
 	require.NoError(t, s.StopNode(victim))
@@ -118,9 +136,10 @@ func TestSwarmOnThreeNodes(t *testing.T) {
 		followedAt = time.Now()
 		return true
 	}, 3*time.Minute, 100*time.Millisecond, "the route never left the stopped node's task %s", victimAddr)
-	rep = stop()
+	rep := stop()
+	out := workerDown{followed: followedAt.Sub(downAt), total: rep.Total, failed: rep.Failed, hung: rep.Hung}
 	t.Logf("worker %d stopped: the route left its task after %s (Swarm declared the node down and rescheduled; the keeper polls every second); load meanwhile: %s; failed by status: %s; servers now %v",
-		victim, followedAt.Sub(downAt).Round(time.Millisecond), rep.Summary(), statusCounts(rep), routedServers(t, s, app.name))
+		victim, out.followed.Round(time.Millisecond), rep.Summary(), statusCounts(rep), routedServers(t, s, app.name))
 	// Once the route followed, nothing fails.
 	stop = load(t, s, app, 10*time.Second)
 	time.Sleep(8 * time.Second)
@@ -128,6 +147,7 @@ func TestSwarmOnThreeNodes(t *testing.T) {
 	t.Logf("after the route followed: %s", rep.Summary())
 	assert.Zero(t, rep.Failed, "requests failed after the route followed: %s", describe(rep.Failures()))
 	assert.Greater(t, rep.Total, 100)
+	return out
 }
 
 func statusCounts(rep *loadgen.Report) string {

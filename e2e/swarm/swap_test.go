@@ -33,7 +33,14 @@ func buildVersions(ctx context.Context, t *testing.T, s *lab.Swarm) (v1, v2 stri
 // of its own, replicas tasks, and waits until they run.
 func createService(t *testing.T, s *lab.Swarm, image string, replicas int, extra ...string) swarmApp {
 	t.Helper()
-	app := swarmApp{name: "web" + randomHex(2)}
+	return createServiceNamed(t, s, "web"+randomHex(2), image, replicas, extra...)
+}
+
+// createServiceNamed is createService for a service name chosen by the
+// caller (whose extra labels name it).
+func createServiceNamed(t *testing.T, s *lab.Swarm, name, image string, replicas int, extra ...string) swarmApp {
+	t.Helper()
+	app := swarmApp{name: name}
 	app.host = app.name + ".test"
 	args := []string{"service", "create", "--detach", "--name", app.name, "--replicas", fmt.Sprint(replicas),
 		"--network", s.Network, "--no-resolve-image",

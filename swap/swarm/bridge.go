@@ -20,11 +20,11 @@ func bridgeSpec(svc *engine.SwarmService, image string) *engine.SwarmService {
 	})
 }
 
-// startBridge creates the bridge service with this many replicas (all of
-// the service's, or a canary's) and waits until all its tasks run healthy
-// with the new image. On failure it removes the bridge (it never served)
-// and returns a swap.FailedError with the failed task's error and the
-// bridge's last log lines.
+// startBridge creates the bridge service with replicas tasks (all of the
+// service's, a canary's or the first batch's) and waits until they run
+// healthy with the new image. On failure it removes the bridge (it never
+// served) and returns a swap.FailedError with the failed task's error and
+// the bridge's last log lines.
 func (s *Swapper) startBridge(ctx context.Context, p *plan, replicas int) (*engine.SwarmService, []engine.SwarmTask, error) {
 	spec := bridgeSpec(p.svc, p.image).Scaled(uint64(replicas))
 	if len(p.svc.PublishedPorts) > 0 {

@@ -118,22 +118,15 @@ func (s *Swapper) canary(ctx context.Context, p *plan, bridge *engine.SwarmServi
 	if len(tasks) >= p.replicas {
 		return tasks, nil
 	}
-	return s.scaleBridge(ctx, p, bridge, res)
+	return s.growCanary(ctx, p, bridge, res)
 }
 
-// scaleBridge scales the bridge, after its canary passed, to the service's
+// growCanary scales the bridge, after its canary passed, to the service's
 // replica count and waits until all its tasks run healthy. Its canary
 // tasks keep their share of the traffic meanwhile.
-func (s *Swapper) scaleBridge(ctx context.Context, p *plan, bridge *engine.SwarmService, res *swap.Result) ([]engine.SwarmTask, error) {
+func (s *Swapper) growCanary(ctx context.Context, p *plan, bridge *engine.SwarmService, res *swap.Result) ([]engine.SwarmTask, error) {
 	s.enter(swap.PhaseHealth, "every canary step passed; scaling the bridge to the service's replica count", "bridge", bridge.Name, "replicas", p.replicas)
-	now, err := s.Cluster.SwarmService(ctx, bridge.ID)
-	if err != nil {
-		return nil, s.undoCanary(ctx, p, bridge, fmt.Errorf("reading the bridge service %s: %w", bridge.Name, err), res)
-	}
-	if err := s.Cluster.UpdateSwarmService(ctx, now.Scaled(uint64(p.replicas))); err != nil {
-		return nil, s.undoCanary(ctx, p, bridge, fmt.Errorf("scaling the bridge service %s to %d: %w", bridge.Name, p.replicas, err), res)
-	}
-	tasks, err := s.waitReady(ctx, p, bridge.ID, p.replicas)
+	tasks, err := s.resizeBridge(ctx, p, bridge, p.replicas)
 	if err != nil {
 		return nil, s.undoCanary(ctx, p, bridge, fmt.Errorf("scaling the bridge to %d tasks after the canary: %w", p.replicas, err), res)
 	}

@@ -142,7 +142,7 @@ func (s *Swapper) Promote(ctx context.Context, name string, over swap.Overrides)
 	}
 	tasks, err := s.canary(ctx, p, ps.bridge, ps.tasks, res)
 	if err == nil && len(tasks) < p.replicas {
-		tasks, err = s.scaleBridge(ctx, p, ps.bridge, res)
+		tasks, err = s.growCanary(ctx, p, ps.bridge, res)
 	}
 	if err == nil {
 		res.HealthyAfter = s.Now().Sub(started)

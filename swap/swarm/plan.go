@@ -59,8 +59,11 @@ func refuseUnsupported(over swap.Overrides, lbl labels.Settings) error {
 	if set.KeepConnections != nil && *set.KeepConnections > 0 {
 		refused = append(refused, "--keep-connections")
 	}
-	if set.Parallelism != nil && *set.Parallelism != 0 {
-		refused = append(refused, "--parallelism (batches: the bridge takes all replicas at once, so versions never mix)")
+	if value(set.Parallelism) > 0 {
+		refused = append(refused, refuseBatchSettings(set)...)
+		if value(set.Canary) != "" {
+			refused = append(refused, "--canary with --parallelism (on a Swarm service the bridge grows to every replica at once after the canary's last step)")
+		}
 	}
 	if set.Order != nil && *set.Order == "stop-first" {
 		refused = append(refused, "--order stop-first")

@@ -22,6 +22,10 @@ import (
 //     child): the dswap was killed during a canary step; the canary is
 //     undone: all the traffic goes back to the service's tasks, confirmed,
 //     and only then is the bridge drained and removed (canaryrecover.go);
+//   - the route names the bridge's tasks and the service's: a swap in
+//     batches was killed between two batches (both versions serve); it is
+//     undone: the route goes back to all the service's tasks, confirmed,
+//     then the bridge is drained and removed (batch.go);
 //   - otherwise (the route names the service's tasks, or nothing dswap
 //     knows): the bridge serves nothing; the swap is undone: the bridge is
 //     drained and removed. It may have served until just before the crash
@@ -35,28 +39,33 @@ const (
 	repairFinish                      // the route names the bridge: finish the swap
 	repairUndo                        // the route does not: remove the bridge
 	repairUnsplit                     // a canary's split route: traffic back to the service, then remove the bridge
+	repairUnmix                       // a plain route naming both (between batches): route the service, remove the bridge
 )
 
 func (a repairAction) String() string {
-	return [...]string{"none", "finish", "undo", "unsplit"}[a]
+	return [...]string{"none", "finish", "undo", "unsplit", "unmix"}[a]
 }
 
 // decideRepair is the pure decision: routed are the hosts the route file
 // names; split says whether it is a canary's weighted route; bridge are
-// the addresses of the bridge's running tasks. A split route left behind
-// is always a canary's step (flip 1 writes a plain route), and the
-// canary is undone, whichever tasks its canary child names now.
-func decideRepair(haveBridge bool, routed []string, split bool, bridge []string) repairAction {
+// the addresses of the bridge's running tasks, service those of the
+// service's. A split route left behind is always a canary's step (flip 1
+// writes a plain route), and the canary is undone, whichever tasks its
+// canary child names now.
+func decideRepair(haveBridge bool, routed []string, split bool, bridge, service []string) repairAction {
 	if !haveBridge {
 		return repairNone
 	}
 	if split {
 		return repairUnsplit
 	}
-	for _, h := range routed {
-		if slices.Contains(bridge, h) {
-			return repairFinish
-		}
+	onBridge := slices.ContainsFunc(routed, func(h string) bool { return slices.Contains(bridge, h) })
+	onService := slices.ContainsFunc(routed, func(h string) bool { return slices.Contains(service, h) })
+	switch {
+	case onBridge && onService:
+		return repairUnmix
+	case onBridge:
+		return repairFinish
 	}
 	return repairUndo
 }
@@ -88,6 +97,10 @@ func (s *Swapper) repair(ctx context.Context, svc *engine.SwarmService) (bool, e
 	if err != nil {
 		return false, err
 	}
+	svcTasks, err := s.Cluster.SwarmTasks(ctx, svc.ID)
+	if err != nil {
+		return false, err
+	}
 	routed, _, err := s.routedHosts(svc.Name)
 	if err != nil {
 		return false, err
@@ -103,7 +116,7 @@ func (s *Swapper) repair(ctx context.Context, svc *engine.SwarmService) (bool, e
 	if image == "" {
 		image = bridge.Image
 	}
-	action := decideRepair(true, routed, split, addresses(running(tasks, bridge.Image)))
+	action := decideRepair(true, routed, split, addresses(running(tasks, bridge.Image)), addresses(runningAny(svcTasks)))
 	s.log.Warn("a previous swap of this service was interrupted; putting it right first", "phase", swap.PhasePlan.String(), "bridge", bridge.Name, "image", image, "action", action.String())
 	if action == repairUnsplit {
 		return true, s.unsplit(ctx, svc, bridge)
@@ -114,6 +127,9 @@ func (s *Swapper) repair(ctx context.Context, svc *engine.SwarmService) (bool, e
 		}
 		s.log.Info("interrupted swap undone: the bridge is removed; the service kept serving", "phase", swap.PhasePlan.String(), "service", svc.Name)
 		return true, nil
+	}
+	if action == repairUnmix {
+		return true, s.unmix(ctx, svc, bridge)
 	}
 	started := s.Now()
 	p, err := s.makePlan(ctx, svc, image)

@@ -13,6 +13,7 @@ import (
 
 func TestDecideRepair(t *testing.T) {
 	bridge := []string{"10.0.1.7", "10.0.1.8"}
+	service := []string{"10.0.1.1", "10.0.1.2"}
 	for _, tc := range []struct {
 		name       string
 		haveBridge bool
@@ -28,9 +29,11 @@ func TestDecideRepair(t *testing.T) {
 		{"weighted route naming the service and a bridge task: killed during a canary step", true, []string{"10.0.1.1", "10.0.1.2", "10.0.1.7"}, true, repairUnsplit},
 		{"weighted route whose canary task was replaced meanwhile", true, []string{"10.0.1.1", "10.0.1.2", "10.0.1.9"}, true, repairUnsplit},
 		{"weighted route but no bridge left", false, []string{"10.0.1.1", "10.0.1.7"}, true, repairNone},
+		{"route names bridge and service tasks: killed between batches", true, []string{"10.0.1.7", "10.0.1.1", "10.0.1.2"}, false, repairUnmix},
+		{"one of each, and a task gone since", true, []string{"10.0.1.8", "10.0.1.2", "10.0.1.9"}, false, repairUnmix},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			assert.Equal(t, tc.want, decideRepair(tc.haveBridge, tc.routed, tc.split, bridge))
+			assert.Equal(t, tc.want, decideRepair(tc.haveBridge, tc.routed, tc.split, bridge, service))
 		})
 	}
 }

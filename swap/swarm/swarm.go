@@ -24,6 +24,10 @@
 // bridge's, judged on Traefik's metrics, then the bridge scaled to the
 // replica count (canary.go; --pause, promote and abort: canarypause.go).
 //
+// With --parallelism k, steps 2 and 3 run in batches: the bridge grows k
+// tasks at a time and each batch's route names its tasks beside the old
+// tasks left, never fewer than the replica count (batch.go).
+//
 // A dswap killed midway leaves the bridge; the next dswap of the service
 // finishes or undoes the swap from what the route names (recover.go).
 package swarm

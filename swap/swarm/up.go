@@ -91,6 +91,7 @@ func (s *Swapper) prepare(ctx context.Context, name string, over swap.Overrides)
 	if err := s.refusePaused(name); err != nil {
 		return fail(err)
 	}
+	s.cfg.Update.Parallelism = parallelism(over, st)
 	repaired, err := s.repair(ctx, svc)
 	if err != nil {
 		return fail(err)
@@ -105,11 +106,17 @@ func (s *Swapper) prepare(ctx context.Context, name string, over swap.Overrides)
 
 // rollout runs steps 2 to 6 of a swap.
 func (s *Swapper) rollout(ctx context.Context, p *plan, res *swap.Result, started time.Time) error {
-	bridge, bridgeTasks, err := s.startBridge(ctx, p, s.bridgeReplicas(p))
+	// --canary and --parallelism do not combine on Swarm (refused in
+	// plan.go): at most one of them starts the bridge below the replica
+	// count.
+	bridge, bridgeTasks, err := s.startBridge(ctx, p, min(s.bridgeReplicas(p), s.batchSize(p)))
 	if err != nil {
 		return err
 	}
 	if bridgeTasks, err = s.canary(ctx, p, bridge, bridgeTasks, res); err != nil || res.Paused != "" {
+		return err
+	}
+	if bridgeTasks, err = s.batches(ctx, p, bridge, bridgeTasks); err != nil {
 		return err
 	}
 	res.HealthyAfter = s.Now().Sub(started)
@@ -124,6 +131,11 @@ func (s *Swapper) throughBridge(ctx context.Context, p *plan, bridge *engine.Swa
 	var err error
 	s.enter(swap.PhaseFlip, "moving the route to the bridge's tasks", "tasks", len(bridgeTasks))
 	if res.Flip, err = s.route(ctx, p, bridgeTasks); err != nil {
+		if s.batched(p) {
+			// commitRoute put the previous batch's route back: both
+			// versions serve.
+			return s.undoBatches(ctx, p, bridge, s.batchCount(p), s.batchCount(p), fmt.Errorf("moving the route to the bridge: %w", err))
+		}
 		// commitRoute put the previous file back: the old tasks serve.
 		fe := s.failed(ctx, p, bridge, fmt.Errorf("moving the route to the bridge: %w", err))
 		s.removeNow(ctx, bridge)

@@ -175,10 +175,9 @@ func TestRollbackGoesBackToTheImageBeforeTheLastSwap(t *testing.T) {
 }
 
 func TestSettingsThatDoNotApplyToSwarmAreRefused(t *testing.T) {
-	keep, par, pre := durationP("30s"), 2, []string{"migrate"}
+	keep, pre := durationP("30s"), []string{"migrate"}
 	for name, over := range map[string]swap.Overrides{
 		"keep-connections": {KeepConnections: keep},
-		"batches":          {Parallelism: &par},
 		"pre":              {Pre: &pre},
 	} {
 		t.Run(name, func(t *testing.T) {

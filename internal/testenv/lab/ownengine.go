@@ -33,6 +33,10 @@ type OwnEngine struct {
 	log  *os.File
 }
 
+// engineNSIP is the address of the namespace's end of the veth of an
+// Engine started with octets: 10.<a>.<b>.2.
+func engineNSIP(octets [2]byte) string { return fmt.Sprintf("10.%d.%d.2", octets[0], octets[1]) }
+
 // NetnsPath is the namespace's file, for nsenter --net=.
 func (e *OwnEngine) NetnsPath() string { return "/var/run/netns/" + e.Name }
 
@@ -42,15 +46,16 @@ func (e *OwnEngine) Wrap() []string { return []string{"nsenter", "--net=" + e.Ne
 
 // StartOwnEngine creates the namespace and veth (10.<a>.<b>.1/30 here,
 // .2 there) and starts dockerd in it. dir must be a fresh directory on a
-// filesystem fuse-overlayfs can use. Close undoes everything, also after
-// a failed start.
-func StartOwnEngine(ctx context.Context, name, dir string, octets [2]byte) (*OwnEngine, error) {
+// filesystem fuse-overlayfs can use. dockerdArgs are added to dockerd's
+// command line (e.g. --insecure-registry). Close undoes everything, also
+// after a failed start.
+func StartOwnEngine(ctx context.Context, name, dir string, octets [2]byte, dockerdArgs ...string) (*OwnEngine, error) {
 	e := &OwnEngine{
 		Name:   name,
 		Dir:    dir,
 		Socket: "unix://" + filepath.Join(dir, "docker.sock"),
 		HostIP: fmt.Sprintf("10.%d.%d.1", octets[0], octets[1]),
-		NSIP:   fmt.Sprintf("10.%d.%d.2", octets[0], octets[1]),
+		NSIP:   engineNSIP(octets),
 	}
 	hostVeth, nsVeth := "vh"+name, "vn"+name
 	if len(hostVeth) > 15 {
@@ -87,6 +92,7 @@ func StartOwnEngine(ctx context.Context, name, dir string, octets [2]byte) (*Own
 		"--storage-driver", "fuse-overlayfs",
 		"--bridge=none",
 	}
+	e.args = append(e.args, dockerdArgs...)
 	return e, e.Start(ctx)
 }
 

@@ -279,7 +279,19 @@ func (r *Registry) Push(ctx context.Context, source, ref string) (string, error)
 		return "", fmt.Errorf("pushing %s: %w", ref, err)
 	}
 	defer rc.Close()
-	dec := json.NewDecoder(rc)
+	digest, err := readPushStream(rc, ref)
+	if err != nil {
+		return "", err
+	}
+	r.lab.logf("pushed %s as %s (%s)", source, ref, digest)
+	return digest, nil
+}
+
+// readPushStream reads an image push's progress stream to its end and
+// returns the digest of the pushed manifest, or the error the stream
+// reports.
+func readPushStream(r io.Reader, ref string) (string, error) {
+	dec := json.NewDecoder(r)
 	var digest string
 	for {
 		var m struct {
@@ -309,7 +321,6 @@ func (r *Registry) Push(ctx context.Context, source, ref string) (string, error)
 	if digest == "" {
 		return "", fmt.Errorf("pushing %s: the Engine reported no digest", ref)
 	}
-	r.lab.logf("pushed %s as %s (%s)", source, ref, digest)
 	return digest, nil
 }
 

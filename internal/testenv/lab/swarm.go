@@ -37,6 +37,17 @@ type SwarmOptions struct {
 	// (docker save, then docker load on each node). BuildApp builds test
 	// app images on the nodes directly, leaving the machine's Engine alone.
 	Images []string
+	// Registry starts a registry of the Swarm's own (RegistryBin) in the
+	// manager's namespace, at <manager's address>:5000, without TLS or
+	// login, and starts every node's Engine with --insecure-registry for
+	// it: images pushed there (PushApp) are pulled by the nodes that run
+	// their tasks, and `docker service create`, `docker stack deploy` and
+	// dswap pin them by digest, as with any registry. Close stops it and
+	// removes its storage.
+	Registry bool
+	// RegistryBin is the static registry binary (RegistryBinFromEnv);
+	// required with Registry.
+	RegistryBin string
 	// Log receives progress lines; nil discards them.
 	Log io.Writer
 }
@@ -62,12 +73,16 @@ type Swarm struct {
 	// Entry is the web entrypoint through a forwarder on 127.0.0.1, for
 	// the load generator, which sends only to 127.0.0.1.
 	Entry string
+	// Registry is the host:port of the Swarm's registry (the registry
+	// part of its image references, see RegistryRef); "" without one.
+	Registry string
 
-	dir     string
-	rules   [][]string
-	forward *Forwarder
-	log     io.Writer
-	closed  bool
+	dir      string
+	rules    [][]string
+	forward  *Forwarder
+	registry *swarmRegistry
+	log      io.Writer
+	closed   bool
 }
 
 // swarmReadyTimeout bounds the wait for every node to be Ready.
@@ -83,6 +98,9 @@ func StartSwarm(ctx context.Context, opts SwarmOptions) (*Swarm, error) {
 	}
 	if opts.TraefikBin == "" {
 		return nil, fmt.Errorf("starting swarm: no traefik binary given; set %s to a static traefik binary", TraefikBinEnv)
+	}
+	if opts.Registry && opts.RegistryBin == "" {
+		return nil, fmt.Errorf("starting swarm: a registry was asked for but no registry binary given; run scripts/tools.sh and set %s", RegistryBinEnv)
 	}
 	prefix := opts.Prefix
 	if prefix == "" {
@@ -121,6 +139,13 @@ func (s *Swarm) setUp(ctx context.Context, opts SwarmOptions) error {
 	if err != nil {
 		return fmt.Errorf("starting swarm: %w", err)
 	}
+	var dockerdArgs []string
+	if opts.Registry {
+		// The manager is the first node; its namespace's address is
+		// known before its Engine starts.
+		s.Registry = engineNSIP(subnets[0]) + ":" + swarmRegistryPort
+		dockerdArgs = insecureRegistryArgs(s.Registry)
+	}
 	for i, o := range subnets {
 		name := fmt.Sprintf("%s-%d", s.Prefix, i)
 		nodeDir := filepath.Join(s.dir, fmt.Sprintf("node%d", i))
@@ -128,7 +153,7 @@ func (s *Swarm) setUp(ctx context.Context, opts SwarmOptions) error {
 			return fmt.Errorf("starting swarm: %w", err)
 		}
 		s.logf("starting Engine %s at 10.%d.%d.2", name, o[0], o[1])
-		e, err := StartOwnEngine(ctx, name, nodeDir, o)
+		e, err := StartOwnEngine(ctx, name, nodeDir, o, dockerdArgs...)
 		if e != nil {
 			s.Nodes = append(s.Nodes, e)
 		}
@@ -137,6 +162,14 @@ func (s *Swarm) setUp(ctx context.Context, opts SwarmOptions) error {
 		}
 	}
 	s.Manager = s.Nodes[0]
+	if opts.Registry {
+		s.logf("starting the registry at %s in the manager's namespace", s.Registry)
+		r, err := startSwarmRegistry(ctx, opts.RegistryBin, s.Manager, s.Registry, filepath.Join(s.dir, "registry"))
+		if err != nil {
+			return fmt.Errorf("starting swarm: %w", err)
+		}
+		s.registry = r
+	}
 	if err := s.connectNodes(ctx); err != nil {
 		return err
 	}
@@ -267,8 +300,8 @@ func (s *Swarm) NodeIndex(id string) int {
 	return -1
 }
 
-// Close removes the services, Traefik and networks, makes every node leave
-// the Swarm, stops the Engines, deletes their namespaces (and veths) and
+// Close removes the services, Traefik and networks, stops the registry,
+// makes every node leave the Swarm, stops the Engines, deletes their namespaces (and veths) and
 // mounts, the FORWARD rules and every file. It keeps going after an error
 // and returns all of them. Calling it again does nothing.
 func (s *Swarm) Close() error {
@@ -282,6 +315,13 @@ func (s *Swarm) Close() error {
 	if s.forward != nil {
 		if err := s.forward.Close(); err != nil {
 			errs = append(errs, fmt.Errorf("closing swarm: forwarder: %w", err))
+		}
+	}
+	if s.registry != nil {
+		// Before the namespaces go: a process left in the manager's
+		// namespace would keep it, and its veth, alive.
+		if err := s.registry.stop(); err != nil {
+			errs = append(errs, fmt.Errorf("closing swarm: %w", err))
 		}
 	}
 	if s.Manager != nil {

@@ -129,6 +129,15 @@ func (s *Swarm) TraefikLogs(ctx context.Context) string {
 // BuildApp builds a testapp image on every node, with the same Dockerfile
 // as Lab.BuildApp; the images go with the Engines.
 func (s *Swarm) BuildApp(ctx context.Context, img AppImage) error {
+	all := make([]int, len(s.Nodes))
+	for i := range all {
+		all[i] = i
+	}
+	return s.buildApp(ctx, img, all)
+}
+
+// buildApp builds a testapp image on the nodes of the given indexes.
+func (s *Swarm) buildApp(ctx context.Context, img AppImage, nodes []int) error {
 	if img.Tag == "" || img.Version == "" {
 		return fmt.Errorf("building app image: AppImage.Tag and Version are required")
 	}
@@ -144,8 +153,8 @@ func (s *Swarm) BuildApp(ctx context.Context, img AppImage) error {
 		{Name: "Dockerfile", Mode: 0o644, Data: []byte(dockerfile)},
 		{Name: "testapp", Mode: 0o755, Data: bin},
 	}
-	for i, n := range s.Nodes {
-		c, err := engineClient(n)
+	for _, i := range nodes {
+		c, err := engineClient(s.Nodes[i])
 		if err != nil {
 			return fmt.Errorf("building app image %s: %w", img.Tag, err)
 		}
