@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 
 	"github.com/dswap-dev/dswap/engine"
 	"github.com/dswap-dev/dswap/history"
@@ -27,9 +28,9 @@ func (b *SwapBackend) SwarmStatus(ctx context.Context, service string) ([]*swarm
 		return nil, nil
 	}
 	if service != "" {
-		ok, err := swarmswap.IsService(ctx, b.Swarm.Cluster, service)
+		ok, err := b.isSwarmService(ctx, service)
 		if err != nil {
-			return nil, fmt.Errorf("looking for Swarm service %s: %w", service, err)
+			return nil, err
 		}
 		if !ok {
 			return nil, nil
@@ -66,9 +67,9 @@ func (b *SwapBackend) swarmHistory(ctx context.Context, service string) (entries
 	if b.Swarm == nil {
 		return nil, false, nil
 	}
-	isSwarm, err := swarmswap.IsService(ctx, b.Swarm.Cluster, service)
+	isSwarm, err := b.isSwarmService(ctx, service)
 	if err != nil {
-		return nil, false, fmt.Errorf("looking for Swarm service %s: %w", service, err)
+		return nil, false, err
 	}
 	if !isSwarm {
 		return nil, false, nil
@@ -78,4 +79,30 @@ func (b *SwapBackend) swarmHistory(ctx context.Context, service string) (entries
 	}
 	entries, err = b.Swarm.History.Read(swap.KeyOf(service))
 	return entries, true, err
+}
+
+// isSwarmService is swarmswap.IsService asked only of a name the Swarm
+// lists: the Engine logs every inspect of a missing service as an error,
+// and the status page asks for every service's status and history every
+// two seconds, container services' too.
+func (b *SwapBackend) isSwarmService(ctx context.Context, name string) (bool, error) {
+	node, err := b.Swarm.Cluster.SwarmNode(ctx)
+	if err != nil {
+		return false, fmt.Errorf("looking for Swarm service %s: %w", name, err)
+	}
+	if !node.Manager || name == "" {
+		return false, nil
+	}
+	names, err := b.Swarm.Cluster.SwarmServiceNames(ctx)
+	if err != nil {
+		return false, fmt.Errorf("looking for Swarm service %s: %w", name, err)
+	}
+	if !slices.Contains(names, name) {
+		return false, nil
+	}
+	ok, err := swarmswap.IsService(ctx, b.Swarm.Cluster, name)
+	if err != nil {
+		return false, fmt.Errorf("looking for Swarm service %s: %w", name, err)
+	}
+	return ok, nil
 }

@@ -39,6 +39,8 @@ type fakeSwarm struct {
 
 	mu      sync.Mutex
 	updates []string
+	// missing are the names looked up that no service has.
+	missing []string
 }
 
 var errUpdateRefused = errors.New("fake Swarm: updates refused in this test")
@@ -71,6 +73,9 @@ func (f *fakeSwarm) SwarmNode(context.Context) (engine.SwarmNode, error) {
 func (f *fakeSwarm) SwarmService(_ context.Context, name string) (*engine.SwarmService, error) {
 	s, ok := f.services[name]
 	if !ok {
+		f.mu.Lock()
+		f.missing = append(f.missing, name)
+		f.mu.Unlock()
 		return nil, fmt.Errorf("service %s: %w", name, engine.ErrNotFound)
 	}
 	cp := *s
@@ -217,6 +222,34 @@ func TestSwarmStatusOfOneServiceAndOfTheRoutedOnes(t *testing.T) {
 	require.NoError(t, err)
 	assert.Nil(t, none)
 	assert.Zero(t, b.docker.listed(), "the Swarm status never looks at containers")
+	assert.Empty(t, b.swarm.missing, "no service is inspected that the list does not have (a bridge, a container service's name): the Engine logs each such inspect as an error, and the status page asks every 2 s")
+}
+
+// A bridge a killed swap left: its tasks are in the status, and
+// interrupted says what puts it right.
+func TestSwarmStatusShowsABridgeLeftBehind(t *testing.T) {
+	b := newSwarmBackend(t)
+	bridge := b.swarm.add("shop_web-dswap", "myapp:v3", "10.0.1.21")
+	bridge.Labels[swarmswap.BridgeOfLabel] = "shop_web"
+	// Another service of that name, not dswap's, is not a bridge.
+	b.swarm.add("other-dswap", "x:v1", "10.0.1.22")
+	b.swarm.add("other", "x:v1", "10.0.1.23")
+
+	sts, err := b.SwarmStatus(context.Background(), "shop_web")
+	require.NoError(t, err)
+	require.Len(t, sts, 1)
+	assert.Contains(t, sts[0].Interrupted, "the bridge service shop_web-dswap (myapp:v3) is left; the next dswap up, sync or rollback of shop_web puts it right")
+	var names []string
+	for _, task := range sts[0].Tasks {
+		names = append(names, task.Name)
+	}
+	assert.ElementsMatch(t, []string{"shop_web.1", "shop_web.2", "shop_web.3", "shop_web-dswap.1"}, names)
+
+	other, err := b.SwarmStatus(context.Background(), "other")
+	require.NoError(t, err)
+	require.Len(t, other, 1)
+	assert.Empty(t, other[0].Interrupted)
+	assert.Len(t, other[0].Tasks, 1)
 }
 
 func TestSwarmStatusSaysWhyTheManagerCouldNotBeRead(t *testing.T) {
