@@ -23,6 +23,10 @@ type Backend interface {
 	Promote(ctx context.Context, service string, over swap.Overrides, opts SwapOptions, log *slog.Logger) (*swap.Result, error)
 	Abort(ctx context.Context, service string, over swap.Overrides, opts SwapOptions, log *slog.Logger) (*swap.Result, error)
 	Status(ctx context.Context, service string) ([]swap.Status, error)
+	// SwarmStatus reports the routed Swarm services (service "") or one
+	// Swarm service; nil when service names none (swarmstatus.go).
+	SwarmStatus(ctx context.Context, service string) ([]*swarmswap.Status, error)
+	// History lists a service's past swaps, a Swarm service's too.
 	History(ctx context.Context, service string) ([]history.Entry, error)
 }
 
@@ -138,8 +142,12 @@ func (b *SwapBackend) Status(ctx context.Context, service string) ([]swap.Status
 	return s.StatusOf(ctx, service)
 }
 
-// History lists a service's past swaps.
+// History lists a service's past swaps: a Swarm service's from its own
+// record, a set of containers' under its key.
 func (b *SwapBackend) History(ctx context.Context, service string) ([]history.Entry, error) {
+	if entries, ok, err := b.swarmHistory(ctx, service); err != nil || ok {
+		return entries, err
+	}
 	if b.Deps.History == nil {
 		return nil, nil
 	}

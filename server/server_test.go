@@ -17,6 +17,7 @@ import (
 	"github.com/dswap-dev/dswap/engine"
 	"github.com/dswap-dev/dswap/history"
 	"github.com/dswap-dev/dswap/swap"
+	swarmswap "github.com/dswap-dev/dswap/swap/swarm"
 )
 
 const testToken = "s3cret-token"
@@ -32,6 +33,9 @@ type fakeBackend struct {
 	// them (nil succeeds).
 	overs []swap.Overrides
 	ended func(ctx context.Context, kind, service string, over swap.Overrides, log *slog.Logger) (*swap.Result, error)
+	// swarm are the Swarm services it routes; swarmErr fails their look.
+	swarm    []*swarmswap.Status
+	swarmErr error
 }
 
 func (f *fakeBackend) Swap(ctx context.Context, req swap.Request, opts SwapOptions, log *slog.Logger) (*swap.Result, error) {
@@ -96,6 +100,23 @@ func (f *fakeBackend) Status(ctx context.Context, service string) ([]swap.Status
 		return []swap.Status{{Service: service}}, nil
 	}
 	return []swap.Status{st}, nil
+}
+
+func (f *fakeBackend) SwarmStatus(ctx context.Context, service string) ([]*swarmswap.Status, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if f.swarmErr != nil {
+		return nil, f.swarmErr
+	}
+	if service == "" {
+		return f.swarm, nil
+	}
+	for _, st := range f.swarm {
+		if st.Service == service {
+			return []*swarmswap.Status{st}, nil
+		}
+	}
+	return nil, nil
 }
 
 func (f *fakeBackend) History(ctx context.Context, service string) ([]history.Entry, error) {

@@ -112,21 +112,44 @@ func shortID(id string) string {
 	return id
 }
 
+// listServices answers the managed container services, then the Swarm
+// services dswap routes, each in its own shape: a Swarm service's object
+// has "swarm": true and its "tasks" where a container service has its
+// "containers" (the list `dswap status --output json` prints).
 func (s *Server) listServices(w http.ResponseWriter, req *http.Request) {
 	sts, err := s.opts.Backend.Status(req.Context(), "")
 	if err != nil {
 		writeError(w, statusOf(err), err.Error())
 		return
 	}
-	out := []ServiceStatus{}
+	swarmSts, err := s.opts.Backend.SwarmStatus(req.Context(), "")
+	if err != nil {
+		writeError(w, statusOf(err), err.Error())
+		return
+	}
+	out := make([]any, 0, len(sts)+len(swarmSts))
 	for _, st := range sts {
 		out = append(out, StatusOf(st))
+	}
+	for _, st := range swarmSts {
+		out = append(out, st)
 	}
 	writeJSON(w, http.StatusOK, out)
 }
 
+// getService answers one service: a Swarm service of that name first, as
+// dswap status does, else the containers of that service.
 func (s *Server) getService(w http.ResponseWriter, req *http.Request) {
 	name := req.PathValue("service")
+	swarmSts, err := s.opts.Backend.SwarmStatus(req.Context(), name)
+	if err != nil {
+		writeError(w, statusOf(err), err.Error())
+		return
+	}
+	if len(swarmSts) > 0 {
+		writeJSON(w, http.StatusOK, swarmSts[0])
+		return
+	}
 	sts, err := s.opts.Backend.Status(req.Context(), name)
 	if err != nil {
 		writeError(w, statusOf(err), err.Error())

@@ -23,6 +23,7 @@ import (
 	"github.com/dswap-dev/dswap/lock"
 	"github.com/dswap-dev/dswap/server"
 	"github.com/dswap-dev/dswap/swap"
+	swarmswap "github.com/dswap-dev/dswap/swap/swarm"
 )
 
 // sidecarBackend ends every swap with err, after logging as a swap does.
@@ -67,6 +68,9 @@ func (b *sidecarBackend) canaryEnd(kind, service string, over swap.Overrides, op
 
 func (b *sidecarBackend) Status(context.Context, string) ([]swap.Status, error)    { return nil, nil }
 func (b *sidecarBackend) History(context.Context, string) ([]history.Entry, error) { return nil, nil }
+func (b *sidecarBackend) SwarmStatus(context.Context, string) ([]*swarmswap.Status, error) {
+	return nil, nil
+}
 
 // sidecar serves the real API over b and points DSWAP_HOST at it.
 func sidecar(t *testing.T, b *sidecarBackend) {

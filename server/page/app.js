@@ -66,19 +66,30 @@ function showLogin() {
   $("login-failed").hidden = new URLSearchParams(location.search).get("login") !== "failed";
 }
 
+// members are a service's containers, or a Swarm service's tasks, in one
+// shape: name, image, state (a task's state is Swarm's: a task with a
+// HEALTHCHECK runs only once healthy), routed, and where it runs.
+function members(svc) {
+  if (!svc.swarm) {
+    return (svc.containers || []).map((c) => ({ name: c.name, image: c.image, state: c.health || c.state, routed: c.routed, where: "" }));
+  }
+  return (svc.tasks || []).map((t) => ({ name: t.name, image: t.image, state: t.state, routed: t.routed, where: [t.node, t.address].filter(Boolean).join(" ") }));
+}
+
 function serviceCard(svc, history, swapping) {
-  const routed = svc.containers.filter((c) => c.routed);
-  const shown = routed.length ? routed : svc.containers;
-  const images = [...new Set(shown.map((c) => c.image))];
-  const health = [...new Set(shown.map((c) => c.health || c.state))];
+  const all = members(svc);
+  const routed = all.filter((m) => m.routed);
+  const shown = routed.length ? routed : all;
+  const images = [...new Set(shown.map((m) => m.image))];
+  const health = [...new Set(shown.map((m) => m.state))];
   const card = el("div", { class: "card service", "data-service": svc.service },
-    el("h3", {}, svc.service),
+    el("h3", {}, svc.service, svc.swarm ? el("span", { class: "muted" }, " (Swarm service, " + svc.replicas + " replicas)") : null),
     el("dl", { class: "facts" },
       el("dt", {}, "version"), el("dd", { class: "version" }, images.map(versionOf).join(", ") || "none"),
       el("dt", {}, "image"), el("dd", { class: "image" }, el("code", {}, images.join(", ") || "none")),
       el("dt", {}, "health"), el("dd", { class: "health" }, ...health.map(badge)),
       el("dt", {}, "routed"), el("dd", { class: "routed" }, svc.routed.length ? svc.routed.join(", ") : "nothing"),
-      el("dt", {}, "containers"), el("dd", {}, svc.containers.map((c) => c.name + " (" + c.image + ", " + (c.health || c.state) + (c.routed ? ", routed" : "") + ")").join("; ")),
+      el("dt", {}, svc.swarm ? "tasks" : "containers"), el("dd", {}, all.map((m) => m.name + " (" + [m.image, m.state, m.where].filter(Boolean).join(", ") + (m.routed ? ", routed" : "") + ")").join("; ")),
     ),
   );
   // While this sidecar swaps the service, its containers are between

@@ -72,6 +72,16 @@ func (s *Swapper) StatusOf(ctx context.Context, name string) (*Status, error) {
 	if err := add(svc); err != nil {
 		return nil, err
 	}
+	// Listed before it is inspected: the sidecar's status page asks every
+	// few seconds, and the Engine logs every inspect of a missing service
+	// as an error.
+	names, err := s.Cluster.SwarmServiceNames(ctx)
+	if err != nil {
+		return nil, err
+	}
+	if !slices.Contains(names, BridgeName(name)) {
+		return st, nil
+	}
 	if bridge, err := s.Cluster.SwarmService(ctx, BridgeName(name)); err == nil && bridge.Labels[BridgeOfLabel] == name {
 		st.Interrupted = fmt.Sprintf("interrupted swap: the bridge service %s (%s) is left; the next dswap up, sync or rollback of %s puts it right", bridge.Name, bridge.Image, name)
 		if pc, paused, err := s.pausedCanary(name); err == nil && paused {
