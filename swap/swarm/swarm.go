@@ -133,7 +133,8 @@ func BridgeName(name string) string { return name + "-dswap" }
 
 // IsService says whether name is a Swarm service this Engine manages: the
 // Engine is a Swarm manager and a service of that name exists. A bridge
-// service is not one: it is dswap's, addressed through its service.
+// service is not one, nor a release task's one-off service: they are
+// dswap's, addressed through their service.
 func IsService(ctx context.Context, c Cluster, name string) (bool, error) {
 	if name == "" {
 		return false, nil
@@ -152,5 +153,5 @@ func IsService(ctx context.Context, c Cluster, name string) (bool, error) {
 	case err != nil:
 		return false, err
 	}
-	return svc.Name == name && svc.Labels[BridgeOfLabel] == "", nil
+	return svc.Name == name && svc.Labels[BridgeOfLabel] == "" && svc.Labels[swap.TaskServiceLabel] == "", nil
 }
