@@ -110,12 +110,12 @@ func (s *Swapper) prepare(ctx context.Context, name string, over swap.Overrides)
 
 // rollout runs steps 2 to 6 of a swap.
 func (s *Swapper) rollout(ctx context.Context, p *plan, res *swap.Result, started time.Time) error {
-	// --canary and --parallelism do not combine on Swarm (refused in
-	// plan.go): at most one of them starts the bridge below the replica
-	// count.
 	if err := s.preTasks(ctx, p, res); err != nil {
 		return err
 	}
+	// --canary and --parallelism do not combine on Swarm (refused in
+	// plan.go): at most one of them starts the bridge below the replica
+	// count.
 	bridge, bridgeTasks, err := s.startBridge(ctx, p, min(s.bridgeReplicas(p), s.batchSize(p)))
 	if err != nil {
 		return err
