@@ -8,6 +8,7 @@ import (
 )
 
 func TestOneOffTaskRunsTheCommandOnceWithTheSpecButNothingThatServes(t *testing.T) {
+	one := uint64(1)
 	orig := SwarmServiceOf(stackService())
 	task := orig.OneOffTask("shop_web-dswap-pre-1", "myapp:v2", []string{"/bin/sh", "-c", "migrate"}, map[string]string{"dswap.task-of": "shop_web"})
 	got := specOf(t, task)
@@ -32,15 +33,10 @@ func TestOneOffTaskRunsTheCommandOnceWithTheSpecButNothingThatServes(t *testing.
 	assert.Equal(t, []string{"NONE"}, got.TaskTemplate.ContainerSpec.Healthcheck.Test)
 	assert.Equal(t, &swarm.EndpointSpec{Mode: swarm.ResolutionModeDNSRR}, got.EndpointSpec, "no published port, no virtual IP")
 	assert.Equal(t, swarm.RestartPolicyConditionNone, got.TaskTemplate.RestartPolicy.Condition)
-	assert.Nil(t, got.UpdateConfig, "Swarm refuses an update config on a job")
+	assert.Nil(t, got.UpdateConfig, "one task: nothing to roll")
 	assert.Nil(t, got.RollbackConfig)
 	assert.Zero(t, *got.TaskTemplate.ContainerSpec.StopGracePeriod, "stopped at once")
-	assert.Nil(t, got.Mode.Replicated)
-	if assert.NotNil(t, got.Mode.ReplicatedJob) {
-		assert.Equal(t, uint64(1), *got.Mode.ReplicatedJob.MaxConcurrent)
-		assert.Equal(t, uint64(1), *got.Mode.ReplicatedJob.TotalCompletions)
-	}
-	assert.True(t, task.Job())
+	assert.Equal(t, swarm.ServiceMode{Replicated: &swarm.ReplicatedService{Replicas: &one}}, got.Mode, "one task, not a job (see OneOffTask)")
 	assert.Zero(t, got.TaskTemplate.ForceUpdate)
 
 	// The service itself is untouched.

@@ -26,7 +26,9 @@ import (
 //     (the pre task printed the VERSION of the new image: it ran v2);
 //   - a post task exiting 1 with --post-failure rollback: the route goes
 //     back to the service's v2 tasks, which stood by, the bridge is gone,
-//     nothing failed.
+//     nothing failed;
+//   - a dswap killed during a pre task: the next dswap sync removes the
+//     task's service, which stops its container.
 func TestSwarmReleaseTasksUnderLoadOnOneNode(t *testing.T) {
 	s := startSwarm(t, lab.SwarmOptions{Nodes: 1})
 	bin := dswapBin(t)
@@ -117,4 +119,23 @@ func TestSwarmReleaseTasksUnderLoadOnOneNode(t *testing.T) {
 	awaitRouted(t, s, app.name, before, 10*time.Second)
 	assert.Empty(t, leftover(), "no bridge and no task service left")
 	t.Logf("answers by version during the rolled-back swap: %v", rep.ByVersion)
+
+	// A dswap killed while its pre task runs leaves the task's service,
+	// its task running; the next dswap of the service removes it, which
+	// stops the task.
+	require.True(t, killDswapAt(t, bin, s, "task started", "up", v3, "--service", app.name, "--pre", "task sleep 120s"), "dswap never started its task")
+	assert.Equal(t, []string{app.name + "-dswap-pre-1"}, leftover(), "the killed dswap left its task's service")
+	running := func() string {
+		return docker(t, s, "ps", "--quiet", "--filter", "label=dswap.task.service="+app.name)
+	}
+	require.Eventually(t, func() bool { return running() != "" }, time.Minute, 250*time.Millisecond, "the left task never ran")
+	run = runDswap(t, bin, s, "sync", app.name)
+	require.Zero(t, run.code, run.stderr)
+	assert.Contains(t, run.stderr, "removing a release task an interrupted swap left")
+	assert.Empty(t, leftover(), "the task's service is removed")
+	removed := time.Now()
+	require.Eventually(t, func() bool { return running() == "" }, time.Minute, 250*time.Millisecond, "the left task's container still runs")
+	t.Logf("the left task's container stopped %s after dswap sync removed its service", time.Since(removed).Round(100*time.Millisecond))
+	assert.Equal(t, v2, serviceImage(t, s, app.name))
+	awaitRouted(t, s, app.name, before, 10*time.Second)
 }

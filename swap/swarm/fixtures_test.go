@@ -41,7 +41,7 @@ type fakeCluster struct {
 	removed    []string
 	// afterUpdate runs after each successful update (a test's probe).
 	afterUpdate func(f *fakeCluster, s *engine.SwarmService)
-	// jobs are how one-off job services (release tasks) end, by the
+	// jobs are how one-off task services (release tasks) end, by the
 	// task's script (its last argument); others exit 0 (tasks_test.go).
 	jobs map[string]jobOutcome
 }
@@ -145,8 +145,8 @@ func (f *fakeCluster) RemoveSwarmService(_ context.Context, id string) error {
 
 // converge brings a service's tasks to its spec.
 func (f *fakeCluster) converge(s *engine.SwarmService) {
-	if s.Job() {
-		f.convergeJob(s)
+	if isTask(s) {
+		f.convergeTask(s)
 		return
 	}
 	var keep []engine.SwarmTask
@@ -197,7 +197,7 @@ func (f *fakeCluster) SwarmTasks(_ context.Context, id string) ([]engine.SwarmTa
 func (f *fakeCluster) SwarmServiceLogs(_ context.Context, id string, _ int) (string, error) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
-	if s := f.byName(id); s != nil && s.Job() {
+	if s := f.byName(id); s != nil && isTask(s) {
 		return f.jobs[script(s)].output, nil
 	}
 	return "listening on :8080\nhealth: not ready", nil

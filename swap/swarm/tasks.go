@@ -14,10 +14,11 @@ import (
 // Release tasks (--pre, --post) run as they do on one host, once per swap
 // and under the service's lock, each in a one-off of the new image with
 // the service's settings: on Swarm a one-off *service*, NAME-dswap-pre-N or
-// NAME-dswap-post-N, in Swarm's job mode (one task, run to completion, not
-// restarted; engine.SwarmService.OneOffTask), labelled dswap.task=STAGE
-// and dswap.task.service=NAME as the container path labels its one-off
-// containers. dswap waits for its task to end within --task-timeout, takes
+// NAME-dswap-post-N, of one task that Swarm never restarts (restart
+// condition none; not Swarm's job mode, whose tasks Engine 20.10 does not
+// stop when the job is removed: see engine.SwarmService.OneOffTask),
+// labelled dswap.task=STAGE and dswap.task.service=NAME as the container
+// path labels its one-off containers. dswap waits for its task to end within --task-timeout, takes
 // the exit code from the task's container status and the last output lines
 // from the service's logs, and removes the service whatever happened.
 //

@@ -16,7 +16,7 @@ import (
 	"github.com/dswap-dev/dswap/swap"
 )
 
-// jobOutcome is how a fake job service's task ends.
+// jobOutcome is how a fake task service's task ends.
 type jobOutcome struct {
 	exit   int
 	output string
@@ -26,7 +26,10 @@ type jobOutcome struct {
 	seen func(f *fakeCluster)
 }
 
-// script is a job's task script: its last argument.
+// isTask says whether s is a release task's one-off service.
+func isTask(s *engine.SwarmService) bool { return s.Labels[swap.TaskLabel] != "" }
+
+// script is a task service's script: its last argument.
 func script(s *engine.SwarmService) string {
 	args := s.TaskArgs()
 	if len(args) == 0 {
@@ -35,8 +38,8 @@ func script(s *engine.SwarmService) string {
 	return args[len(args)-1]
 }
 
-// convergeJob gives a job service its one task, ended as f.jobs says.
-func (f *fakeCluster) convergeJob(s *engine.SwarmService) {
+// convergeTask gives a task service its one task, ended as f.jobs says.
+func (f *fakeCluster) convergeTask(s *engine.SwarmService) {
 	if len(f.tasks[s.ID]) > 0 {
 		return
 	}
@@ -115,7 +118,7 @@ func TestPreAndPostTasksRunAroundTheBridgeAndAreInTheResult(t *testing.T) {
 	assert.Equal(t, []string{"warmed"}, last.Tasks[1].Output)
 }
 
-func TestTaskServicesAreJobsOfTheNewImageInOrder(t *testing.T) {
+func TestTaskServicesRunTheNewImageOneAfterTheOther(t *testing.T) {
 	w, _ := routedWorld(t)
 	var seed, migrate *engine.SwarmService
 	w.cluster.jobs["seed"] = jobOutcome{seen: func(f *fakeCluster) { seed = f.byName("web-dswap-pre-1") }}
@@ -125,7 +128,7 @@ func TestTaskServicesAreJobsOfTheNewImageInOrder(t *testing.T) {
 	require.NoError(t, err)
 	require.NotNil(t, seed)
 	require.NotNil(t, migrate)
-	assert.True(t, seed.Job())
+	assert.Equal(t, uint64(1), seed.Replicas)
 	assert.Equal(t, "myapp:v2", seed.Image)
 	assert.Equal(t, []string{"/app", "seed"}, seed.TaskArgs(), "a JSON array is the exec form")
 	assert.Equal(t, []string{"/bin/sh", "-c", "migrate"}, migrate.TaskArgs(), "anything else runs in /bin/sh -c")
@@ -275,7 +278,7 @@ func TestTaskServiceLeftByAKilledDswapIsRemovedByTheNext(t *testing.T) {
 	left := w.cluster.addService(dswarm.ServiceSpec{
 		Annotations:  dswarm.Annotations{Name: "web-dswap-post-1", Labels: map[string]string{swap.TaskLabel: "post", swap.TaskServiceLabel: "web"}},
 		TaskTemplate: dswarm.TaskSpec{ContainerSpec: &dswarm.ContainerSpec{Image: "myapp:v2", Args: []string{"/bin/sh", "-c", "warm"}}},
-		Mode:         dswarm.ServiceMode{ReplicatedJob: &dswarm.ReplicatedJob{MaxConcurrent: &one, TotalCompletions: &one}},
+		Mode:         dswarm.ServiceMode{Replicated: &dswarm.ReplicatedService{Replicas: &one}},
 	})
 	w.cluster.jobs["warm"] = jobOutcome{hang: true}
 	// Not dswap's: a name alike without the labels stays.
