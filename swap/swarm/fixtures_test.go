@@ -41,6 +41,9 @@ type fakeCluster struct {
 	removed    []string
 	// afterUpdate runs after each successful update (a test's probe).
 	afterUpdate func(f *fakeCluster, s *engine.SwarmService)
+	// jobs are how one-off task services (release tasks) end, by the
+	// task's script (its last argument); others exit 0 (tasks_test.go).
+	jobs map[string]jobOutcome
 }
 
 const traefikNet = "net-traefik"
@@ -142,6 +145,10 @@ func (f *fakeCluster) RemoveSwarmService(_ context.Context, id string) error {
 
 // converge brings a service's tasks to its spec.
 func (f *fakeCluster) converge(s *engine.SwarmService) {
+	if isTask(s) {
+		f.convergeTask(s)
+		return
+	}
 	var keep []engine.SwarmTask
 	live := 0
 	for _, t := range f.tasks[s.ID] {
@@ -187,7 +194,12 @@ func (f *fakeCluster) SwarmTasks(_ context.Context, id string) ([]engine.SwarmTa
 	return append([]engine.SwarmTask(nil), f.tasks[id]...), nil
 }
 
-func (f *fakeCluster) SwarmServiceLogs(context.Context, string, int) (string, error) {
+func (f *fakeCluster) SwarmServiceLogs(_ context.Context, id string, _ int) (string, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if s := f.byName(id); s != nil && isTask(s) {
+		return f.jobs[script(s)].output, nil
+	}
 	return "listening on :8080\nhealth: not ready", nil
 }
 

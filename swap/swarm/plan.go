@@ -71,9 +71,6 @@ func refuseUnsupported(over swap.Overrides, lbl labels.Settings) error {
 	if set.Monitor != nil && *set.Monitor > 0 {
 		refused = append(refused, "--monitor")
 	}
-	if len(value(set.Pre))+len(value(set.Post)) > 0 {
-		refused = append(refused, "--pre/--post (release tasks)")
-	}
 	if set.HealthCmd != nil && *set.HealthCmd != "" {
 		refused = append(refused, "--health-cmd (set the healthcheck in the service's spec or image, so the service itself runs it)")
 	}

@@ -32,5 +32,5 @@ func (s *Swapper) Rollback(ctx context.Context, name string, over swap.Overrides
 		return nil, swap.BadInput("the history of %s has no swap to the image it runs now (%s), so dswap does not know what ran before; run dswap up IMAGE --service %s instead", name, svc.Image, name)
 	}
 	s.log.Info("rolling back", "phase", swap.PhasePlan.String(), "service", name, "to", from)
-	return s.Up(ctx, swap.Request{Image: from, Service: name, Overrides: over, Force: true})
+	return s.Up(ctx, swap.Request{Image: from, Service: name, Overrides: over, Force: true, SkipTasks: true})
 }

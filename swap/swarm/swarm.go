@@ -28,6 +28,10 @@
 // tasks at a time and each batch's route names its tasks beside the old
 // tasks left, never fewer than the replica count (batch.go).
 //
+// Release tasks run as one-off Swarm jobs of the new image with the
+// service's spec: --pre before step 2, --post right after step 3, the old
+// tasks standing by unrouted (tasks.go).
+//
 // A dswap killed midway leaves the bridge; the next dswap of the service
 // finishes or undoes the swap from what the route names (recover.go).
 package swarm
@@ -133,7 +137,8 @@ func BridgeName(name string) string { return name + "-dswap" }
 
 // IsService says whether name is a Swarm service this Engine manages: the
 // Engine is a Swarm manager and a service of that name exists. A bridge
-// service is not one: it is dswap's, addressed through its service.
+// service is not one, nor a release task's one-off service: they are
+// dswap's, addressed through their service.
 func IsService(ctx context.Context, c Cluster, name string) (bool, error) {
 	if name == "" {
 		return false, nil
@@ -152,5 +157,5 @@ func IsService(ctx context.Context, c Cluster, name string) (bool, error) {
 	case err != nil:
 		return false, err
 	}
-	return svc.Name == name && svc.Labels[BridgeOfLabel] == "", nil
+	return svc.Name == name && svc.Labels[BridgeOfLabel] == "" && svc.Labels[swap.TaskServiceLabel] == "", nil
 }

@@ -38,6 +38,9 @@ func (s *Swapper) Up(ctx context.Context, req swap.Request) (*swap.Result, error
 	if err := s.checkCanary(ctx); err != nil {
 		return nil, err
 	}
+	if req.SkipTasks {
+		s.cfg.Tasks.Pre, s.cfg.Tasks.Post = nil, nil
+	}
 	err = s.rollout(ctx, p, res, started)
 	res.Total = s.Now().Sub(started)
 	res.Steps = s.steps
@@ -92,6 +95,7 @@ func (s *Swapper) prepare(ctx context.Context, name string, over swap.Overrides)
 		return fail(err)
 	}
 	s.cfg.Update.Parallelism = parallelism(over, st)
+	s.removeLeftTasks(ctx, name)
 	repaired, err := s.repair(ctx, svc)
 	if err != nil {
 		return fail(err)
@@ -106,6 +110,9 @@ func (s *Swapper) prepare(ctx context.Context, name string, over swap.Overrides)
 
 // rollout runs steps 2 to 6 of a swap.
 func (s *Swapper) rollout(ctx context.Context, p *plan, res *swap.Result, started time.Time) error {
+	if err := s.preTasks(ctx, p, res); err != nil {
+		return err
+	}
 	// --canary and --parallelism do not combine on Swarm (refused in
 	// plan.go): at most one of them starts the bridge below the replica
 	// count.
@@ -143,6 +150,9 @@ func (s *Swapper) throughBridge(ctx context.Context, p *plan, bridge *engine.Swa
 	}
 	res.RoutedAfterHealthy = s.Now().Sub(healthyAt)
 	s.canaryPromoted(res)
+	if err := s.postTasks(ctx, p, bridge, res); err != nil {
+		return err
+	}
 
 	news, err := s.updateService(ctx, p)
 	if err != nil {
@@ -157,8 +167,7 @@ func (s *Swapper) throughBridge(ctx context.Context, p *plan, bridge *engine.Swa
 		s.enter(swap.PhaseDone, "done, but the bridge service is left", "error", err)
 		return fmt.Errorf("service %s now runs %s and is routed, but %w; the next dswap of the service removes it, or remove it with docker service rm %s", p.name, p.image, err, bridge.Name)
 	}
-	s.enter(swap.PhaseDone, "done")
-	return nil
+	return s.finished(p, res)
 }
 
 // stranded is an error after the first flip: the bridge serves the new
@@ -202,11 +211,14 @@ func taskNames(service string, tasks []engine.SwarmTask) []string {
 
 // record appends the swap's outcome to the service's history.
 func (s *Swapper) record(p *plan, res *swap.Result, started time.Time, err error) {
-	if s.History == nil {
+	if s.History == nil || errors.Is(err, swap.ErrBadInput) {
 		return
 	}
 	e := history.Entry{ID: fmt.Sprintf("swarm-%d", started.UnixNano()), Service: p.name, Started: started.UTC(), Duration: s.Now().Sub(started),
 		Result: "swapped", FromImage: p.fromImage, ToImage: p.image, ToImageID: p.imageID, Containers: res.New, Canary: swap.CanaryHistory(res.Canary)}
+	for _, t := range res.Tasks {
+		e.Tasks = append(e.Tasks, history.Task{Stage: t.Stage, Command: t.Command, ExitCode: t.ExitCode, Duration: t.Took, Failure: t.Failure, Output: t.Output})
+	}
 	if err == nil && res.Paused != "" {
 		e.Result, e.Reason = "paused", res.Paused
 	}
@@ -218,6 +230,9 @@ func (s *Swapper) record(p *plan, res *swap.Result, started time.Time, err error
 		if fe, ok := err.(*swap.FailedError); ok && errors.Is(err, swap.ErrCanaryFailed) {
 			// As on one host: the canary was judged bad and taken out.
 			e.Result, e.Reason = "rolled-back", fe.Reason.Error()
+		}
+		if result, reason, ok := taskRecord(res, err); ok {
+			e.Result, e.Reason = result, reason
 		}
 	}
 	if herr := s.History.Append(swap.KeyOf(p.name), e); herr != nil {

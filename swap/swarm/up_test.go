@@ -175,10 +175,10 @@ func TestRollbackGoesBackToTheImageBeforeTheLastSwap(t *testing.T) {
 }
 
 func TestSettingsThatDoNotApplyToSwarmAreRefused(t *testing.T) {
-	keep, pre := durationP("30s"), []string{"migrate"}
+	keep, order := durationP("30s"), "stop-first"
 	for name, over := range map[string]swap.Overrides{
 		"keep-connections": {KeepConnections: keep},
-		"pre":              {Pre: &pre},
+		"stop-first":       {Order: &order},
 	} {
 		t.Run(name, func(t *testing.T) {
 			w := newWorld(t)
