@@ -68,9 +68,6 @@ func refuseUnsupported(over swap.Overrides, lbl labels.Settings) error {
 	if set.Order != nil && *set.Order == "stop-first" {
 		refused = append(refused, "--order stop-first")
 	}
-	if set.Monitor != nil && *set.Monitor > 0 {
-		refused = append(refused, "--monitor")
-	}
 	if len(value(set.Pre))+len(value(set.Post)) > 0 {
 		refused = append(refused, "--pre/--post (release tasks)")
 	}
