@@ -21,8 +21,10 @@ import (
 // the traffic at flip 1, is judged on Traefik's metrics within the window
 // and rolled back: the route goes back to the service's old tasks, which
 // stood by, the bridge is removed, the service still runs v1, dswap exits
-// 1 and the history says rolled-back. Then a good v2 passes its window
-// and the swap finishes with nothing failed.
+// 1 and the history says rolled-back. A release whose health check starts
+// failing after flip 1 is rolled back the same way once Swarm stops its
+// task. Then a good v2 passes its window and the swap finishes with
+// nothing failed.
 func TestSwarmMonitorRollsBackABadReleaseThenLetsAGoodOneFinish(t *testing.T) {
 	s := startSwarm(t, lab.SwarmOptions{Nodes: 1})
 	bin := dswapBin(t)
@@ -31,6 +33,8 @@ func TestSwarmMonitorRollsBackABadReleaseThenLetsAGoodOneFinish(t *testing.T) {
 	v1, v2 := buildVersions(ctx, t, s)
 	bad := s.Prefix + "-app:bad"
 	require.NoError(t, s.BuildApp(ctx, lab.AppImage{Tag: bad, Version: "bad", Env: map[string]string{"FAIL_RATE": "0.2"}}))
+	sick := s.Prefix + "-app:sick"
+	require.NoError(t, s.BuildApp(ctx, lab.AppImage{Tag: sick, Version: "sick", Env: map[string]string{"FAIL_AFTER": "20s"}}))
 	// Swarm's own update of the service after the window (one task at a
 	// time) watches each new task for --update-monitor: 1 s keeps the
 	// test short; it is not dswap's window.
@@ -80,6 +84,23 @@ func TestSwarmMonitorRollsBackABadReleaseThenLetsAGoodOneFinish(t *testing.T) {
 	h := runDswap(t, bin, s, "history", app.name)
 	require.Zero(t, h.code, h.stderr)
 	assert.Contains(t, h.stdout, "rolled-back")
+
+	// A release whose tasks turn unhealthy 20 s after they are ready,
+	// after flip 1: Swarm stops such a task, which is a breach.
+	run, rep, _, sets = monitorUnderLoad("up", sick, "--service", app.name, "--monitor", "45s")
+	assert.Equal(t, 1, run.code, "a release rolled back by its monitor exits 1: %s", run.stderr)
+	assert.Contains(t, run.stderr, "failed during monitor: a task of the bridge stopped running")
+	assert.Contains(t, run.stderr, "serves again on its 3 tasks")
+	caught = regexp.MustCompile(`caught ([0-9.]+m?s) after flip 1`).FindStringSubmatch(run.stderr)
+	require.NotNil(t, caught, "dswap says when it caught the breach")
+	afterSick, err := time.ParseDuration(caught[1])
+	require.NoError(t, err)
+	assert.Less(t, afterSick, 45*time.Second, "caught within the window, not at its end")
+	assert.Equal(t, v1, serviceImage(t, s, app.name))
+	assert.False(t, serviceExists(t, s, app.name+"-dswap"), "bridge removed")
+	assert.Equal(t, strings.Join(sortedCopy(v1Tasks), ","), sets[len(sets)-1], "the route names the same 3 v1 tasks, which stood by")
+	t.Logf("unhealthy release: caught %s after flip 1 (dswap took %s); %d of %d requests failed, %d hung; %d answered by it: %s",
+		afterSick, run.took.Round(time.Millisecond), rep.Failed, rep.Total, rep.Hung, rep.ByVersion["sick"], describe(append(rep.Failures(), rep.HungResults()...)))
 
 	// A good v2: the window passes, the swap finishes.
 	run, rep, fewest, _ = monitorUnderLoad("up", v2, "--service", app.name, "--monitor", "5s", "--max-error-rate", "1%")

@@ -92,6 +92,10 @@ func (s *Swapper) monitor(ctx context.Context, p *plan, bridge *engine.SwarmServ
 	select {
 	case err := <-failing:
 		caught := time.Since(flipped).Round(100 * time.Millisecond)
+		// The watch is over: nothing may look at the bridge, or write the
+		// lock, while the swap is undone.
+		stop()
+		watchers.Wait()
 		s.log.Warn("the new version breached the monitor window; moving the traffic back", "phase", swap.PhaseMonitor.String(), "after flip 1", caught, "reason", err)
 		return ctx, s.undoMonitor(ctx, p, bridge, fmt.Errorf("%w (caught %s after flip 1)", err, caught), res)
 	case <-ctx.Done():
