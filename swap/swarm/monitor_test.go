@@ -282,3 +282,35 @@ func TestLeftRunningNamesTheFirstRoutedTaskThatNoLongerRuns(t *testing.T) {
 		})
 	}
 }
+
+func TestPromoteWatchesTheMonitorWindowAfterFlip1(t *testing.T) {
+	w, cl := pausedAt20(t)
+	ctx := context.Background()
+	paused := len(cl.lines())
+	h := &flipHook{confirmLog: cl, after: func(n int) {
+		if n == 1 { // paused at its last weight: flip 1 comes next
+			w.cluster.kill(BridgeName("web"), 3)
+		}
+	}}
+	window := time.Minute
+	_, err := monitorSwapper(w, h).Promote(ctx, "web", swap.Overrides{Monitor: &window})
+	var fe *swap.FailedError
+	require.ErrorAs(t, err, &fe)
+	assert.Equal(t, swap.PhaseMonitor, fe.Phase)
+	assert.Contains(t, fe.Reason.Error(), "(slot 3) failed")
+	assert.Equal(t, []string{
+		"scale bridge to 3",
+		"confirm web=3 bridge-replicas=3",
+		"confirm web=3 bridge-replicas=3",
+		"scale bridge to 0",
+	}, cl.lines()[paused:], "flip 1, then the route back to the service's tasks before the bridge was drained")
+	svc, err := w.cluster.SwarmService(ctx, "web")
+	require.NoError(t, err)
+	assert.Equal(t, "myapp:v1", svc.Image)
+	_, err = w.cluster.SwarmService(ctx, BridgeName("web"))
+	assert.ErrorIs(t, err, engine.ErrNotFound)
+	entries, err := w.history.Read(swap.KeyOf("web"))
+	require.NoError(t, err)
+	require.Len(t, entries, 2)
+	assert.Equal(t, "rolled-back", entries[1].Result)
+}
