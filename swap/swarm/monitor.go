@@ -167,9 +167,11 @@ func leftRunning(tasks, routed []engine.SwarmTask) error {
 func (s *Swapper) undoMonitor(ctx context.Context, p *plan, bridge *engine.SwarmService, cause error, res *swap.Result) error {
 	ctx = context.WithoutCancel(ctx)
 	fe := &swap.FailedError{Service: p.name, Phase: swap.PhaseMonitor, Reason: cause}
-	s.diagnose(ctx, bridge, cause, fe)
 	s.enter(swap.PhaseRollback, "moving the route back to the service's old tasks, which stood by", "reason", cause)
 	n, err := s.routeService(ctx, p)
+	// The failed task and the bridge's last log lines are read only now:
+	// while a stopped task is routed, every request Traefik sends it fails.
+	s.diagnose(ctx, bridge, cause, fe)
 	if err != nil {
 		fe.RollbackErr = fmt.Errorf("%w: %w", errStillOnBridge, err)
 		fe.Kept = fmt.Sprintf("%s still serves on the bridge service %s (routed); service %s's old tasks (%s) still run, unrouted. dswap sync %s finishes the swap to %s once Traefik answers, and dswap rollback %s then goes back to %s",
