@@ -140,6 +140,9 @@ func (s *Swapper) Promote(ctx context.Context, name string, over swap.Overrides)
 	if err := s.checkCanary(ctx); err != nil {
 		return nil, err
 	}
+	if err := s.checkMonitor(ctx); err != nil {
+		return nil, err
+	}
 	tasks, err := s.canary(ctx, p, ps.bridge, ps.tasks, res)
 	if err == nil && len(tasks) < p.replicas {
 		tasks, err = s.growCanary(ctx, p, ps.bridge, res)

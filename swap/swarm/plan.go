@@ -57,7 +57,7 @@ func refuseUnsupported(over swap.Overrides, lbl labels.Settings) error {
 	set := settings.Merge(over, lbl.Overrides)
 	var refused []string
 	if set.KeepConnections != nil && *set.KeepConnections > 0 {
-		refused = append(refused, "--keep-connections")
+		refused = append(refused, "--keep-connections (a manager cannot count the open connections of a task on another node; use --monitor, during which the old tasks stand by, and the service's stop_grace_period)")
 	}
 	if value(set.Parallelism) > 0 {
 		refused = append(refused, refuseBatchSettings(set)...)
@@ -66,10 +66,7 @@ func refuseUnsupported(over swap.Overrides, lbl labels.Settings) error {
 		}
 	}
 	if set.Order != nil && *set.Order == "stop-first" {
-		refused = append(refused, "--order stop-first")
-	}
-	if set.Monitor != nil && *set.Monitor > 0 {
-		refused = append(refused, "--monitor")
+		refused = append(refused, "--order stop-first (a Swarm swap is start-first by construction: the bridge runs healthy before traffic moves)")
 	}
 	if set.HealthCmd != nil && *set.HealthCmd != "" {
 		refused = append(refused, "--health-cmd (set the healthcheck in the service's spec or image, so the service itself runs it)")

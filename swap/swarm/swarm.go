@@ -24,6 +24,11 @@
 // bridge's, judged on Traefik's metrics, then the bridge scaled to the
 // replica count (canary.go; --pause, promote and abort: canarypause.go).
 //
+// With --monitor, the window runs between 3 and 4: the bridge has all the
+// traffic and the service's old tasks stand by, unrouted; a bridge task
+// that stops running, or Traefik's metrics over --max-error-rate or
+// --max-p99, moves the route back to them (monitor.go).
+//
 // With --parallelism k, steps 2 and 3 run in batches: the bridge grows k
 // tasks at a time and each batch's route names its tasks beside the old
 // tasks left, never fewer than the replica count (batch.go).
@@ -44,6 +49,7 @@ import (
 	"github.com/dswap-dev/dswap/engine"
 	"github.com/dswap-dev/dswap/labels"
 	"github.com/dswap-dev/dswap/swap"
+	"github.com/dswap-dev/dswap/traefik"
 )
 
 // Cluster is what a Swarm swap needs from a manager's Engine.
@@ -100,6 +106,9 @@ type Swapper struct {
 	phase swap.Phase
 	// heldLock is the value of the service's lock label this swap wrote.
 	heldLock string
+	// monitorBaseline is Traefik's metrics as first read by a swap whose
+	// --monitor judges them (checkMonitor).
+	monitorBaseline *traefik.Snapshot
 }
 
 // New returns a Swapper for one swap.

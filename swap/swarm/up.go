@@ -41,6 +41,9 @@ func (s *Swapper) Up(ctx context.Context, req swap.Request) (*swap.Result, error
 	if req.SkipTasks {
 		s.cfg.Tasks.Pre, s.cfg.Tasks.Post = nil, nil
 	}
+	if err := s.checkMonitor(ctx); err != nil {
+		return nil, err
+	}
 	err = s.rollout(ctx, p, res, started)
 	res.Total = s.Now().Sub(started)
 	res.Steps = s.steps
@@ -150,6 +153,9 @@ func (s *Swapper) throughBridge(ctx context.Context, p *plan, bridge *engine.Swa
 	}
 	res.RoutedAfterHealthy = s.Now().Sub(healthyAt)
 	s.canaryPromoted(res)
+	if ctx, err = s.monitor(ctx, p, bridge, bridgeTasks, res); err != nil {
+		return err
+	}
 	if err := s.postTasks(ctx, p, bridge, res); err != nil {
 		return err
 	}
@@ -227,8 +233,9 @@ func (s *Swapper) record(p *plan, res *swap.Result, started time.Time, err error
 		if fe, ok := err.(*swap.FailedError); ok && fe.Phase == swap.PhaseDrain {
 			e.Result = "stranded"
 		}
-		if fe, ok := err.(*swap.FailedError); ok && errors.Is(err, swap.ErrCanaryFailed) {
-			// As on one host: the canary was judged bad and taken out.
+		if fe, ok := err.(*swap.FailedError); ok && (errors.Is(err, swap.ErrCanaryFailed) || rolledBackByMonitor(fe)) {
+			// As on one host: the canary, or the monitor, judged the new
+			// version bad and took it out.
 			e.Result, e.Reason = "rolled-back", fe.Reason.Error()
 		}
 		if result, reason, ok := taskRecord(res, err); ok {
