@@ -33,7 +33,8 @@
 // tasks at a time and each batch's route names its tasks beside the old
 // tasks left, never fewer than the replica count (batch.go).
 //
-// Release tasks run as one-off Swarm jobs of the new image with the
+// Release tasks run as one-off services (one replica, restart condition
+// none) of the new image with the
 // service's spec: --pre before step 2, --post right after step 3, the old
 // tasks standing by unrouted (tasks.go).
 //
