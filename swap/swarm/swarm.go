@@ -34,9 +34,8 @@
 // tasks left, never fewer than the replica count (batch.go).
 //
 // Release tasks run as one-off services (one replica, restart condition
-// none) of the new image with the
-// service's spec: --pre before step 2, --post right after step 3, the old
-// tasks standing by unrouted (tasks.go).
+// none) of the new image with the service's spec: --pre before step 2,
+// --post right after step 3, the old tasks standing by unrouted (tasks.go).
 //
 // A dswap killed midway leaves the bridge; the next dswap of the service
 // finishes or undoes the swap from what the route names (recover.go).
