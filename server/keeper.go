@@ -41,7 +41,8 @@ type Keeper struct {
 	Resync time.Duration
 	// RetryLocked is how soon a service whose lock was held is tried
 	// again (default 2s); RetryFailed the first delay after another
-	// failure, doubled each time, at most MaxFailures tries.
+	// failure (default 2s), doubled each time, at most MaxFailures tries
+	// (default 5: the last about 30 s after the first failure).
 	RetryLocked, RetryFailed time.Duration
 	MaxFailures              int
 	// Swarm, when set, is asked every SwarmPoll (default 1s) for the
@@ -68,7 +69,7 @@ func (k *Keeper) defaults() {
 		k.RetryLocked = 2 * time.Second
 	}
 	if k.RetryFailed <= 0 {
-		k.RetryFailed = 10 * time.Second
+		k.RetryFailed = 2 * time.Second
 	}
 	if k.MaxFailures <= 0 {
 		k.MaxFailures = 5

@@ -121,7 +121,10 @@ func (s *Swapper) predictLabels(p *plan) (map[string]string, []int) {
 func (s *Swapper) checkConflicts(ctx context.Context, r *labels.Routing) error {
 	rt, err := s.Traefik.Runtime(ctx)
 	if err != nil {
-		return asBadInput(err)
+		// Not the user's to fix as such: a Traefik that restarts answers
+		// nothing, then 404 until its API is up, and a keeper must try
+		// again rather than wait for the service's next event.
+		return fmt.Errorf("reading Traefik's routers and services, to make sure no other provider routes this service: %w; check that Traefik runs and that its API answers at the address dswap was given (--traefik-api)", err)
 	}
 	if rt == nil {
 		return nil // no API to ask; said when it was configured
