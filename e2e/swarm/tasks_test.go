@@ -16,7 +16,7 @@ import (
 )
 
 // TestSwarmReleaseTasksUnderLoadOnOneNode runs --pre and --post on a
-// 3-replica Swarm service under load, as one-off Swarm jobs of the new
+// 3-replica Swarm service under load, as one-off services of the new
 // image (whose /bin/sh is the test app, see testapp's shell.go):
 //
 //   - a pre task exiting 3: exit 1 with its output, the service still on

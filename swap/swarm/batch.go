@@ -156,17 +156,10 @@ func (s *Swapper) undoBatches(ctx context.Context, p *plan, bridge *engine.Swarm
 	fe := s.failed(ctx, p, bridge, cause)
 	fe.Reason = fmt.Errorf("batch %d of %d: %w", i, count, cause)
 	s.enter(swap.PhaseRollback, "moving the route back to all the service's old tasks", "batch", i)
-	n, err := s.routeService(ctx, p)
-	if err != nil {
-		fe.RollbackErr = err
-		fe.Kept = fmt.Sprintf("the route still names both versions: the bridge service %s (%s) and service %s's old tasks (%s), all running. Run dswap sync %s to put the route back on the old tasks and remove the bridge", bridge.Name, p.image, p.name, p.fromImage, p.name)
+	stuck := fmt.Sprintf("the route still names both versions: the bridge service %s (%s) and service %s's old tasks (%s), all running. Run dswap sync %s to put the route back on the old tasks and remove the bridge", bridge.Name, p.image, p.name, p.fromImage, p.name)
+	if !s.backToService(ctx, p, bridge, fe, stuck) {
 		s.enter(swap.PhaseFailed, "swap failed; the route could not be put back on the old tasks")
 		return fe
-	}
-	fe.Kept = fmt.Sprintf("%s (service %s) serves again on all its %d tasks: the route is back on them (confirmed) and the bridge service is drained and removed", p.fromImage, p.name, n)
-	if err := s.removeBridge(ctx, bridge); err != nil {
-		fe.RollbackErr = err
-		fe.Kept = fmt.Sprintf("%s (service %s) serves again on all its %d tasks (the route is back on them, confirmed); the bridge service %s is left, unrouted: the next dswap of the service removes it, or docker service rm %s", p.fromImage, p.name, n, bridge.Name, bridge.Name)
 	}
 	s.enter(swap.PhaseFailed, "swap failed; rolled back")
 	return fe
@@ -187,4 +180,38 @@ func (s *Swapper) routeService(ctx context.Context, p *plan) (int, error) {
 		return 0, fmt.Errorf("moving the route back to service %s's tasks: %w", p.name, err)
 	}
 	return len(old), nil
+}
+
+// backToService moves the route back to all the service's tasks, which
+// never stopped, confirmed through Traefik, then drains and removes the
+// bridge (dropBridge), and says in fe.Kept (and fe.RollbackErr) what
+// serves after. When the route cannot be moved back, the bridge still
+// serves and is left: fe.Kept is then stuck, and it returns false.
+func (s *Swapper) backToService(ctx context.Context, p *plan, bridge *engine.SwarmService, fe *swap.FailedError, stuck string) bool {
+	n, ok := s.routeBack(ctx, p, fe, stuck)
+	if ok {
+		s.dropBridge(ctx, p, bridge, fe, n)
+	}
+	return ok
+}
+
+// routeBack is backToService's first half: the route back on the
+// service's n tasks, or fe.Kept = stuck and false.
+func (s *Swapper) routeBack(ctx context.Context, p *plan, fe *swap.FailedError, stuck string) (n int, ok bool) {
+	n, err := s.routeService(ctx, p)
+	if err != nil {
+		fe.RollbackErr, fe.Kept = err, stuck
+		return 0, false
+	}
+	return n, true
+}
+
+// dropBridge is backToService's second half, once the route is back on
+// the service's n tasks: the bridge drained and removed.
+func (s *Swapper) dropBridge(ctx context.Context, p *plan, bridge *engine.SwarmService, fe *swap.FailedError, n int) {
+	fe.Kept = fmt.Sprintf("%s (service %s) serves again on all its %d tasks, which stood by: the route is back on them (confirmed) and the bridge service %s is drained and removed", p.fromImage, p.name, n, bridge.Name)
+	if err := s.removeBridge(ctx, bridge); err != nil {
+		fe.RollbackErr = err
+		fe.Kept = fmt.Sprintf("%s (service %s) serves again on all its %d tasks (the route is back on them, confirmed); the bridge service %s is left, unrouted: the next dswap of the service removes it, or docker service rm %s", p.fromImage, p.name, n, bridge.Name, bridge.Name)
+	}
 }

@@ -168,25 +168,21 @@ func (s *Swapper) undoMonitor(ctx context.Context, p *plan, bridge *engine.Swarm
 	ctx = context.WithoutCancel(ctx)
 	fe := &swap.FailedError{Service: p.name, Phase: swap.PhaseMonitor, Reason: cause}
 	s.enter(swap.PhaseRollback, "moving the route back to the service's old tasks, which stood by", "reason", cause)
-	n, err := s.routeService(ctx, p)
+	stuck := fmt.Sprintf("%s still serves on the bridge service %s (routed); service %s's old tasks (%s) still run, unrouted. dswap sync %s finishes the swap to %s once Traefik answers, and dswap rollback %s then goes back to %s",
+		p.image, bridge.Name, p.name, p.fromImage, p.name, p.image, p.name, p.fromImage)
+	n, back := s.routeBack(ctx, p, fe, stuck)
 	// The failed task and the bridge's last log lines are read only now:
 	// while a stopped task is routed, every request Traefik sends it fails.
 	s.diagnose(ctx, bridge, cause, fe)
-	if err != nil {
-		fe.RollbackErr = fmt.Errorf("%w: %w", errStillOnBridge, err)
-		fe.Kept = fmt.Sprintf("%s still serves on the bridge service %s (routed); service %s's old tasks (%s) still run, unrouted. dswap sync %s finishes the swap to %s once Traefik answers, and dswap rollback %s then goes back to %s",
-			p.image, bridge.Name, p.name, p.fromImage, p.name, p.image, p.name, p.fromImage)
+	if !back {
+		fe.RollbackErr = fmt.Errorf("%w: %w", errStillOnBridge, fe.RollbackErr)
 		s.enter(swap.PhaseFailed, "swap failed; the route could not be moved back, so the bridge still serves the new version")
 		return fe
 	}
 	if s.cfg.Canary.Enabled() {
 		res.Weights = append(res.Weights, swap.WeightChange{At: s.Now(), Percent: 0})
 	}
-	fe.Kept = fmt.Sprintf("%s (service %s) serves again on its %d tasks, which stood by: the route is back on them (confirmed) and the bridge service %s is drained and removed", p.fromImage, p.name, n, bridge.Name)
-	if err := s.removeBridge(ctx, bridge); err != nil {
-		fe.RollbackErr = err
-		fe.Kept = fmt.Sprintf("%s (service %s) serves again on its %d tasks (the route is back on them, confirmed); the bridge service %s is left, unrouted: the next dswap of the service removes it, or docker service rm %s", p.fromImage, p.name, n, bridge.Name, bridge.Name)
-	}
+	s.dropBridge(ctx, p, bridge, fe, n)
 	s.enter(swap.PhaseFailed, "swap failed; rolled back", "kept", fe.Kept)
 	return fe
 }

@@ -143,7 +143,7 @@ func TestABridgeTaskThatFailsInTheMonitorWindowSendsTheTrafficBackToTheOldTasks(
 	assert.Contains(t, fe.Reason.Error(), "within the --monitor window of 1m0s")
 	assert.Contains(t, fe.Reason.Error(), "after flip 1)")
 	assert.Contains(t, fe.Container, "web-dswap.2.", "the failed task is named")
-	assert.Contains(t, fe.Kept, "myapp:v1 (service web) serves again on its 3 tasks")
+	assert.Contains(t, fe.Kept, "myapp:v1 (service web) serves again on all its 3 tasks")
 	assert.NoError(t, fe.RollbackErr)
 	assertRolledBack(t, w, cl, v1, "a task of the bridge stopped running")
 }
@@ -183,7 +183,7 @@ func TestAnErrorRateOverTheLimitInTheMonitorWindowSendsTheTrafficBack(t *testing
 	assert.Contains(t, fe.Reason.Error(), "the new version's error rate 20% (20 of 100) > 1%")
 	assert.Contains(t, fe.Reason.Error(), "within the --monitor window of 1m0s")
 	assert.Contains(t, err.Error(), "swap of web failed during monitor")
-	assert.Contains(t, fe.Kept, "myapp:v1 (service web) serves again on its 3 tasks")
+	assert.Contains(t, fe.Kept, "myapp:v1 (service web) serves again on all its 3 tasks")
 	assertRolledBack(t, w, cl, v1, "error rate 20%")
 }
 

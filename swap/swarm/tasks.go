@@ -100,17 +100,10 @@ func (s *Swapper) undoPost(ctx context.Context, p *plan, bridge *engine.SwarmSer
 	ctx = context.WithoutCancel(ctx)
 	fe := &swap.FailedError{Service: p.name, Phase: swap.PhasePost, Reason: cause}
 	s.enter(swap.PhaseRollback, "a post task failed: moving the route back to the service's old tasks", "post failure", s.cfg.Tasks.PostFailure)
-	n, err := s.routeService(ctx, p)
-	if err != nil {
-		fe.RollbackErr = err
-		fe.Kept = fmt.Sprintf("%s serves on the bridge service %s (routed); service %s's old tasks (%s) run unrouted. Run dswap sync %s to finish the swap to %s, or dswap up %s --service %s once Traefik answers", p.image, bridge.Name, p.name, p.fromImage, p.name, p.image, p.fromImage, p.name)
+	stuck := fmt.Sprintf("%s serves on the bridge service %s (routed); service %s's old tasks (%s) run unrouted. Run dswap sync %s to finish the swap to %s, or dswap up %s --service %s once Traefik answers", p.image, bridge.Name, p.name, p.fromImage, p.name, p.image, p.fromImage, p.name)
+	if !s.backToService(ctx, p, bridge, fe, stuck) {
 		s.enter(swap.PhaseFailed, "post task failed; the route could not be put back on the old tasks")
 		return fe
-	}
-	fe.Kept = fmt.Sprintf("%s (service %s) serves again on all its %d tasks: the route is back on them (confirmed) and the bridge service is drained and removed", p.fromImage, p.name, n)
-	if err := s.removeBridge(ctx, bridge); err != nil {
-		fe.RollbackErr = err
-		fe.Kept = fmt.Sprintf("%s (service %s) serves again on all its %d tasks (the route is back on them, confirmed); the bridge service %s is left, unrouted: the next dswap of the service removes it, or docker service rm %s", p.fromImage, p.name, n, bridge.Name, bridge.Name)
 	}
 	s.enter(swap.PhaseFailed, "post task failed; rolled back")
 	return fe
