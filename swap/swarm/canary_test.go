@@ -223,12 +223,7 @@ func TestAFailedCanaryStepPutsAllTrafficBackBeforeTheBridgeIsRemoved(t *testing.
 	}, cl.lines(), "all traffic back on the service's tasks, confirmed with both children gone, then the bridge drained")
 	assert.ElementsMatch(t, v1, w.routedHosts(t), "the route names the v1 tasks again")
 
-	svc, err := w.cluster.SwarmService(ctx, "web")
-	require.NoError(t, err)
-	assert.Equal(t, "myapp:v1", svc.Image)
-	assert.NotContains(t, svc.Labels, LockLabel)
-	_, err = w.cluster.SwarmService(ctx, BridgeName("web"))
-	assert.ErrorIs(t, err, engine.ErrNotFound, "bridge removed")
+	assertServiceBackOnV1(t, w)
 
 	entries, err := w.history.Read(swap.KeyOf("web"))
 	require.NoError(t, err)

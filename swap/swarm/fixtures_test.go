@@ -8,6 +8,7 @@ import (
 	"time"
 
 	dswarm "github.com/docker/docker/api/types/swarm"
+	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
 	"github.com/dswap-dev/dswap/engine"
@@ -325,4 +326,17 @@ func (w *world) routedHosts(t *testing.T) []string {
 	hosts, _, err := w.swapper().routedHosts("web")
 	require.NoError(t, err)
 	return hosts
+}
+
+// assertServiceBackOnV1 checks that service web runs myapp:v1 again (or
+// still), its lock released, and that its bridge is gone.
+func assertServiceBackOnV1(t *testing.T, w *world) {
+	t.Helper()
+	ctx := context.Background()
+	svc, err := w.cluster.SwarmService(ctx, "web")
+	require.NoError(t, err)
+	assert.Equal(t, "myapp:v1", svc.Image)
+	assert.NotContains(t, svc.Labels, LockLabel)
+	_, err = w.cluster.SwarmService(ctx, BridgeName("web"))
+	assert.ErrorIs(t, err, engine.ErrNotFound, "bridge removed")
 }

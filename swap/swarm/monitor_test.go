@@ -101,19 +101,13 @@ func TestAMonitorWindowThatPassesLetsTheSwapFinishAfterIt(t *testing.T) {
 // saying rolled-back for reason.
 func assertRolledBack(t *testing.T, w *world, cl *confirmLog, v1 []string, reason string) {
 	t.Helper()
-	ctx := context.Background()
 	assert.Equal(t, []string{
 		"confirm web=3 bridge-replicas=3",
 		"confirm web=3 bridge-replicas=3",
 		"scale bridge to 0",
 	}, cl.lines(), "flip 1, the route back to the old tasks confirmed, then the bridge drained; the service never updated")
 	assert.ElementsMatch(t, v1, w.routedHosts(t), "the route names the v1 tasks that stood by")
-	svc, err := w.cluster.SwarmService(ctx, "web")
-	require.NoError(t, err)
-	assert.Equal(t, "myapp:v1", svc.Image)
-	assert.NotContains(t, svc.Labels, LockLabel)
-	_, err = w.cluster.SwarmService(ctx, BridgeName("web"))
-	assert.ErrorIs(t, err, engine.ErrNotFound, "bridge removed")
+	assertServiceBackOnV1(t, w)
 	entries, err := w.history.Read(swap.KeyOf("web"))
 	require.NoError(t, err)
 	require.Len(t, entries, 1)
