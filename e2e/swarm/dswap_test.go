@@ -137,3 +137,53 @@ func (r *routeSampler) finish() (fewest, samples, errs int, sets []string) {
 	defer r.mu.Unlock()
 	return r.fewest, r.samples, r.errs, r.sets
 }
+
+// lockedBuffer is an output buffer written by a process and read by the
+// test meanwhile.
+type lockedBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (l *lockedBuffer) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.Write(p)
+}
+
+func (l *lockedBuffer) String() string {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.String()
+}
+
+// startDswap runs dswap with args against the Swarm's manager (dswapEnv,
+// plus env) until the test ends, when it is interrupted (killed after
+// 20 s) and the tail of its output logged. It returns its output so far
+// on demand.
+func startDswap(t *testing.T, bin string, s *lab.Swarm, env []string, args ...string) output {
+	t.Helper()
+	cmd := exec.Command(bin, args...)
+	cmd.Env = append(dswapEnv(s), env...)
+	out := &lockedBuffer{}
+	cmd.Stdout, cmd.Stderr = out, out
+	require.NoError(t, cmd.Start())
+	done := make(chan struct{})
+	go func() { _ = cmd.Wait(); close(done) }()
+	t.Cleanup(func() {
+		_ = cmd.Process.Signal(os.Interrupt)
+		select {
+		case <-done:
+		case <-time.After(20 * time.Second):
+			_ = cmd.Process.Kill()
+			<-done
+		}
+		t.Logf("dswap %s's output (tail):\n%s", args[0], tail(out.String(), 30))
+	})
+	return out.String
+}
+
+// output is a process's output so far, read when called or printed.
+type output func() string
+
+func (o output) String() string { return o() }

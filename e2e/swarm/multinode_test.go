@@ -1,11 +1,8 @@
 package swarm
 
 import (
-	"bytes"
 	"context"
 	"fmt"
-	"os"
-	"os/exec"
 	"sort"
 	"strings"
 	"testing"
@@ -21,31 +18,9 @@ import (
 
 // startKeeper runs `dswap keep` against the Swarm's manager until the test
 // ends, and returns its output so far on demand.
-func startKeeper(t *testing.T, bin string, s *lab.Swarm) func() string {
+func startKeeper(t *testing.T, bin string, s *lab.Swarm) output {
 	t.Helper()
-	cmd := exec.Command(bin, "keep")
-	cmd.Env = append(os.Environ(),
-		"DOCKER_HOST="+s.Manager.Socket,
-		"DSWAP_ROUTES_DIR="+s.RoutesDir,
-		"DSWAP_TRAEFIK_API="+s.TraefikAPI,
-		"DSWAP_TRAEFIK_CONTAINER="+s.TraefikName,
-	)
-	var out bytes.Buffer
-	cmd.Stdout, cmd.Stderr = &out, &out
-	require.NoError(t, cmd.Start())
-	done := make(chan struct{})
-	go func() { _ = cmd.Wait(); close(done) }()
-	t.Cleanup(func() {
-		_ = cmd.Process.Signal(os.Interrupt)
-		select {
-		case <-done:
-		case <-time.After(20 * time.Second):
-			_ = cmd.Process.Kill()
-			<-done
-		}
-		t.Logf("dswap keep's output (tail):\n%s", tail(out.String(), 30))
-	})
-	return out.String
+	return startDswap(t, bin, s, nil, "keep")
 }
 
 // routedServers are the servers Traefik's API shows for service@file.

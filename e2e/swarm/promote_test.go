@@ -1,14 +1,10 @@
 package swarm
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
 	"net"
 	"net/http"
-	"os"
-	"os/exec"
-	"sync"
 	"testing"
 	"time"
 
@@ -18,25 +14,6 @@ import (
 	"github.com/dswap-dev/dswap/internal/testenv/lab"
 	"github.com/dswap-dev/dswap/server"
 )
-
-// lockedBuffer is an output buffer written by a process and read by the
-// test meanwhile.
-type lockedBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (l *lockedBuffer) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.Write(p)
-}
-
-func (l *lockedBuffer) String() string {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.String()
-}
 
 // serveOnHost runs `dswap serve` on this machine against the Swarm's
 // manager, its API on a free port of 127.0.0.1 with a token, until the
@@ -48,23 +25,7 @@ func serveOnHost(t *testing.T, bin string, s *lab.Swarm) sidecarAPI {
 	addr := l.Addr().String()
 	require.NoError(t, l.Close())
 	api := sidecarAPI{base: "http://" + addr, token: randomHex(16)}
-	cmd := exec.Command(bin, "serve", "--listen", addr, "--resync", "0s")
-	cmd.Env = append(dswapEnv(s), "DSWAP_TOKEN="+api.token)
-	out := &lockedBuffer{}
-	cmd.Stdout, cmd.Stderr = out, out
-	require.NoError(t, cmd.Start())
-	done := make(chan struct{})
-	go func() { _ = cmd.Wait(); close(done) }()
-	t.Cleanup(func() {
-		_ = cmd.Process.Signal(os.Interrupt)
-		select {
-		case <-done:
-		case <-time.After(20 * time.Second):
-			_ = cmd.Process.Kill()
-			<-done
-		}
-		t.Logf("dswap serve's output (tail):\n%s", tail(out.String(), 30))
-	})
+	out := startDswap(t, bin, s, []string{"DSWAP_TOKEN=" + api.token}, "serve", "--listen", addr, "--resync", "0s")
 	require.Eventually(t, func() bool {
 		ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
 		defer cancel()

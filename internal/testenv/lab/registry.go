@@ -157,8 +157,19 @@ func (r *Registry) start(ctx context.Context, bin string) error {
 // waitReady polls /v2/ until the registry asks for credentials, which
 // says it is up and its authentication is on.
 func (r *Registry) waitReady(ctx context.Context) error {
-	url := "http://" + r.Host + "/v2/"
+	return waitRegistry(ctx, r.Host, http.StatusUnauthorized, "authentication on", nil)
+}
+
+// waitRegistry polls the registry's /v2/ at addr until it answers want
+// (what says why in the error), or exited, when given, is closed.
+func waitRegistry(ctx context.Context, addr string, want int, why string, exited <-chan struct{}) error {
+	url := "http://" + addr + "/v2/"
 	return pollUntil(ctx, 100*time.Millisecond, func(ctx context.Context) (error, error) {
+		select {
+		case <-exited:
+			return nil, errors.New("the registry exited")
+		default:
+		}
 		req, err := http.NewRequestWithContext(ctx, http.MethodGet, url, nil)
 		if err != nil {
 			return nil, err
@@ -169,8 +180,8 @@ func (r *Registry) waitReady(ctx context.Context) error {
 		}
 		_, _ = io.Copy(io.Discard, io.LimitReader(resp.Body, 1<<20))
 		_ = resp.Body.Close()
-		if resp.StatusCode != http.StatusUnauthorized {
-			return fmt.Errorf("GET %s: %s, want 401 (authentication on)", url, resp.Status), nil
+		if resp.StatusCode != want {
+			return fmt.Errorf("GET %s: %s, want %d (%s)", url, resp.Status, want, why), nil
 		}
 		return nil, nil
 	})

@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"io"
 	"net/http"
 	"os"
 	"os/exec"
@@ -123,28 +122,7 @@ func startSwarmRegistry(ctx context.Context, bin string, manager *OwnEngine, add
 // waitReady polls /v2/ until it answers 200 (no login asked), or the
 // process exits.
 func (r *swarmRegistry) waitReady(ctx context.Context, addr string) error {
-	url := "http://" + addr + "/v2/"
-	return pollUntil(ctx, 100*time.Millisecond, func(ctx context.Context) (error, error) {
-		select {
-		case <-r.done:
-			return nil, errors.New("the registry exited")
-		default:
-		}
-		req, err := http.NewRequestWithContext(ctx, http.MethodGet, url, nil)
-		if err != nil {
-			return nil, err
-		}
-		resp, err := probeClient.Do(req)
-		if err != nil {
-			return fmt.Errorf("GET %s: %w", url, err), nil
-		}
-		_, _ = io.Copy(io.Discard, io.LimitReader(resp.Body, 1<<20))
-		_ = resp.Body.Close()
-		if resp.StatusCode != http.StatusOK {
-			return fmt.Errorf("GET %s: %s, want 200", url, resp.Status), nil
-		}
-		return nil, nil
-	})
+	return waitRegistry(ctx, addr, http.StatusOK, "no authentication", r.done)
 }
 
 // logTail is the end of the registry's output, for error messages.
