@@ -76,6 +76,10 @@ type workerDown struct {
 	// total, failed and hung are the load's requests from the stop until
 	// the route followed (and a moment after).
 	total, failed, hung int
+	// at is when the worker's Engine was told to stop; failures are the
+	// failed requests.
+	at       time.Time
+	failures []loadgen.Result
 }
 
 // stopWorkerUnderLoad stops the Engine of a worker that runs one of the
@@ -112,9 +116,9 @@ func stopWorkerUnderLoad(t *testing.T, s *lab.Swarm, app swarmApp) workerDown {
 		return true
 	}, 3*time.Minute, 100*time.Millisecond, "the route never left the stopped node's task %s", victimAddr)
 	rep := stop()
-	out := workerDown{followed: followedAt.Sub(downAt), total: rep.Total, failed: rep.Failed, hung: rep.Hung}
-	t.Logf("worker %d stopped: the route left its task after %s (Swarm declared the node down and rescheduled; the keeper polls every second); load meanwhile: %s; failed by status: %s; servers now %v",
-		victim, out.followed.Round(time.Millisecond), rep.Summary(), statusCounts(rep), routedServers(t, s, app.name))
+	out := workerDown{followed: followedAt.Sub(downAt), total: rep.Total, failed: rep.Failed, hung: rep.Hung, at: downAt, failures: rep.Failures()}
+	t.Logf("worker %d stopped: the route left its task after %s (Swarm declared the node down and rescheduled; the keeper polls every second); load meanwhile: %s; failed by status: %s; failures by start, from the stop: %s; servers now %v",
+		victim, out.followed.Round(time.Millisecond), rep.Summary(), statusCounts(rep), failureSpans(out.failures, downAt), routedServers(t, s, app.name))
 	// Once the route followed, nothing fails.
 	stop = load(t, s, app, 10*time.Second)
 	time.Sleep(8 * time.Second)
