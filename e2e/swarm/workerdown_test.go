@@ -50,13 +50,12 @@ func TestSwarmWorkerDownWithTraefikHealthCheck(t *testing.T) {
 	startKeeper(t, bin, s)
 
 	down := stopWorkerUnderLoad(t, s, app)
-	// Without the health check, requests fail for as long as the route
-	// names the dead task (11 to 16 s, until Swarm declares the node down)
-	// and 8 hang for Traefik's 30 s dial timeout (docs/swarm.md). With it,
-	// only the requests sent before Traefik's first failed check after the
-	// node went (within one interval plus one timeout, 0.9 s) can fail,
-	// and none waits more than the 1 s dial timeout. How many fail depends
-	// on the request rate; how long they go on does not.
+	// Without the health check, 8 requests hang for Traefik's 30 s dial
+	// timeout each time, holding the clients (docs/swarm.md). With it, only
+	// the requests sent before Traefik's first failed check after the node
+	// went (within one interval plus one timeout, 0.9 s) can fail, and
+	// none waits more than the 1 s dial timeout. How many fail depends on
+	// the request rate; how long they go on does not.
 	assert.Zero(t, down.hung, "with a 1 s dial timeout no request hangs")
 	if len(down.failures) > 0 {
 		first, last := down.failures[0].Start, down.failures[0].Start
