@@ -16,6 +16,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/dswap-dev/dswap/internal/testenv/lab"
+	"github.com/dswap-dev/dswap/internal/testenv/loadgen"
 	"github.com/dswap-dev/dswap/traefik"
 )
 
@@ -187,3 +188,21 @@ func startDswap(t *testing.T, bin string, s *lab.Swarm, env []string, args ...st
 type output func() string
 
 func (o output) String() string { return o() }
+
+// dswapUnderLoad runs dswap with args while closed-loop clients load app
+// through Traefik (from a second before to a second after) and Traefik's
+// API is sampled: it returns the run, the load's report, the fewest
+// servers Traefik showed and the server sets in order.
+func dswapUnderLoad(t *testing.T, bin string, s *lab.Swarm, app swarmApp, args ...string) (dswapRun, *loadgen.Report, int, []string) {
+	t.Helper()
+	sampler := sampleRoute(t, s, app.name)
+	stop := load(t, s, app, 4*time.Minute)
+	time.Sleep(time.Second) // load before the swap starts
+	run := runDswap(t, bin, s, args...)
+	time.Sleep(time.Second) // and after it ended
+	rep := stop()
+	fewest, samples, errs, sets := sampler.finish()
+	t.Logf("dswap %s: %s; Traefik API sampled %d times (%d errors), fewest servers %d, server sets in order: %q",
+		strings.Join(args, " "), rep.Summary(), samples, errs, fewest, sets)
+	return run, rep, fewest, sets
+}

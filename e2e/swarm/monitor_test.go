@@ -46,15 +46,7 @@ func TestSwarmMonitorRollsBackABadReleaseThenLetsAGoodOneFinish(t *testing.T) {
 
 	monitorUnderLoad := func(args ...string) (dswapRun, *loadgen.Report, int, []string) {
 		t.Helper()
-		sampler := sampleRoute(t, s, app.name)
-		stop := load(t, s, app, 3*time.Minute)
-		time.Sleep(time.Second) // load before the swap starts
-		run := runDswap(t, bin, s, args...)
-		time.Sleep(time.Second) // and after it ended
-		rep := stop()
-		fewest, _, _, sets := sampler.finish()
-		t.Logf("dswap %s: %s; fewest servers %d; server sets Traefik showed, in order: %q", strings.Join(args, " "), rep.Summary(), fewest, sets)
-		return run, rep, fewest, sets
+		return dswapUnderLoad(t, bin, s, app, args...)
 	}
 
 	// A bad release: caught by its error rate within the window.

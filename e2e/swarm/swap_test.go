@@ -103,16 +103,7 @@ func TestSwarmUpUnderLoadOnOneNode(t *testing.T) {
 
 	swapUnderLoad := func(args ...string) (dswapRun, *loadgen.Report, int, []string) {
 		t.Helper()
-		sampler := sampleRoute(t, s, app.name)
-		stop := load(t, s, app, 4*time.Minute)
-		time.Sleep(time.Second) // load before the swap starts
-		run := runDswap(t, bin, s, args...)
-		time.Sleep(time.Second) // and after it ended
-		rep := stop()
-		fewest, samples, errs, sets := sampler.finish()
-		t.Logf("dswap %s: %s; Traefik API sampled %d times (%d errors), fewest servers %d, server sets in order: %q",
-			strings.Join(args, " "), rep.Summary(), samples, errs, fewest, sets)
-		return run, rep, fewest, sets
+		return dswapUnderLoad(t, bin, s, app, args...)
 	}
 
 	run, rep, fewest, sets := swapUnderLoad("up", v2, "--service", app.name)

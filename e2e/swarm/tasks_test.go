@@ -45,15 +45,7 @@ func TestSwarmReleaseTasksUnderLoadOnOneNode(t *testing.T) {
 
 	swapUnderLoad := func(args ...string) (dswapRun, *loadgen.Report, int) {
 		t.Helper()
-		sampler := sampleRoute(t, s, app.name)
-		stop := load(t, s, app, 4*time.Minute)
-		time.Sleep(time.Second) // load before the swap starts
-		run := runDswap(t, bin, s, args...)
-		time.Sleep(time.Second) // and after it ended
-		rep := stop()
-		fewest, samples, errs, sets := sampler.finish()
-		t.Logf("dswap %s: %s; Traefik API sampled %d times (%d errors), fewest servers %d, server sets in order: %q",
-			strings.Join(args, " "), rep.Summary(), samples, errs, fewest, sets)
+		run, rep, fewest, _ := dswapUnderLoad(t, bin, s, app, args...)
 		return run, rep, fewest
 	}
 	leftover := func() []string {
