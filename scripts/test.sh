@@ -21,10 +21,20 @@ phase() { # name command...
   echo "== $name: ${took}s"
   timings+=("$(printf '%-44s %5ss' "$name" "$took")")
 }
+# failed_digest holds, for a go test run that failed, its failed tests and
+# what their assertions said, printed again after the timings: a long
+# run's output is read from its end, where the cleanup logs of a failed
+# test would otherwise bury its assertion.
+failed_digest=$(mktemp)
 summary() {
   echo "== phase timings"
   local t
   for t in "${timings[@]}"; do echo "   $t"; done
+  if [ -s "$failed_digest" ]; then
+    echo "== failed tests and their assertions"
+    cat "$failed_digest"
+  fi
+  rm -f "$failed_digest"
 }
 trap summary EXIT
 
@@ -88,8 +98,22 @@ fuzz_targets() {
   done
 }
 
+# go_test_v runs go test -v with the arguments, its output going through as
+# it comes, and on a failure adds the failed tests, their assertions'
+# errors and messages and any panic or timeout to failed_digest.
+go_test_v() {
+  local log status=0
+  log=$(mktemp)
+  go test -v "$@" 2>&1 | tee "$log" || status=$?
+  if [ "$status" -ne 0 ]; then
+    grep -E -- '^\s*--- FAIL|^\s+Error Trace:|^\s+Error:|^\s+Messages:|^panic:|^FAIL|test timed out' "$log" | cut -c1-800 | head -80 >> "$failed_digest" || true
+  fi
+  rm -f "$log"
+  return "$status"
+}
+
 e2e() {
-  go test -count=1 -timeout 60m -v ./e2e/
+  go_test_v -count=1 -timeout 60m ./e2e/
 }
 
 # swarm_e2e runs the Swarm tests, each on Swarms of Docker Engines of its
@@ -97,7 +121,7 @@ e2e() {
 # machine's Engine; they need root, like the standalone ones that restart
 # an Engine of their own.
 swarm_e2e() {
-  go test -count=1 -timeout 40m -v ./e2e/swarm/...
+  go_test_v -count=1 -timeout 40m ./e2e/swarm/...
 }
 
 phase "gofmt, go vet" check_format

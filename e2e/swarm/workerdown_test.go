@@ -16,12 +16,16 @@ import (
 
 // fastDial is a servers transport, in a file of its own in Traefik's file
 // provider directory beside dswap's routes, that gives up dialing a
-// server after a second instead of Traefik's 30 s.
+// server after a second instead of Traefik's 30 s, and waiting for the
+// answer to a request already sent after 2 s instead of never: a request
+// on a kept-alive connection to a task whose node vanished without
+// closing it gets no answer and no reset. The test app answers at once.
 const fastDial = `http:
   serversTransports:
     fastdial:
       forwardingTimeouts:
         dialTimeout: 1s
+        responseHeaderTimeout: 2s
 `
 
 // TestSwarmWorkerDownWithTraefikHealthCheck stops a worker's Engine under
@@ -54,15 +58,17 @@ func TestSwarmWorkerDownWithTraefikHealthCheck(t *testing.T) {
 	// timeout each time, holding the clients (docs/swarm.md). With it, only
 	// the requests sent before Traefik's first failed check after the node
 	// went (within one interval plus one timeout, 0.9 s) can fail, and
-	// none waits more than the 1 s dial timeout. How many fail depends on
-	// the request rate; how long they go on does not.
-	assert.Zero(t, down.hung, "with a 1 s dial timeout no request hangs")
+	// none waits more than the transport's timeouts (1 s to dial, 2 s for
+	// an answer). How many fail depends on the request rate; how long they
+	// go on does not.
+	spans := failureSpans(down.failures, down.at)
+	assert.Zero(t, down.hung, "with a 1 s dial timeout and a 2 s response header timeout no request hangs; failures by start, from the stop: %s", spans)
 	if len(down.failures) > 0 {
 		first, last := down.failures[0].Start, down.failures[0].Start
 		for _, r := range down.failures {
 			first, last = minTime(first, r.Start), maxTime(last, r.Start)
 		}
-		assert.Less(t, last.Sub(first), 3*time.Second, "failed requests went on for %s (%d of %d): Traefik kept sending to the dead node", last.Sub(first), down.failed, down.total)
+		assert.Less(t, last.Sub(first), 3*time.Second, "failed requests went on for %s (%d of %d): Traefik kept sending to the dead node; failures by start, from the stop: %s", last.Sub(first), down.failed, down.total, spans)
 	}
 }
 
