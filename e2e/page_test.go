@@ -1,12 +1,9 @@
 package e2e
 
 import (
-	"context"
 	"encoding/json"
 	"net/http"
 	"os"
-	"os/exec"
-	"path/filepath"
 	"strconv"
 	"strings"
 	"testing"
@@ -16,29 +13,27 @@ import (
 	"github.com/chromedp/chromedp"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+
+	"github.com/dswap-dev/dswap/internal/testenv/browser"
 )
 
-// chromium finds the browser the status page's test drives: DSWAP_CHROMIUM,
-// else Debian's chromium on PATH. Without one the test skips, except under
-// CI=true, where a missing browser is a failure (scripts/chromium.sh
-// installs it).
-func chromium(t *testing.T) string {
+// chromium starts the browser the status page's tests drive
+// (browser.Find), closed when the test ends. Without one the test skips,
+// except under CI=true, where a missing browser is a failure
+// (scripts/chromium.sh installs it).
+func chromium(t *testing.T) *browser.Tab {
 	t.Helper()
-	candidates := []string{"chromium", "chromium-browser", "google-chrome"}
-	if p := os.Getenv("DSWAP_CHROMIUM"); p != "" {
-		candidates = []string{p}
-	}
-	for _, c := range candidates {
-		if p, err := exec.LookPath(c); err == nil {
-			return p
+	path, err := browser.Find()
+	if err != nil {
+		if os.Getenv("CI") == "true" {
+			t.Fatal(err.Error() + "; under CI=true this test must run")
 		}
+		t.Skip(err.Error())
 	}
-	msg := "no Chromium found (" + strings.Join(candidates, ", ") + "); install it with scripts/chromium.sh (apt-get install chromium) or name one in DSWAP_CHROMIUM"
-	if os.Getenv("CI") == "true" {
-		t.Fatal(msg + "; under CI=true this test must run")
-	}
-	t.Skip(msg)
-	return ""
+	tab, err := browser.Start(path, 1280, 1500)
+	require.NoError(t, err)
+	t.Cleanup(tab.Close)
+	return tab
 }
 
 // artifactDir is where a test keeps files for a person to look at:
@@ -59,45 +54,19 @@ func artifactDir(t *testing.T) string {
 // happens, then see v2 and the swap's timeline. The session cookie reads
 // but cannot start a swap.
 func TestStatusPage(t *testing.T) {
-	browserPath := chromium(t)
+	tab := chromium(t)
 	started := time.Now()
 	svc := startService(t, "page", serviceOpts{})
 	side := serveTCP(t)
-
-	alloc, cancelAlloc := chromedp.NewExecAllocator(context.Background(), append(chromedp.DefaultExecAllocatorOptions[:],
-		chromedp.ExecPath(browserPath),
-		// Chromium's sandbox needs user namespaces that a root CI job
-		// does not have; the page is ours and on 127.0.0.1.
-		chromedp.NoSandbox,
-		chromedp.WindowSize(1280, 1500),
-	)...)
-	defer cancelAlloc()
-	tab, cancelTab := chromedp.NewContext(alloc)
-	defer cancelTab()
-	// The browser's life is bound to the context of its first action, so
-	// it starts without a deadline; every step below has its own.
-	require.NoError(t, chromedp.Do(tab), "starting Chromium %s", browserPath)
-	within := func(d time.Duration) context.Context {
-		ctx, cancel := context.WithTimeout(tab, d)
-		t.Cleanup(cancel)
-		return ctx
-	}
-	// waitFor polls a JavaScript predicate in the page until it is true.
+	within := tab.Within
 	waitFor := func(what, expr string, d time.Duration) {
 		t.Helper()
-		_, err := chromedp.Run(within(d+5*time.Second), chromedp.Poll[bool](expr, chromedp.WithPollingTimeout(d), chromedp.WithPollingInterval(100*time.Millisecond)))
-		if err != nil {
-			text, _ := chromedp.Run(within(5*time.Second), chromedp.Evaluate[string](`document.body.innerText`))
-			t.Fatalf("the page did not show %s within %s: %v\nthe page shows:\n%s", what, d, err, text)
-		}
+		require.NoError(t, tab.WaitFor(what, expr, d))
 	}
 	artifacts := artifactDir(t)
 	shot := func(name string) string {
-		// Quality 100 is PNG; anything less is JPEG.
-		png, err := chromedp.Run(within(30*time.Second), chromedp.FullScreenshot(100))
+		path, err := tab.Screenshot(artifacts, name)
 		require.NoError(t, err)
-		path := filepath.Join(artifacts, name)
-		require.NoError(t, os.WriteFile(path, png, 0o644))
 		t.Logf("screenshot: %s", path)
 		return path
 	}
@@ -109,15 +78,11 @@ func TestStatusPage(t *testing.T) {
 	waitFor("no service before the login", `!`+svcSel, time.Second)
 
 	// A wrong token is refused and says so.
-	require.NoError(t, chromedp.Do(within(30*time.Second), chromedp.SendKeys(chromedp.ID("token"), "not-the-token")))
-	_, err := chromedp.RunResponse(within(30*time.Second), chromedp.Click(chromedp.ID("login-submit")))
-	require.NoError(t, err)
+	require.NoError(t, tab.Login(side.api, "not-the-token"))
 	waitFor("the refused login", `!document.getElementById('login-failed').hidden`, 10*time.Second)
 
 	// The right token: the service, on v1, healthy and routed.
-	require.NoError(t, chromedp.Do(within(30*time.Second), chromedp.SendKeys(chromedp.ID("token"), side.token)))
-	_, err = chromedp.RunResponse(within(30*time.Second), chromedp.Click(chromedp.ID("login-submit")))
-	require.NoError(t, err)
+	require.NoError(t, tab.Login(side.api, side.token))
 	waitFor("the service on v1", svcSel+`?.querySelector('.version')?.textContent === 'v1'`, 20*time.Second)
 	waitFor("v1 healthy and routed", svcSel+`.querySelector('.health').textContent.includes('healthy') && `+svcSel+`.querySelector('.routed').textContent !== 'nothing'`, 10*time.Second)
 
@@ -184,5 +149,5 @@ func TestStatusPage(t *testing.T) {
 	waitFor("the swap's timeline", swapCard+`?.querySelector('.timeline img')?.naturalWidth > 0`, 20*time.Second)
 	after := shot("status-page-v2.png")
 	t.Logf("Chromium %s; swap seen live %.1fs after it started; test took %.1fs; screenshots: %s %s %s",
-		browserPath, seenLive.Seconds(), time.Since(started).Seconds(), before, during, after)
+		tab.Path(), seenLive.Seconds(), time.Since(started).Seconds(), before, during, after)
 }

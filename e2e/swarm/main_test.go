@@ -62,13 +62,19 @@ func missingTools() string {
 // where every test must run: a missing tool is then a failure.
 func needSwarm(t *testing.T) {
 	t.Helper()
-	if env.missing == "" {
-		return
+	if env.missing != "" {
+		missing(t, env.missing)
 	}
+}
+
+// missing skips a test for what the machine lacks, or fails it under
+// CI=true, where every test must run.
+func missing(t *testing.T, what string) {
+	t.Helper()
 	if os.Getenv("CI") == "true" {
-		t.Fatal(env.missing + "; under CI=true this test must run (scripts/packages.sh installs what it needs)")
+		t.Fatal(what + "; under CI=true this test must run (scripts/packages.sh installs what it needs)")
 	}
-	t.Skip(env.missing)
+	t.Skip(what)
 }
 
 // startSwarm starts a Swarm of n nodes for the test and closes it when the
