@@ -84,10 +84,26 @@ func (e *Engine) FollowLogs(ctx context.Context, id string, line func(string)) e
 	if err != nil {
 		return notFound(err, "following logs of container "+id)
 	}
+	return followLines(ctx, rc, "container "+id, line)
+}
+
+// FollowSwarmServiceLogs calls line with each line the tasks of a Swarm
+// service write to stdout and stderr, from the first, until ctx ends (the
+// stream goes on after a task ended, while the service is there).
+func (e *Engine) FollowSwarmServiceLogs(ctx context.Context, id string, line func(string)) error {
+	rc, err := e.api.ServiceLogs(ctx, id, container.LogsOptions{ShowStdout: true, ShowStderr: true, Follow: true})
+	if err != nil {
+		return notFound(err, "following logs of Swarm service "+id)
+	}
+	return followLines(ctx, rc, "Swarm service "+id, line)
+}
+
+// followLines splits a multiplexed log stream (no TTY) into lines for line
+// until it ends or ctx does, and closes it.
+func followLines(ctx context.Context, rc io.ReadCloser, what string, line func(string)) error {
 	defer rc.Close()
 	pr, pw := io.Pipe()
 	go func() {
-		// A container without a TTY has multiplexed output.
 		_, err := stdcopy.StdCopy(pw, pw, rc)
 		_ = pw.CloseWithError(err)
 	}()
@@ -97,7 +113,7 @@ func (e *Engine) FollowLogs(ctx context.Context, id string, line func(string)) e
 		line(strings.TrimRight(sc.Text(), "\r"))
 	}
 	if err := sc.Err(); err != nil && ctx.Err() == nil {
-		return fmt.Errorf("following logs of container %s: %w", id, err)
+		return fmt.Errorf("following logs of %s: %w", what, err)
 	}
 	return nil
 }

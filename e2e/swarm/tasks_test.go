@@ -27,8 +27,9 @@ import (
 //   - a post task exiting 1 with --post-failure rollback: the route goes
 //     back to the service's v2 tasks, which stood by, the bridge is gone,
 //     nothing failed;
-//   - a dswap killed during a pre task: the next dswap sync removes the
-//     task's service, which stops its container.
+//   - a dswap killed during a pre task, once it printed the task's output
+//     line live: the next dswap sync removes the task's service, which
+//     stops its container.
 func TestSwarmReleaseTasksUnderLoadOnOneNode(t *testing.T) {
 	s := startSwarm(t, lab.SwarmOptions{Nodes: 1})
 	bin := dswapBin(t)
@@ -114,8 +115,10 @@ func TestSwarmReleaseTasksUnderLoadOnOneNode(t *testing.T) {
 
 	// A dswap killed while its pre task runs leaves the task's service,
 	// its task running; the next dswap of the service removes it, which
-	// stops the task.
-	require.True(t, killDswapAt(t, bin, s, "task started", "up", v3, "--service", app.name, "--pre", "task sleep 120s"), "dswap never started its task")
+	// stops the task. dswap is killed once it printed the line the task
+	// printed, which it can only have done live: the task sleeps for 2
+	// minutes after it.
+	require.True(t, killDswapAt(t, bin, s, "sleeping 2m0s", "up", v3, "--service", app.name, "--pre", "task sleep 120s"), "dswap never printed its task's output while the task ran")
 	assert.Equal(t, []string{app.name + "-dswap-pre-1"}, leftover(), "the killed dswap left its task's service")
 	running := func() string {
 		return docker(t, s, "ps", "--quiet", "--filter", "label=dswap.task.service="+app.name)

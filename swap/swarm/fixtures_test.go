@@ -3,6 +3,7 @@ package swarm
 import (
 	"context"
 	"fmt"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -202,6 +203,26 @@ func (f *fakeCluster) SwarmServiceLogs(_ context.Context, id string, _ int) (str
 		return f.jobs[script(s)].output, nil
 	}
 	return "listening on :8080\nhealth: not ready", nil
+}
+
+// FollowSwarmServiceLogs gives a task service's output lines, but for the
+// job's last unfollowed, then waits until ctx ends, as Swarm's stream does.
+func (f *fakeCluster) FollowSwarmServiceLogs(ctx context.Context, id string, line func(string)) error {
+	f.mu.Lock()
+	var lines []string
+	if s := f.byName(id); s != nil && isTask(s) {
+		job := f.jobs[script(s)]
+		if job.output != "" {
+			lines = strings.Split(job.output, "\n")
+		}
+		lines = lines[:max(len(lines)-job.unfollowed, 0)]
+	}
+	f.mu.Unlock()
+	for _, l := range lines {
+		line(l)
+	}
+	<-ctx.Done()
+	return nil
 }
 
 func (f *fakeCluster) SwarmNodes(context.Context) (map[string]string, error) {

@@ -61,6 +61,7 @@ type Cluster interface {
 	RemoveSwarmService(ctx context.Context, id string) error
 	SwarmTasks(ctx context.Context, serviceID string) ([]engine.SwarmTask, error)
 	SwarmServiceLogs(ctx context.Context, id string, tail int) (string, error)
+	FollowSwarmServiceLogs(ctx context.Context, id string, line func(string)) error
 	SwarmNodes(ctx context.Context) (map[string]string, error)
 	SwarmServiceNames(ctx context.Context) ([]string, error)
 	ResolveImage(ctx context.Context, ref string) (string, error)

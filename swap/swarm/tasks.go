@@ -4,7 +4,9 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/dswap-dev/dswap/engine"
@@ -18,9 +20,11 @@ import (
 // condition none; not Swarm's job mode, whose tasks Engine 20.10 does not
 // stop when the job is removed: see engine.SwarmService.OneOffTask),
 // labelled dswap.task=STAGE and dswap.task.service=NAME as the container
-// path labels its one-off containers. dswap waits for its task to end within --task-timeout, takes
-// the exit code from the task's container status and the last output lines
-// from the service's logs, and removes the service whatever happened.
+// path labels its one-off containers. dswap follows the service's logs,
+// logging each line as it comes, waits for its task to end within
+// --task-timeout, takes the exit code from the task's container status and
+// the last output lines from the service's logs, and removes the service
+// whatever happened.
 //
 // Pre tasks run before the bridge is created: a failure changes nothing.
 // Post tasks run right after flip 1: the bridge serves all the traffic and
@@ -169,9 +173,10 @@ func (s *Swapper) runTask(ctx context.Context, p *plan, stage swap.Phase, n int,
 	defer s.removeTask(ctx, stage, spec)
 	s.log.Info("task started", "phase", stage.String(), "task", cmd, "service", spec.Name)
 
+	live := s.followTask(ctx, stage, cmd, id)
 	ended, failure, interrupted := s.waitTask(ctx, id)
 	r.Took = s.Now().Sub(started)
-	r.Output = s.taskOutput(ctx, stage, cmd, id)
+	r.Output = s.taskOutput(ctx, stage, cmd, id, live)
 	switch {
 	case failure != "":
 		r.Failure = failure
@@ -226,25 +231,117 @@ func taskWord(t engine.SwarmTask) string {
 	return t.Message
 }
 
+// liveOutput is a task's output as it comes: each line is logged in the
+// task's phase while the task runs, as the container path streams a
+// one-off container's output.
+type liveOutput struct {
+	mu      sync.Mutex
+	lines   []string      // the last taskTail lines that came
+	changed chan struct{} // a line came
+	cancel  context.CancelFunc
+	done    chan struct{} // the following ended
+}
+
+// followTask follows the task service's logs until stop.
+func (s *Swapper) followTask(ctx context.Context, stage swap.Phase, cmd, id string) *liveOutput {
+	fctx, cancel := context.WithCancel(context.WithoutCancel(ctx))
+	lo := &liveOutput{cancel: cancel, changed: make(chan struct{}, 1), done: make(chan struct{})}
+	go func() {
+		defer close(lo.done)
+		err := s.Cluster.FollowSwarmServiceLogs(fctx, id, func(l string) {
+			if l == "" {
+				return
+			}
+			s.log.Info(l, "phase", stage.String(), "task", cmd, "stream", "output")
+			lo.mu.Lock()
+			// Only the last lines matter: they are matched against
+			// the task's tail once it ended.
+			lo.lines = tailOf(append(lo.lines, l), taskTail)
+			lo.mu.Unlock()
+			select {
+			case lo.changed <- struct{}{}:
+			default:
+			}
+		})
+		if err != nil && fctx.Err() == nil {
+			s.log.Debug("could not follow the task's output; its last lines are read when it ends", "phase", stage.String(), "task", cmd, "error", err)
+		}
+	}()
+	return lo
+}
+
+// liveGrace is how long the lines a task wrote just before it ended may
+// take to come through Swarm's log stream once the task ended.
+const liveGrace = 2 * time.Second
+
+// seen returns the last lines that came so far.
+func (lo *liveOutput) seen() []string {
+	lo.mu.Lock()
+	defer lo.mu.Unlock()
+	return slices.Clone(lo.lines)
+}
+
+// stop ends the following once the lines that came end with tail (the
+// task's last lines, read when it ended), or after liveGrace, and returns
+// the lines that came.
+func (lo *liveOutput) stop(tail []string) []string {
+	grace := time.NewTimer(liveGrace)
+	defer grace.Stop()
+wait:
+	for overlap(lo.seen(), tail) < len(tail) {
+		select {
+		case <-lo.changed:
+		case <-lo.done:
+			break wait
+		case <-grace.C:
+			break wait
+		}
+	}
+	lo.cancel()
+	<-lo.done
+	return lo.seen()
+}
+
 // taskOutput reads the last lines the task printed, from the service's
-// logs, and logs them in the task's phase, as the container path streams
-// them.
-func (s *Swapper) taskOutput(ctx context.Context, stage swap.Phase, cmd, id string) []string {
+// logs, and logs those that did not come through while it ran.
+func (s *Swapper) taskOutput(ctx context.Context, stage swap.Phase, cmd, id string, live *liveOutput) []string {
 	lctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)
 	defer cancel()
 	logs, err := s.Cluster.SwarmServiceLogs(lctx, id, taskTail)
 	if err != nil {
 		s.log.Warn("could not read the task's output", "phase", stage.String(), "task", cmd, "error", err)
-		return nil
+		return tailOf(live.stop(nil), taskTail)
 	}
 	var out []string
 	for _, l := range strings.Split(logs, "\n") {
 		if l = strings.TrimRight(l, "\r"); l != "" {
 			out = append(out, l)
-			s.log.Info(l, "phase", stage.String(), "task", cmd, "stream", "output")
 		}
 	}
+	seen := live.stop(out)
+	for _, l := range out[overlap(seen, out):] {
+		s.log.Info(l, "phase", stage.String(), "task", cmd, "stream", "output")
+	}
 	return out
+}
+
+// overlap is how many of tail's first lines end seen: those were logged as
+// they came, the rest of tail not.
+func overlap(seen, tail []string) int {
+	for k := min(len(seen), len(tail)); k > 0; k-- {
+		if slices.Equal(seen[len(seen)-k:], tail[:k]) {
+			return k
+		}
+	}
+	return 0
+}
+
+// tailOf is the last n of lines.
+func tailOf(lines []string, n int) []string {
+	if len(lines) > n {
+		return lines[len(lines)-n:]
+	}
+	return lines
 }
 
 // removeTask removes a task's one-off service: Swarm kills its task if it

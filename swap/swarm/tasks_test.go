@@ -1,9 +1,13 @@
 package swarm
 
 import (
+	"bytes"
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
+	"log/slog"
 	"slices"
 	"testing"
 	"time"
@@ -22,6 +26,10 @@ type jobOutcome struct {
 	output string
 	// hang keeps the task running (a task past its timeout).
 	hang bool
+	// unfollowed is how many of the output's last lines do not come
+	// through the followed log stream (they come only in the tail read
+	// once the task ended).
+	unfollowed int
 	// seen is called (the cluster locked) when the job's task starts.
 	seen func(f *fakeCluster)
 }
@@ -294,4 +302,54 @@ func TestTaskServiceLeftByAKilledDswapIsRemovedByTheNext(t *testing.T) {
 	assert.Equal(t, []string{"web-dswap-post-1"}, w.cluster.removed)
 	assert.Equal(t, []string{"web", "web-dswap-pre-cache"}, w.serviceNames(t))
 	assert.Equal(t, old, w.routedHosts(t))
+}
+
+// A task's output is logged as it comes through Swarm's log stream; the
+// lines the stream had not brought when the task ended are logged from
+// the tail read then: each line once, in order, and the result keeps the
+// tail.
+func TestTaskOutputIsLoggedLiveAndOnce(t *testing.T) {
+	for _, unfollowed := range []int{0, 2} {
+		t.Run(fmt.Sprintf("%d lines not followed", unfollowed), func(t *testing.T) {
+			w, _ := routedWorld(t)
+			w.cluster.jobs["migrate"] = jobOutcome{output: "step 1\nstep 2\nstep 3\ndone", unfollowed: unfollowed}
+			var buf bytes.Buffer
+			sw := w.swapper()
+			sw.log = slog.New(slog.NewJSONHandler(&buf, nil))
+			res, err := sw.Up(context.Background(), swap.Request{Image: "myapp:v2", Service: "web",
+				Overrides: swap.Overrides{Pre: strsP("migrate")}})
+			require.NoError(t, err)
+			require.Len(t, res.Tasks, 1)
+			assert.Equal(t, []string{"step 1", "step 2", "step 3", "done"}, res.Tasks[0].Output)
+			var logged []string
+			dec := json.NewDecoder(&buf)
+			for {
+				var rec struct{ Msg, Stream string }
+				if err := dec.Decode(&rec); err != nil {
+					require.ErrorIs(t, err, io.EOF)
+					break
+				}
+				if rec.Stream == "output" {
+					logged = append(logged, rec.Msg)
+				}
+			}
+			assert.Equal(t, []string{"step 1", "step 2", "step 3", "done"}, logged, "each line once, in order")
+		})
+	}
+}
+
+func TestOverlapFindsWhereTheTailGoesOnFromTheLinesSeen(t *testing.T) {
+	for _, c := range []struct {
+		seen, tail []string
+		want       int
+	}{
+		{nil, []string{"a"}, 0},
+		{[]string{"a", "b"}, []string{"a", "b"}, 2},
+		{[]string{"a", "b", "c"}, []string{"b", "c"}, 2},
+		{[]string{"a", "b"}, []string{"b", "c", "d"}, 1},
+		{[]string{"x"}, []string{"b", "c"}, 0},
+		{[]string{"a", "b"}, nil, 0},
+	} {
+		assert.Equal(t, c.want, overlap(c.seen, c.tail), "seen %q, tail %q", c.seen, c.tail)
+	}
 }
