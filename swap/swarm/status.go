@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"slices"
+	"strings"
 
 	"github.com/dswap-dev/dswap/engine"
 	"github.com/dswap-dev/dswap/swap"
@@ -78,6 +79,18 @@ func (s *Swapper) StatusOf(ctx context.Context, name string) (*Status, error) {
 	names, err := s.Cluster.SwarmServiceNames(ctx)
 	if err != nil {
 		return nil, err
+	}
+	// A release task's one-off service, running (or left by a killed
+	// dswap): its task is listed with the service's, never routed.
+	for _, n := range names {
+		if !strings.HasPrefix(n, BridgeName(name)+"-"+swap.PhasePre.String()+"-") && !strings.HasPrefix(n, BridgeName(name)+"-"+swap.PhasePost.String()+"-") {
+			continue
+		}
+		if task, err := s.Cluster.SwarmService(ctx, n); err == nil && task.Labels[swap.TaskServiceLabel] == name {
+			if err := add(task); err != nil {
+				return nil, err
+			}
+		}
 	}
 	if !slices.Contains(names, BridgeName(name)) {
 		return st, nil

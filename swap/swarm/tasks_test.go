@@ -60,7 +60,7 @@ func (f *fakeCluster) convergeTask(s *engine.SwarmService) {
 		State: "complete", DesiredState: "complete", Updated: time.Now()}
 	switch {
 	case o.hang:
-		t.State = "running"
+		t.State, t.DesiredState = "running", "running"
 	case o.exit != 0:
 		t.State, t.ExitCode, t.Err = "failed", o.exit, fmt.Sprintf("task: non-zero exit (%d)", o.exit)
 	}
