@@ -124,6 +124,9 @@ func TestSwarmReleaseTasksUnderLoadOnOneNode(t *testing.T) {
 		return docker(t, s, "ps", "--quiet", "--filter", "label=dswap.task.service="+app.name)
 	}
 	require.Eventually(t, func() bool { return running() != "" }, time.Minute, 250*time.Millisecond, "the left task never ran")
+	status := runDswap(t, bin, s, "status", app.name, "--output", "json")
+	require.Zero(t, status.code, status.stderr)
+	assert.Contains(t, status.stdout, `"name":"`+app.name+`-dswap-pre-1.1"`, "dswap status lists the left task")
 	run = runDswap(t, bin, s, "sync", app.name)
 	require.Zero(t, run.code, run.stderr)
 	assert.Contains(t, run.stderr, "removing a release task an interrupted swap left")
