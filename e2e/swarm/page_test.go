@@ -1,7 +1,6 @@
 package swarm
 
 import (
-	"context"
 	"encoding/json"
 	"net/http"
 	"os"
@@ -13,7 +12,6 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/dswap-dev/dswap/internal/testenv/browser"
-	"github.com/dswap-dev/dswap/internal/testenv/lab"
 )
 
 // TestSwarmStatusPage is the sidecar's status page for a Swarm service, in
@@ -23,22 +21,16 @@ import (
 // v2 started through the API as it happens; then see its tasks on v2, the
 // swap in the service's history and the swap's timeline.
 func TestSwarmStatusPage(t *testing.T) {
-	s := startSwarm(t, lab.SwarmOptions{Nodes: 1})
+	needSwarm(t)
 	path, err := browser.Find()
 	if err != nil {
 		missing(t, err.Error())
 	}
+	_, _, _, v2, app, api := servedSwarm(t)
 	tab, err := browser.Start(path, 1280, 1500)
 	require.NoError(t, err)
 	t.Cleanup(tab.Close)
 	started := time.Now()
-	bin := dswapBin(t)
-	ctx, cancel := context.WithTimeout(context.Background(), 8*time.Minute)
-	defer cancel()
-	v1, v2 := buildVersions(ctx, t, s)
-	app := createService(t, s, v1, 3)
-	require.Zero(t, runDswap(t, bin, s, "sync", app.name).code)
-	api := serveOnHost(t, bin, s)
 
 	artifacts := os.Getenv("DSWAP_ARTIFACTS")
 	if artifacts == "" {

@@ -41,6 +41,21 @@ func serveOnHost(t *testing.T, bin string, s *lab.Swarm) sidecarAPI {
 	return api
 }
 
+// servedSwarm starts a one-node Swarm with the test app's v1 and v2, a
+// 3-replica service of v1 routed by dswap sync, and `dswap serve` on the
+// machine pointed at the manager.
+func servedSwarm(t *testing.T) (s *lab.Swarm, bin, v1, v2 string, app swarmApp, api sidecarAPI) {
+	t.Helper()
+	s = startSwarm(t, lab.SwarmOptions{Nodes: 1})
+	bin = dswapBin(t)
+	ctx, cancel := context.WithTimeout(context.Background(), 8*time.Minute)
+	defer cancel()
+	v1, v2 = buildVersions(ctx, t, s)
+	app = createService(t, s, v1, 3)
+	require.Zero(t, runDswap(t, bin, s, "sync", app.name).code)
+	return s, bin, v1, v2, app, serveOnHost(t, bin, s)
+}
+
 // TestSwarmSidecarPromotesAPausedCanary: a canary of a Swarm service
 // paused at 20% by the CLI is promoted through the sidecar's API (POST
 // .../promote?wait=true) under load: the bridge grows to every replica,
@@ -48,14 +63,7 @@ func serveOnHost(t *testing.T, bin string, s *lab.Swarm) sidecarAPI {
 // again, and nothing fails; Traefik's route goes from the split straight
 // to 3 servers.
 func TestSwarmSidecarPromotesAPausedCanary(t *testing.T) {
-	s := startSwarm(t, lab.SwarmOptions{Nodes: 1})
-	bin := dswapBin(t)
-	ctx, cancel := context.WithTimeout(context.Background(), 8*time.Minute)
-	defer cancel()
-	v1, v2 := buildVersions(ctx, t, s)
-	app := createService(t, s, v1, 3)
-	require.Zero(t, runDswap(t, bin, s, "sync", app.name).code)
-	api := serveOnHost(t, bin, s)
+	s, bin, _, v2, app, api := servedSwarm(t)
 
 	paused := runDswap(t, bin, s, "up", v2, "--service", app.name, "--canary", "20%", "--step", "3s", "--pause")
 	require.Zero(t, paused.code, paused.stderr)
