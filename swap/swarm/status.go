@@ -4,7 +4,6 @@ import (
 	"context"
 	"fmt"
 	"slices"
-	"strings"
 
 	"github.com/dswap-dev/dswap/engine"
 	"github.com/dswap-dev/dswap/swap"
@@ -82,14 +81,9 @@ func (s *Swapper) StatusOf(ctx context.Context, name string) (*Status, error) {
 	}
 	// A release task's one-off service, running (or left by a killed
 	// dswap): its task is listed with the service's, never routed.
-	for _, n := range names {
-		if !strings.HasPrefix(n, BridgeName(name)+"-"+swap.PhasePre.String()+"-") && !strings.HasPrefix(n, BridgeName(name)+"-"+swap.PhasePost.String()+"-") {
-			continue
-		}
-		if task, err := s.Cluster.SwarmService(ctx, n); err == nil && task.Labels[swap.TaskServiceLabel] == name {
-			if err := add(task); err != nil {
-				return nil, err
-			}
+	for _, task := range s.taskServices(ctx, name, names) {
+		if err := add(task); err != nil {
+			return nil, err
 		}
 	}
 	if !slices.Contains(names, BridgeName(name)) {

@@ -354,6 +354,24 @@ func (s *Swapper) removeTask(ctx context.Context, stage swap.Phase, svc *engine.
 	}
 }
 
+// taskServices are the release tasks' one-off services of the service
+// name among the Swarm's services names: named as taskServiceName names
+// them and labelled as dswap labels them.
+func (s *Swapper) taskServices(ctx context.Context, name string, names []string) []*engine.SwarmService {
+	var out []*engine.SwarmService
+	prefix := BridgeName(name) + "-"
+	for _, n := range names {
+		rest, ok := strings.CutPrefix(n, prefix)
+		if !ok || !(strings.HasPrefix(rest, swap.PhasePre.String()+"-") || strings.HasPrefix(rest, swap.PhasePost.String()+"-")) {
+			continue
+		}
+		if svc, err := s.Cluster.SwarmService(ctx, n); err == nil && svc.Labels[swap.TaskServiceLabel] == name {
+			out = append(out, svc) // else gone meanwhile, or not dswap's
+		}
+	}
+	return out
+}
+
 // removeLeftTasks removes the one-off task services a killed dswap left
 // beside the service name (the caller holds its lock): a task still
 // running is killed, as on one host, after its last lines are logged.
@@ -363,17 +381,8 @@ func (s *Swapper) removeLeftTasks(ctx context.Context, name string) {
 		s.log.Warn("could not look for release tasks an interrupted swap left", "phase", swap.PhasePlan.String(), "error", err)
 		return
 	}
-	prefix := BridgeName(name) + "-"
-	for _, n := range names {
-		rest, ok := strings.CutPrefix(n, prefix)
-		if !ok || !(strings.HasPrefix(rest, swap.PhasePre.String()+"-") || strings.HasPrefix(rest, swap.PhasePost.String()+"-")) {
-			continue
-		}
-		left, err := s.Cluster.SwarmService(ctx, n)
-		if err != nil || left.Labels[swap.TaskServiceLabel] != name {
-			continue // gone meanwhile, or not dswap's
-		}
-		stage := left.Labels[swap.TaskLabel]
+	for _, left := range s.taskServices(ctx, name, names) {
+		n, stage := left.Name, left.Labels[swap.TaskLabel]
 		lctx, cancel := context.WithTimeout(ctx, 10*time.Second)
 		logs, _ := s.Cluster.SwarmServiceLogs(lctx, left.ID, taskTail)
 		cancel()
