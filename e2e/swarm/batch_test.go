@@ -47,7 +47,18 @@ func routeKind(set string, old, news []string) string {
 // mixed set, 2 old tasks and 2 bridge tasks, before all 4 bridge tasks
 // (flip 1), then the service's 4 new tasks (flip 2).
 func TestSwarmUpInBatchesUnderLoadOnOneNode(t *testing.T) {
-	s := startSwarm(t, lab.SwarmOptions{Nodes: 1})
+	upInBatchesUnderLoad(t, 1)
+}
+
+// TestSwarmUpInBatchesUnderLoadOnThreeNodes is the same swap on a Swarm of
+// three Engines, the tasks (old, bridge and new) spread over them by Swarm:
+// the route names tasks on other hosts than Traefik's.
+func TestSwarmUpInBatchesUnderLoadOnThreeNodes(t *testing.T) {
+	upInBatchesUnderLoad(t, 3)
+}
+
+func upInBatchesUnderLoad(t *testing.T, nodes int) {
+	s := startSwarm(t, lab.SwarmOptions{Nodes: nodes})
 	bin := dswapBin(t)
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
 	defer cancel()
@@ -56,7 +67,8 @@ func TestSwarmUpInBatchesUnderLoadOnOneNode(t *testing.T) {
 
 	adopt := runDswap(t, bin, s, "sync", app.name)
 	require.Zero(t, adopt.code, adopt.stderr)
-	old := urlsOf(awaitTasks(t, s, app.name, 4, time.Minute))
+	oldTasks := awaitTasks(t, s, app.name, 4, time.Minute)
+	old := urlsOf(oldTasks)
 	awaitRouted(t, s, app.name, old, 30*time.Second)
 
 	sampler := sampleRoute(t, s, app.name)
@@ -66,14 +78,15 @@ func TestSwarmUpInBatchesUnderLoadOnOneNode(t *testing.T) {
 	time.Sleep(time.Second) // and after it ended
 	rep := stop()
 	fewest, samples, errs, sets := sampler.finish()
-	news := urlsOf(awaitTasks(t, s, app.name, 4, time.Minute))
+	newTasks := awaitTasks(t, s, app.name, 4, time.Minute)
+	news := urlsOf(newTasks)
 
 	var kinds []string
 	for _, set := range sets {
 		kinds = append(kinds, routeKind(set, old, news))
 	}
-	t.Logf("dswap up --parallelism 2: %s; Traefik API sampled %d times (%d errors), fewest servers %d, server sets in order: %q",
-		rep.Summary(), samples, errs, fewest, kinds)
+	t.Logf("dswap up --parallelism 2 on %d node(s): %s; Traefik API sampled %d times (%d errors), fewest servers %d, server sets in order: %q; old tasks on %d node(s), new on %d",
+		nodes, rep.Summary(), samples, errs, fewest, kinds, nodesOf(oldTasks), nodesOf(newTasks))
 
 	require.Zero(t, run.code, run.stderr)
 	assert.Contains(t, run.stdout, "now runs "+v2)
@@ -88,6 +101,19 @@ func TestSwarmUpInBatchesUnderLoadOnOneNode(t *testing.T) {
 	assert.Equal(t, v2, serviceImage(t, s, app.name))
 	assert.False(t, serviceExists(t, s, app.name+"-dswap"), "bridge removed")
 	assert.Equal(t, "4", docker(t, s, "service", "inspect", "--format", "{{.Spec.Mode.Replicated.Replicas}}", app.name), "the service was never scaled")
+	if nodes > 1 {
+		assert.GreaterOrEqual(t, nodesOf(oldTasks), 2, "the old tasks spread over the nodes")
+		assert.GreaterOrEqual(t, nodesOf(newTasks), 2, "the new tasks spread over the nodes")
+	}
+}
+
+// nodesOf counts the nodes tasks run on.
+func nodesOf(tasks []lab.Task) int {
+	nodes := map[string]bool{}
+	for _, task := range tasks {
+		nodes[task.NodeID] = true
+	}
+	return len(nodes)
 }
 
 // TestSwarmSwapInBatchesKilledBetweenBatchesIsUndoneByTheNextDswap: a

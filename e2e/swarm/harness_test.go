@@ -57,13 +57,8 @@ func TestSwarmRoutesToTasksOnEveryNode(t *testing.T) {
 	docker(t, s, "service", "create", "--detach", "--name", name, "--replicas", "3",
 		"--network", s.Network, "--no-resolve-image", img)
 	tasks := awaitTasks(t, s, name, 3, 2*time.Minute)
-	nodes := map[string]bool{}
-	var urls []string
-	for _, task := range tasks {
-		nodes[task.NodeID] = true
-		urls = append(urls, "http://"+task.Addr+":8080")
-	}
-	assert.Len(t, nodes, 3, "Swarm placed the 3 tasks on %d nodes, not one each: %+v", len(nodes), tasks)
+	urls := urlsOf(tasks)
+	assert.Equal(t, 3, nodesOf(tasks), "Swarm placed the 3 tasks on %d nodes, not one each: %+v", nodesOf(tasks), tasks)
 
 	host := name + ".test"
 	require.NoError(t, s.WriteRoute(name, host, addrsOf(tasks), 8080))
