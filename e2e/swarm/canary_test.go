@@ -44,17 +44,8 @@ func TestSwarmCanaryTakesOutABadReleaseThenPromotesAGoodOne(t *testing.T) {
 
 	canaryUnderLoad := func(args ...string) (dswapRun, *loadgen.Report, []string) {
 		t.Helper()
-		sampler := sampleWeights(t, s, app.name)
-		stop := load(t, s, app, 3*time.Minute)
-		time.Sleep(time.Second) // load before the swap starts
-		run := runDswap(t, bin, s, args...)
-		time.Sleep(time.Second) // and after it ended
-		rep := stop()
-		states := sampler.finish()
-		t.Logf("dswap %s: %s; route states Traefik's API showed, in order: %q", strings.Join(args, " "), rep.Summary(), states)
-		return run, rep, states
+		return canaryRun(t, bin, s, app, args...)
 	}
-	gate := []string{"--canary", "20%,50%", "--step", "5s", "--max-error-rate", "1%", "--min-requests", "20"}
 
 	// A bad release: taken out in its first step.
 	run, rep, states := canaryUnderLoad(append([]string{"up", bad, "--service", app.name}, gate...)...)
@@ -123,9 +114,37 @@ func TestSwarmCanaryTakesOutABadReleaseThenPromotesAGoodOne(t *testing.T) {
 
 	// A good v2: both steps pass, the bridge is scaled to 3, and the swap
 	// goes on as without a canary.
-	run, rep, states = canaryUnderLoad(append([]string{"up", v2, "--service", app.name}, gate...)...)
+	goodCanary(t, bin, s, app, v2)
+}
+
+// gate is the canary of the canary tests: two steps, judged on Traefik's
+// metrics.
+var gate = []string{"--canary", "20%,50%", "--step", "5s", "--max-error-rate", "1%", "--min-requests", "20"}
+
+// canaryRun runs dswap with args while closed-loop clients load app (from
+// a second before to a second after) and Traefik's API is read for the
+// route's states; it returns the run, the load's report and the states.
+func canaryRun(t *testing.T, bin string, s *lab.Swarm, app swarmApp, args ...string) (dswapRun, *loadgen.Report, []string) {
+	t.Helper()
+	sampler := sampleWeights(t, s, app.name)
+	stop := load(t, s, app, 3*time.Minute)
+	time.Sleep(time.Second) // load before the swap starts
+	run := runDswap(t, bin, s, args...)
+	time.Sleep(time.Second) // and after it ended
+	rep := stop()
+	states := sampler.finish()
+	t.Logf("dswap %s: %s; route states Traefik's API showed, in order: %q", strings.Join(args, " "), rep.Summary(), states)
+	return run, rep, states
+}
+
+// goodCanary swaps app's 3 tasks to a good release through the gate under
+// load: both steps pass, nothing fails, Traefik showed both weights and
+// never a plain route of fewer than 3 tasks, and the bridge is gone.
+func goodCanary(t *testing.T, bin string, s *lab.Swarm, app swarmApp, image string) {
+	t.Helper()
+	run, rep, states := canaryRun(t, bin, s, app, append([]string{"up", image, "--service", app.name}, gate...)...)
 	require.Zero(t, run.code, run.stderr)
-	assert.Contains(t, run.stdout, "now runs "+v2)
+	assert.Contains(t, run.stdout, "now runs "+image)
 	assert.Equal(t, 2, strings.Count(run.stderr, "canary step passed weight="), "both steps judged and passed")
 	assert.Zero(t, rep.Failed, "failed: %s", describe(rep.Failures()))
 	assert.Zero(t, rep.Hung, "hung: %s", describe(rep.HungResults()))
@@ -140,8 +159,30 @@ func TestSwarmCanaryTakesOutABadReleaseThenPromotesAGoodOne(t *testing.T) {
 			assert.GreaterOrEqual(t, servers, 3, "a plain route named fewer than 3 tasks: %q", states)
 		}
 	}
-	assert.Equal(t, v2, serviceImage(t, s, app.name))
+	assert.Equal(t, image, serviceImage(t, s, app.name))
 	assert.False(t, serviceExists(t, s, app.name+"-dswap"), "bridge removed")
+}
+
+// TestSwarmCanaryOnThreeNodes runs the good release's canary of
+// TestSwarmCanaryTakesOutABadReleaseThenPromotesAGoodOne on a Swarm of
+// three Engines, the service's tasks spread over them by Swarm: the steps'
+// metrics come from Traefik on the manager whatever node the canary task
+// runs on.
+func TestSwarmCanaryOnThreeNodes(t *testing.T) {
+	s := startSwarm(t, lab.SwarmOptions{Nodes: 3})
+	bin := dswapBin(t)
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Minute)
+	defer cancel()
+	v1, v2 := buildVersions(ctx, t, s)
+	app := createService(t, s, v1, 3)
+	require.Zero(t, runDswap(t, bin, s, "sync", app.name).code)
+	old := awaitTasks(t, s, app.name, 3, time.Minute)
+	awaitRouted(t, s, app.name, urlsOf(old), 30*time.Second)
+	goodCanary(t, bin, s, app, v2)
+	news := awaitTasks(t, s, app.name, 3, time.Minute)
+	t.Logf("old tasks on %d node(s), new on %d", nodesOf(old), nodesOf(news))
+	assert.GreaterOrEqual(t, nodesOf(old), 2, "the old tasks spread over the nodes")
+	assert.GreaterOrEqual(t, nodesOf(news), 2, "the new tasks spread over the nodes")
 }
 
 // canaryWindow is the part of a load run during which the canary could
