@@ -1,7 +1,6 @@
 package swarm
 
 import (
-	"context"
 	"fmt"
 	"slices"
 	"strings"
@@ -58,15 +57,7 @@ func TestSwarmUpInBatchesUnderLoadOnThreeNodes(t *testing.T) {
 }
 
 func upInBatchesUnderLoad(t *testing.T, nodes int) {
-	s := startSwarm(t, lab.SwarmOptions{Nodes: nodes})
-	bin := dswapBin(t)
-	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
-	defer cancel()
-	v1, v2 := buildVersions(ctx, t, s)
-	app := createService(t, s, v1, 4)
-
-	adopt := runDswap(t, bin, s, "sync", app.name)
-	require.Zero(t, adopt.code, adopt.stderr)
+	s, bin, _, v2, app := routedSwarm(t, nodes, 4)
 	oldTasks := awaitTasks(t, s, app.name, 4, time.Minute)
 	old := urlsOf(oldTasks)
 	awaitRouted(t, s, app.name, old, 30*time.Second)
@@ -122,13 +113,7 @@ func nodesOf(tasks []lab.Task) int {
 // tasks (confirmed), drains and removes the bridge, with nothing failed
 // under load and the service still on v1.
 func TestSwarmSwapInBatchesKilledBetweenBatchesIsUndoneByTheNextDswap(t *testing.T) {
-	s := startSwarm(t, lab.SwarmOptions{Nodes: 1})
-	bin := dswapBin(t)
-	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
-	defer cancel()
-	v1, v2 := buildVersions(ctx, t, s)
-	app := createService(t, s, v1, 4)
-	require.Zero(t, runDswap(t, bin, s, "sync", app.name).code)
+	s, bin, v1, v2, app := routedSwarm(t, 1, 4)
 	old := urlsOf(awaitTasks(t, s, app.name, 4, time.Minute))
 	awaitRouted(t, s, app.name, old, 30*time.Second)
 

@@ -169,13 +169,7 @@ func goodCanary(t *testing.T, bin string, s *lab.Swarm, app swarmApp, image stri
 // metrics come from Traefik on the manager whatever node the canary task
 // runs on.
 func TestSwarmCanaryOnThreeNodes(t *testing.T) {
-	s := startSwarm(t, lab.SwarmOptions{Nodes: 3})
-	bin := dswapBin(t)
-	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Minute)
-	defer cancel()
-	v1, v2 := buildVersions(ctx, t, s)
-	app := createService(t, s, v1, 3)
-	require.Zero(t, runDswap(t, bin, s, "sync", app.name).code)
+	s, bin, _, v2, app := routedSwarm(t, 3, 3)
 	old := awaitTasks(t, s, app.name, 3, time.Minute)
 	awaitRouted(t, s, app.name, urlsOf(old), 30*time.Second)
 	goodCanary(t, bin, s, app, v2)

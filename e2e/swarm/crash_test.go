@@ -43,13 +43,7 @@ func killDswapAt(t *testing.T, bin string, s *lab.Swarm, msg string, args ...str
 // dswap sync takes the lock over (its holder is gone), updates the
 // service, routes it and removes the bridge, with nothing failed.
 func TestSwarmSwapKilledAfterItsFirstFlipIsFinishedByTheNextDswap(t *testing.T) {
-	s := startSwarm(t, lab.SwarmOptions{Nodes: 1})
-	bin := dswapBin(t)
-	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Minute)
-	defer cancel()
-	v1, v2 := buildVersions(ctx, t, s)
-	app := createService(t, s, v1, 3)
-	require.Zero(t, runDswap(t, bin, s, "sync", app.name).code)
+	s, bin, _, v2, app := routedSwarm(t, 1, 3)
 
 	stop := load(t, s, app, 4*time.Minute)
 	require.True(t, killDswapAt(t, bin, s, "updating the service to the new image", "up", v2, "--service", app.name), "dswap never reached the service's update")

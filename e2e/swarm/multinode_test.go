@@ -44,13 +44,7 @@ func routedServers(t *testing.T, s *lab.Swarm, service string) []string {
 // that runs a task: Swarm reschedules it, dswap keep's route follows, and
 // the failed requests are counted and reported.
 func TestSwarmOnThreeNodes(t *testing.T) {
-	s := startSwarm(t, lab.SwarmOptions{Nodes: 3})
-	bin := dswapBin(t)
-	ctx, cancel := context.WithTimeout(context.Background(), 15*time.Minute)
-	defer cancel()
-	v1, v2 := buildVersions(ctx, t, s)
-	app := createService(t, s, v1, 3)
-	require.Zero(t, runDswap(t, bin, s, "sync", app.name).code)
+	s, bin, _, v2, app := routedSwarm(t, 3, 3)
 	startKeeper(t, bin, s)
 
 	sampler := sampleRoute(t, s, app.name)

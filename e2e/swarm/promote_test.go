@@ -41,18 +41,11 @@ func serveOnHost(t *testing.T, bin string, s *lab.Swarm) sidecarAPI {
 	return api
 }
 
-// servedSwarm starts a one-node Swarm with the test app's v1 and v2, a
-// 3-replica service of v1 routed by dswap sync, and `dswap serve` on the
-// machine pointed at the manager.
+// servedSwarm is routedSwarm's one-node Swarm with a 3-replica service,
+// and `dswap serve` on the machine pointed at the manager.
 func servedSwarm(t *testing.T) (s *lab.Swarm, bin, v1, v2 string, app swarmApp, api sidecarAPI) {
 	t.Helper()
-	s = startSwarm(t, lab.SwarmOptions{Nodes: 1})
-	bin = dswapBin(t)
-	ctx, cancel := context.WithTimeout(context.Background(), 8*time.Minute)
-	defer cancel()
-	v1, v2 = buildVersions(ctx, t, s)
-	app = createService(t, s, v1, 3)
-	require.Zero(t, runDswap(t, bin, s, "sync", app.name).code)
+	s, bin, v1, v2, app = routedSwarm(t, 1, 3)
 	return s, bin, v1, v2, app, serveOnHost(t, bin, s)
 }
 

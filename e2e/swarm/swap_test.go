@@ -20,6 +20,22 @@ type swarmApp struct {
 	name, host string
 }
 
+// routedSwarm starts a Swarm of nodes Engines with the test app's v1 and
+// v2 built, a service of v1 with replicas tasks, routed by dswap sync, and
+// a dswap binary.
+func routedSwarm(t *testing.T, nodes, replicas int) (s *lab.Swarm, bin, v1, v2 string, app swarmApp) {
+	t.Helper()
+	s = startSwarm(t, lab.SwarmOptions{Nodes: nodes})
+	bin = dswapBin(t)
+	ctx, cancel := context.WithTimeout(context.Background(), 8*time.Minute)
+	defer cancel()
+	v1, v2 = buildVersions(ctx, t, s)
+	app = createService(t, s, v1, replicas)
+	sync := runDswap(t, bin, s, "sync", app.name)
+	require.Zero(t, sync.code, sync.stderr)
+	return s, bin, v1, v2, app
+}
+
 // buildVersions builds the test app's v1 and v2 images on every node of s.
 func buildVersions(ctx context.Context, t *testing.T, s *lab.Swarm) (v1, v2 string) {
 	t.Helper()
